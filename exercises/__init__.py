@@ -1,0 +1,1 @@
+"""The course's exercises: fill in every function that raises NotImplementedError."""

@@ -1,0 +1,52 @@
+"""The course's fixed facts: its eight modules, in order, and their points."""
+
+from __future__ import annotations
+
+# module name -> points; the order is the course's order and gives each
+# module its index in test numbers ("<module index>.<test index>").
+MODULE_POINTS = {
+    "activations": 14,
+    "forward": 12,
+    "backprop": 16,
+    "gradient_descent": 12,
+    "softmax_loss": 14,
+    "conv_size": 10,
+    "cnn": 16,
+    "device": 6,
+}
+MODULES = tuple(MODULE_POINTS)
+TOTAL_POINTS = sum(MODULE_POINTS.values())  # 100
+
+# Which modules a submission's module imports (relative imports inside the
+# package). A mistake in one module can cost points in the modules that use it,
+# and nowhere else.
+MODULE_IMPORTS = {
+    "activations": (),
+    "forward": ("activations",),
+    "backprop": ("forward",),
+    "gradient_descent": ("forward", "backprop"),
+    "softmax_loss": (),
+    "conv_size": (),
+    "cnn": ("conv_size",),
+    "device": (),
+}
+# Modules whose checks need PyTorch (on either side of the boundary).
+TORCH_MODULES = frozenset({"cnn", "device"})
+
+
+def module_index(module: str) -> int:
+    """1-based index of a module in the course."""
+    return MODULES.index(module) + 1
+
+
+def dependents(module: str) -> set[str]:
+    """The modules that use `module`, directly or through others, and itself."""
+    found = {module}
+    changed = True
+    while changed:
+        changed = False
+        for name, imports in MODULE_IMPORTS.items():
+            if name not in found and found.intersection(imports):
+                found.add(name)
+                changed = True
+    return found

@@ -1,0 +1,194 @@
+"""Checks that fail with feedback written for a student.
+
+Every check raises `Mismatch` (an AssertionError) whose message says what was
+called with what, what was expected and what came back (shape, dtype, the
+first mismatching index, max absolute and relative error) and, where the
+wrong answer matches a known mistake, names that mistake. The graded suite
+uses these instead of bare `assert`s.
+
+Known mistakes are recognised by their fingerprint: a check is given
+`mistakes`, a mapping from a sentence naming a mistake to the value that
+mistake would produce (computed by the test with an oracle). When what came
+back matches one of them, the sentence becomes the "likely cause".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+
+
+class Mismatch(AssertionError):
+    """A check failed; the message is the student's feedback."""
+
+
+def describe(value) -> str:
+    """A short account of a value's type and shape, never its contents."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, np.generic):
+        return f"NumPy {type(value).__name__} scalar"
+    if isinstance(value, (int, float, complex, str)):
+        return type(value).__name__
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of {len(value)}"
+    if isinstance(value, dict):
+        return "dict with keys " + ", ".join(map(repr, list(value)[:8]))
+    if value is None:
+        return "None"
+    return type(value).__name__
+
+
+def describe_call(function: str, args=(), kwargs=None) -> str:
+    """`softmax(float64 array of shape (3, 4), axis=0)`: a call, as shapes and small values."""
+    parts = [_describe_argument(arg) for arg in args]
+    parts += [f"{key}={_describe_argument(value)}" for key, value in (kwargs or {}).items()]
+    return f"{function}({', '.join(parts)})"
+
+
+def _describe_argument(value) -> str:
+    if value is None or isinstance(value, (bool, int, float, str)) and len(repr(value)) <= 24:
+        return repr(value)
+    if isinstance(value, tuple) and all(isinstance(item, int) for item in value) and len(value) <= 6:
+        return repr(value)
+    return describe(value)
+
+
+def _format_number(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
+def _compose(call: str, lines: list[str], cause: str | None, hint: str | None) -> str:
+    text = [f"{call}:" if call else ""] + [f"  {line}" for line in lines]
+    if cause:
+        text.append(f"  likely cause: {cause}")
+    if hint:
+        text.append(f"  hint: {hint}")
+    return "\n".join(line for line in text if line)
+
+
+def _matching_mistake(got, mistakes, rtol, atol) -> str | None:
+    for sentence, wrong in (mistakes or {}).items():
+        if wrong is None:
+            continue
+        wrong_array = np.asarray(wrong)
+        got_array = np.asarray(got)
+        if got_array.shape != wrong_array.shape:
+            continue
+        with np.errstate(all="ignore"):
+            if got_array.dtype.kind in "biufc" and np.allclose(got_array, wrong_array, rtol=max(rtol, 1e-6),
+                                                              atol=max(atol, 1e-9), equal_nan=True):
+                return sentence
+    return None
+
+
+def fail(message: str, *, call: str = "", hint: str | None = None):
+    """Fail with a message of our own."""
+    raise Mismatch(_compose(call, [message], None, hint))
+
+
+def check(condition: bool, message: str, *, call: str = "", hint: str | None = None):
+    """Fail with `message` unless `condition` holds (a real bool, True)."""
+    if condition is not True:
+        fail(message, call=call, hint=hint)
+
+
+def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1e-10,
+                mistakes: dict | None = None, nonfinite_cause: str | None = None,
+                hint: str | None = None, kinds: str = "f"):
+    """`got` must be an ndarray of a dtype kind in `kinds`, shaped and valued like `expected`.
+
+    Values are compared as `|got - expected| <= atol + rtol*|expected|`
+    elementwise (NumPy's `isclose`), a comparison that fails on NaN.
+    `nonfinite_cause` names the mistake that makes NaN or inf appear.
+    """
+    expected = np.asarray(expected)
+    if not isinstance(got, np.ndarray):
+        fail(f"expected a NumPy array ({expected.dtype} of shape {expected.shape}); got {describe(got)}",
+             call=call, hint="return np.asarray(...) of your result")
+    if got.dtype.kind not in kinds:
+        wanted = {"f": "floating", "i": "integer", "b": "boolean", "u": "unsigned integer"}
+        names = " or ".join(wanted.get(kind, kind) for kind in kinds)
+        fail(f"expected an array of a {names} dtype; got dtype {got.dtype}", call=call,
+             hint=hint if kinds != "f" else "use float arithmetic (e.g. np.asarray(z, dtype=float))")
+    if got.shape != expected.shape:
+        cause = _matching_mistake(got, mistakes, rtol, atol)
+        raise Mismatch(_compose(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"],
+                                cause, hint))
+    finite = np.isfinite(got) if got.dtype.kind in "fc" else np.ones(got.shape, bool)
+    if not finite.all() and np.isfinite(expected).all():
+        index = tuple(int(i) for i in np.argwhere(~finite)[0])
+        lines = [f"got {np.count_nonzero(~finite)} non-finite value(s); the first, at index {index}, "
+                 f"is {_format_number(got[index])} where {_format_number(expected[index])} was expected"]
+        raise Mismatch(_compose(call, lines, nonfinite_cause or _matching_mistake(got, mistakes, rtol, atol),
+                                hint))
+    with np.errstate(all="ignore"):
+        close = np.isclose(got, expected, rtol=rtol, atol=atol)
+        if close.all():
+            return
+        error = np.abs(got.astype(np.complex128 if got.dtype.kind == "c" else np.float64) - expected)
+        relative = error / np.maximum(np.abs(expected), 1e-300)
+    index = tuple(int(i) for i in np.argwhere(~close)[0])
+    lines = [
+        f"{np.count_nonzero(~close)} of {close.size} values differ; the first at index {index}: "
+        f"expected {_format_number(expected[index])}, got {_format_number(got[index])}",
+        f"max absolute error {_format_number(np.nanmax(error))}, max relative error "
+        f"{_format_number(np.nanmax(relative))} (allowed: rtol={rtol:g}, atol={atol:g})",
+    ]
+    raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
+
+
+def check_number(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1e-10,
+                 kind: type = float, mistakes: dict | None = None, hint: str | None = None):
+    """`got` must be a real number of type `kind` (int or float) close to `expected`.
+
+    NumPy scalars count as floats (np.float64 is one) and, for `kind=int`,
+    NumPy integers count as ints; bools never count as numbers.
+    """
+    acceptable = (int, np.integer) if kind is int else (float, int, np.floating, np.integer)
+    if isinstance(got, bool) or isinstance(got, np.bool_) or not isinstance(got, acceptable):
+        fail(f"expected {'an int' if kind is int else 'a float'}; got {describe(got)}", call=call,
+             hint=hint or ("return int(...) of your result" if kind is int else "return float(...) of your result"))
+    got_value = float(got)
+    if math.isclose(got_value, float(expected), rel_tol=rtol, abs_tol=atol):
+        return
+    lines = [f"expected {_format_number(expected)}", f"got      {_format_number(got)}"]
+    if math.isfinite(got_value) and math.isfinite(float(expected)):
+        lines.append(f"absolute error {abs(got_value - float(expected)):.3g}")
+    raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
+
+
+def check_equal(got, expected, *, call: str, what: str = "result", mistakes: dict | None = None,
+                hint: str | None = None):
+    """Exact equality for plain data (ints, tuples, strings, dicts of them), compared by type too."""
+    if type(got) is type(expected) and got == expected:
+        return
+    lines = [f"expected {what} {expected!r}", f"got      {what} {got!r}" if type(got) is type(expected)
+             else f"got      {describe(got)} {got!r}"[:400]]
+    cause = next((sentence for sentence, wrong in (mistakes or {}).items()
+                  if type(wrong) is type(got) and wrong == got), None)
+    raise Mismatch(_compose(call, lines, cause, hint))
+
+
+@contextlib.contextmanager
+def expect_raises(exception: type[BaseException], *, call: str, hint: str | None = None):
+    """The block must raise `exception` (a student's exception of that built-in type counts)."""
+    try:
+        yield
+    except exception:
+        return
+    except Mismatch:
+        raise
+    except Exception as error:  # noqa: BLE001 -- any other exception is the student's wrong answer
+        from grader.student import StudentRaised, NotAttempted
+        if isinstance(error, NotAttempted):
+            raise
+        got = error.type_name if isinstance(error, StudentRaised) else type(error).__name__
+        fail(f"expected {exception.__name__}; your code raised {got} instead", call=call, hint=hint)
+    fail(f"expected {exception.__name__} to be raised; nothing was raised", call=call, hint=hint)

@@ -1,0 +1,126 @@
+"""Where a submission's score is decided: a pytest plugin over the graded suite.
+
+Every graded test carries `@graded(points=..., exercise=...)`. A test earns
+its points when it passes and nothing otherwise: a failure, an error, a skip
+(missing work is never skipped) or a timeout all score 0. The plugin numbers
+the tests `<module index>.<test index>` in course order, keeps the student's
+feedback for every failure, prints the score table and writes the result
+model (`grader.results`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import feedback
+from grader.course import MODULES, module_index
+from grader.results import GradingResult, TestResult, save
+from grader.student import StudentFailure
+
+DEFAULT_TIME_LIMIT = 60.0  # seconds per student call, unless a test says otherwise
+
+
+def graded(points: float, exercise: str, time_limit: float | None = None):
+    """Mark a test as graded: worth `points`, checking the student's `exercise`."""
+    return pytest.mark.graded(points=points, exercise=exercise, time_limit=time_limit)
+
+
+def module_of(item) -> str | None:
+    """The course module a suite file checks: test_<module>.py or test_<module>_hidden.py."""
+    stem = Path(str(item.fspath)).stem.removeprefix("test_").removesuffix("_hidden")
+    return stem if stem in MODULES else None
+
+
+def is_hidden(item) -> bool:
+    return Path(str(item.fspath)).stem.endswith("_hidden")
+
+
+def feedback_text(error: BaseException, hidden: bool) -> str:
+    """What the student reads for a failed test."""
+    if isinstance(error, (feedback.Mismatch, StudentFailure)):
+        text = str(error)
+    else:
+        text = (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
+                "result did not have the structure the exercise asks for.")
+    if hidden:
+        # Hidden tests' inputs and expected values stay secret; so does any text the
+        # student's code could have echoed from them.
+        first = text.splitlines()[0] if text else ""
+        text = first.split(":")[0] if isinstance(error, feedback.Mismatch) else first[:160]
+        text = f"hidden test failed ({text})" if text else "hidden test failed"
+    return text
+
+
+class ScoringPlugin:
+    def __init__(self, config):
+        self.config = config
+        self.results: dict[str, TestResult] = {}
+        self.order: list[str] = []
+        self.started = time.monotonic()
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session, config, items):
+        for item in items:
+            if item.get_closest_marker("graded") is None and item.get_closest_marker("cuda") is None:
+                raise pytest.UsageError(f"{item.nodeid}: a graded suite test needs @graded(points, exercise)")
+            if module_of(item) is None:
+                raise pytest.UsageError(f"{item.nodeid}: suite files are named test_<module>.py")
+        items.sort(key=lambda item: (module_index(module_of(item)), is_hidden(item)))
+        counters: dict[str, int] = {}
+        for item in items:
+            marker = item.get_closest_marker("graded")
+            if marker is None:
+                continue
+            module = module_of(item)
+            counters[module] = counters.get(module, 0) + 1
+            self.order.append(item.nodeid)
+            self.results[item.nodeid] = TestResult(
+                name=item.name, number=f"{module_index(module)}.{counters[module]}", module=module,
+                exercise=marker.kwargs["exercise"], score=0.0, max_score=float(marker.kwargs["points"]),
+                status="failed", output="not run", hidden=is_hidden(item))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        result = self.results.get(item.nodeid)
+        if result is None:
+            return
+        if report.when == "call" and report.passed:
+            result.status, result.score, result.output = "passed", result.max_score, ""
+        elif report.failed or report.skipped:
+            if report.skipped:
+                message = "skipped, which counts as not passed"
+            elif call.excinfo is not None:
+                message = feedback_text(call.excinfo.value, result.hidden)
+            else:
+                message = "failed"
+            result.status, result.score, result.output = "failed", 0.0, message
+
+    def result(self) -> GradingResult:
+        tests = [self.results[nodeid] for nodeid in self.order]
+        return GradingResult(tests=tests, execution_time=time.monotonic() - self.started,
+                             extra=dict(getattr(self.config, "_dlgrade_extra", {})))
+
+    def pytest_sessionfinish(self, session):
+        path = self.config.getoption("results")
+        if path:
+            save(self.result(), Path(path))
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if self.config.getoption("score_table"):
+            from grader.report import score_table
+
+            terminalreporter.write(score_table(self.result()))
+
+
+def add_options(parser):
+    group = parser.getgroup("dlgrade")
+    group.addoption("--submission", default=None, help="folder holding the modules to grade (default ./exercises)")
+    group.addoption("--results", default=None, help="write the results.json here")
+    group.addoption("--in-process", action="store_true", help="import the submission into this process "
+                    "(fast, NOT isolated from the grader)")
+    group.addoption("--no-score-table", dest="score_table", action="store_false", help="do not print the table")

@@ -1,0 +1,200 @@
+"""The `student` object: the graded suite's only way to reach a submission.
+
+    student.activations.softmax(z, axis=0)        # -> a NumPy array
+    student.probe(probes.cnn.logits_shape, image_size=8)
+
+A call is sent as plain data to a backend that runs it beside the submission
+and sends back plain data (see `grader.boundary`). Tests never hold a student
+object, only values built on the trusted side. Whatever the student's code
+raises arrives as `NotAttempted` (a stub's NotImplementedError) or
+`StudentRaised`, whose message is written for the student.
+
+Backends: `InProcess` (the submission imported into this process: fast, not
+isolated) and the sandboxed worker of `grader.sandbox`.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+
+from grader import boundary
+from grader.course import MODULES
+from grader.feedback import describe_call
+from grader.submission import private_copy
+from grader.worker import Dispatcher
+
+
+class StudentFailure(Exception):
+    """A check failed because of the submission; `str()` is the student's feedback."""
+
+
+class NotAttempted(StudentFailure):
+    """The function (still) raises NotImplementedError."""
+
+
+class StudentRaised(StudentFailure):
+    """The student's code raised; carries what the worker reported, as plain data.
+
+    For a built-in exception type the instance is also an instance of that
+    type (a student's ValueError is caught by `except ValueError`), so a test
+    can expect the exceptions the contract asks for.
+    """
+
+    type_name = "Exception"
+    builtin = "Exception"
+
+    def __init__(self, message: str, report: dict):
+        super().__init__(message)
+        self.report = report
+        self.type_name = report.get("type", "Exception")
+        self.builtin = report.get("builtin", "Exception")
+
+
+class TimeLimitExceeded(StudentFailure):
+    """The student's code did not finish within the test's time limit."""
+
+
+class WorkerCrashed(StudentFailure):
+    """The process running the student's code died (exit, signal, memory)."""
+
+
+_raised_classes: dict[str, type] = {}
+
+
+def _raised_class(builtin: str) -> type:
+    """StudentRaised mixed with the built-in exception `builtin`, where that is safe."""
+    if builtin not in _raised_classes:
+        base = getattr(builtins, builtin, None)
+        cls = StudentRaised
+        if (isinstance(base, type) and issubclass(base, Exception)
+                and not issubclass(base, (NotImplementedError, AssertionError))):
+            try:
+                cls = type(f"Student{builtin}", (StudentRaised, base), {})
+            except TypeError:  # incompatible layouts (OSError, SyntaxError, ...)
+                cls = StudentRaised
+        _raised_classes[builtin] = cls
+    return _raised_classes[builtin]
+
+
+def exception_from_report(report: dict, call: str) -> StudentFailure:
+    """The trusted-side exception for what the worker says the student's code raised."""
+    report = {key: str(value) for key, value in report.items() if isinstance(value, str)}
+    kind, message = report.get("type", "Exception"), report.get("message", "")
+    where = f" ({report['where']})" if report.get("where") else ""
+    phase = report.get("phase", "call")
+    if report.get("builtin") == "NotImplementedError" and phase == "call":
+        text = f"{call} is not attempted yet: it raises NotImplementedError"
+        if message:
+            text += f" ({message})"
+        return NotAttempted(text + ".")
+    if phase == "import":
+        return StudentRaised(f"the module could not be imported: {kind}: {message}{where}. "
+                             "Every check of this module needs it to import; run "
+                             "`python -c 'import <module>'` on your file to see the error.", report)
+    if phase == "lookup":
+        return StudentRaised(f"{call}: {message}. Is the function defined, with the name the "
+                             "exercise gives?", report)
+    if phase == "return":
+        return StudentRaised(f"{call} returned {message}", report)
+    text = f"{call} raised {kind}: {message}{where}"
+    if report.get("trace"):
+        text += "\n  traceback (your code):\n" + "\n".join(
+            "    " + line for line in report["trace"].rstrip().splitlines())
+    return _raised_class(report.get("builtin", "Exception"))(text, report)
+
+
+class InProcess:
+    """Runs the submission inside this process: fast, and not isolated at all.
+
+    Requests and replies still make a JSON round trip, so the suite sees the
+    same exactly-typed values as with the sandboxed worker.
+    """
+
+    isolation = "none (in-process)"
+
+    def __init__(self, submission_folder: Path):
+        self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
+        folder = Path(self._temporary.name) / "submission"
+        self.modules = private_copy(Path(submission_folder), folder)
+        self._dispatcher = Dispatcher(folder)
+
+    def request(self, request: dict, time_limit: float | None = None) -> dict:
+        reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))
+        return json.loads(json.dumps(reply, allow_nan=False))
+
+    def close(self):
+        self._temporary.cleanup()
+
+
+class Student:
+    """What a graded test holds: module proxies and probes, nothing live."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self.time_limit: float | None = None  # seconds; set per test by the scoring plugin
+
+    @property
+    def modules(self) -> list[str]:
+        """The course modules this submission has."""
+        return list(self._backend.modules)
+
+    def __getattr__(self, module: str) -> "_ModuleProxy":
+        if module in MODULES:
+            return _ModuleProxy(self, module)
+        raise AttributeError(f"the course has no module {module!r}")
+
+    def call(self, module: str, function: str, args: tuple, kwargs: dict):
+        request = {"op": "call", "module": module, "function": function,
+                   "args": boundary.encode(list(args)), "kwargs": boundary.encode(kwargs)}
+        return self._send(request, lambda: f"your `{describe_call(function, args, kwargs)}`")
+
+    def probe(self, probe, /, **kwargs):
+        """Run grader function `probe(submission, **kwargs)` beside the submission."""
+        reference = f"{probe.__module__}:{probe.__name__}"
+        request = {"op": "probe", "probe": reference, "kwargs": boundary.encode(kwargs)}
+        return self._send(request, lambda: f"checking {probe.__name__.replace('_', ' ')}")
+
+    def _send(self, request: dict, describe):
+        reply = self._backend.request(request, self.time_limit)
+        if "ok" in reply:
+            return boundary.decode(reply["ok"])
+        if "raised" in reply and isinstance(reply["raised"], dict):
+            raise exception_from_report(reply["raised"], describe())
+        if "timeout" in reply:
+            raise TimeLimitExceeded(f"{describe()} did not finish in {reply['timeout']:g} s; look for an "
+                                    "endless loop, or work that grows faster than the input")
+        if "crashed" in reply:
+            raise WorkerCrashed(f"{describe()} ended the process running your code ({reply['crashed']})")
+        raise boundary.ProtocolError("malformed reply")
+
+    def close(self):
+        self._backend.close()
+
+    @contextlib.contextmanager
+    def limited_to(self, seconds: float):
+        """Run the block's calls with a time limit of `seconds` each."""
+        previous, self.time_limit = self.time_limit, seconds
+        try:
+            yield
+        finally:
+            self.time_limit = previous
+
+
+class _ModuleProxy:
+    def __init__(self, student: Student, module: str):
+        self._student, self._module = student, module
+
+    def __getattr__(self, function: str):
+        if function.startswith("_"):
+            raise AttributeError(function)
+        student, module = self._student, self._module
+
+        def call(*args, **kwargs):
+            return student.call(module, function, args, kwargs)
+
+        call.__name__ = function
+        return call
