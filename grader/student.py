@@ -19,6 +19,7 @@ import builtins
 import contextlib
 import json
 import tempfile
+import time
 from pathlib import Path
 
 from grader import boundary
@@ -118,13 +119,16 @@ class InProcess:
 
     def __init__(self, submission_folder: Path):
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
-        folder = Path(self._temporary.name) / "submission"
-        self.modules = private_copy(Path(submission_folder), folder)
-        self._dispatcher = Dispatcher(folder)
+        self.folder = Path(self._temporary.name) / "submission"
+        self.modules = private_copy(Path(submission_folder), self.folder)
+        self._dispatcher = Dispatcher(self.folder)
 
     def request(self, request: dict, time_limit: float | None = None) -> dict:
         reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))
         return json.loads(json.dumps(reply, allow_nan=False))
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
 
     def close(self):
         self._temporary.cleanup()
@@ -146,6 +150,23 @@ class Student:
         if module in MODULES:
             return _ModuleProxy(self, module)
         raise AttributeError(f"the course has no module {module!r}")
+
+    def source(self, module: str) -> str:
+        """The text of the submission's `module` file, for static checks (never imported here)."""
+        path = self._backend.folder / f"{module}.py"
+        if not path.is_file():
+            from grader.feedback import fail
+            fail(f"the submission has no {module}.py")
+        return path.read_text(encoding="utf-8", errors="replace")
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the process running the student's code.
+
+        Measured by the operating system on the trusted side's behalf, never
+        by a clock read inside the student's process: subtract two readings
+        around calls to time them.
+        """
+        return self._backend.cpu_seconds()
 
     def call(self, module: str, function: str, args: tuple, kwargs: dict):
         request = {"op": "call", "module": module, "function": function,
