@@ -102,8 +102,11 @@ class ScoringPlugin:
 
     def result(self) -> GradingResult:
         tests = [self.results[nodeid] for nodeid in self.order]
-        return GradingResult(tests=tests, execution_time=time.monotonic() - self.started,
-                             extra=dict(getattr(self.config, "_dlgrade_extra", {})))
+        extra = dict(getattr(self.config, "_dlgrade_extra", {}))
+        backend = extra.pop("backend", None)
+        if backend is not None:
+            extra["isolation"] = backend.isolation or "not started"
+        return GradingResult(tests=tests, execution_time=time.monotonic() - self.started, extra=extra)
 
     def pytest_sessionfinish(self, session):
         path = self.config.getoption("results")

@@ -115,11 +115,10 @@ class InProcess:
     same exactly-typed values as with the sandboxed worker.
     """
 
-    isolation = "none (in-process)"
-
     def __init__(self, submission_folder: Path):
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
         self.folder = Path(self._temporary.name) / "submission"
+        self.isolation = "none (in-process, not isolated)"
         self.modules = private_copy(Path(submission_folder), self.folder)
         self._dispatcher = Dispatcher(self.folder)
 

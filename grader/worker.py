@@ -20,6 +20,7 @@ import builtins
 import importlib
 import importlib.util
 import itertools
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -125,3 +126,71 @@ def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
         "trace": trace[-4 * MAX_MESSAGE:],
         "phase": phase,
     }
+
+
+class Channel:
+    """Length-prefixed JSON messages over a pair of pipe file descriptors."""
+
+    HEADER = 4
+    MAX_MESSAGE = 320 * 1024 * 1024
+
+    def __init__(self, read_fd: int, write_fd: int):
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def send(self, message: dict):
+        import json
+
+        body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+        data = len(body).to_bytes(self.HEADER, "big") + body
+        view = memoryview(data)
+        while view:
+            written = os.write(self.write_fd, view)
+            view = view[written:]
+
+    def receive(self) -> dict | None:
+        import json
+
+        header = self._read_exactly(self.HEADER)
+        if header is None:
+            return None
+        size = int.from_bytes(header, "big")
+        if size > self.MAX_MESSAGE:
+            raise boundary.ProtocolError("message too large")
+        body = self._read_exactly(size)
+        if body is None:
+            return None
+        return json.loads(body, parse_constant=boundary._reject_constant)
+
+    def _read_exactly(self, size: int) -> bytes | None:
+        chunks, remaining = [], size
+        while remaining:
+            chunk = os.read(self.read_fd, min(remaining, 1 << 20))
+            if not chunk:
+                return None
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        return b"".join(chunks)
+
+
+def main():
+    """The sandboxed worker: confine this process, then serve requests until stdin closes."""
+    import json
+
+    from grader.isolation import confine
+
+    config = json.loads(sys.argv[1])
+    channel = Channel(config["request_fd"], config["reply_fd"])
+    isolation, paths = confine(config, lambda pid: channel.send({"pid": pid}))
+    sys.path[:] = [paths["library"]] + [entry for entry in sys.path[1:] if entry]
+    os.environ["HOME"] = paths["home"]
+    os.environ["TMPDIR"] = paths["home"]
+    import numpy  # noqa: F401 -- every module needs it; loading it before the first call keeps timings honest
+
+    dispatcher = Dispatcher(Path(paths["submission"]))
+    channel.send({"hello": {"isolation": isolation}})
+    while True:
+        message = channel.receive()
+        if message is None:
+            return
+        reply = dispatcher.handle(message["body"])
+        channel.send({"id": message["id"], **reply})

@@ -25,11 +25,18 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def student(request):
     from grader.submission import locate
-    from grader.student import InProcess
 
     folder = locate(request.config.getoption("submission") or Path.cwd() / "exercises")
-    backend = InProcess(folder)
+    if request.config.getoption("in_process"):
+        from grader.student import InProcess
+
+        backend = InProcess(folder)
+    else:
+        from grader.sandbox import Sandboxed
+
+        backend = Sandboxed(folder)
     handle = Student(backend)
+    request.config._dlgrade_extra = {"submission": str(folder), "backend": backend}
     yield handle
     handle.close()
 

@@ -1,0 +1,147 @@
+"""Confining the worker process, from inside it, before any student code runs.
+
+Always: resource limits (address space, CPU seconds, file size, processes).
+Where the OS allows it (Linux, as root): new mount, PID, IPC and network
+namespaces, a root file system holding only the Python installation and the
+system libraries (read-only), the grader's worker library (read-only) and the
+submission copy, and the process drops to user `nobody`. Every process the
+student's code starts then lives in the PID namespace and dies with it, and
+there is no network. Elsewhere (macOS, an unprivileged container) the limits
+alone apply; `confine` says which isolation it achieved.
+
+Runs with the standard library only: it executes in the fresh worker before
+NumPy or anything else is imported.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import sys
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG = 1
+NOBODY = 65534
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
+
+
+def set_limits(limits: dict):
+    """Resource limits of this process and everything it starts."""
+    for name, value in (("RLIMIT_AS", limits["memory_bytes"]), ("RLIMIT_CPU", limits["cpu_seconds"]),
+                        ("RLIMIT_FSIZE", limits["file_bytes"]), ("RLIMIT_CORE", 0)):
+        if hasattr(resource, name) and value is not None:
+            try:
+                resource.setrlimit(getattr(resource, name), (value, value))
+            except (ValueError, OSError):
+                pass  # the platform does not enforce this one (RLIMIT_AS on macOS)
+
+
+def set_process_limit(count: int):
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (count, count))
+    except (ValueError, OSError, AttributeError):
+        pass
+
+
+def confine(config: dict, report_pid) -> tuple[str, dict]:
+    """Confine this process; returns (isolation description, paths as seen from inside).
+
+    `report_pid(pid)` is called once with the global PID of the process that
+    will run the student's code, so the trusted side can read its CPU time.
+    """
+    paths = {"library": config["library"], "submission": config["submission"], "home": config["home"]}
+    if config.get("namespaces") and sys.platform.startswith("linux") and os.geteuid() == 0:
+        try:
+            return _enter_namespaces(config, report_pid), {
+                "library": "/grader-lib", "submission": "/submission", "home": "/tmp"}
+        except OSError as error:
+            reason = f" (namespaces unavailable: {error.strerror or error})"
+        else:  # pragma: no cover -- _enter_namespaces returns or raises
+            reason = ""
+    else:
+        reason = ""
+    report_pid(os.getpid())
+    set_limits(config["limits"])
+    set_process_limit(config["limits"]["processes"])
+    return "resource limits and its own process group" + reason, paths
+
+
+def _libc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    return libc
+
+
+def _check(result: int, what: str):
+    if result != 0:
+        error = ctypes.get_errno()
+        raise OSError(error, f"{what}: {os.strerror(error)}")
+
+
+def _mount(libc, source, target, fstype, flags, data=None):
+    encode = (lambda text: text.encode() if text is not None else None)
+    _check(libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
+
+
+def _bind(libc, source: str, target: str, read_only: bool):
+    if os.path.isdir(source):
+        os.makedirs(target, exist_ok=True)
+    else:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        open(target, "a").close()
+    _mount(libc, source, target, None, MS_BIND | MS_REC)
+    if read_only:
+        _mount(libc, None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_REC)
+
+
+def _enter_namespaces(config: dict, report_pid) -> str:
+    libc = _libc()
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET), "unshare")
+    child = os.fork()
+    if child:
+        # The outer process only waits: the child is PID 1 of the new namespace,
+        # and killing it (or this process, through PDEATHSIG) ends everything in it.
+        report_pid(child)
+        signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
+        _, status = os.waitpid(child, 0)
+        os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    if os.getppid() == 1:  # the outer process died before prctl took effect
+        os._exit(1)
+    _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+    root = config["root"]
+    os.makedirs(root, exist_ok=True)
+    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=755")
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    for path in sorted(prefixes) + [p for p in SYSTEM_PATHS if os.path.exists(p)]:
+        target = root + path
+        if os.path.islink(path):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            if not os.path.lexists(target):
+                os.symlink(os.readlink(path), target)
+        elif not os.path.exists(target) or not os.listdir(target):
+            _bind(libc, path, target, read_only=True)
+    for device in DEVICES:
+        if os.path.exists(device):
+            _bind(libc, device, root + device, read_only=False)
+    _bind(libc, config["library"], root + "/grader-lib", read_only=True)
+    os.chown(config["submission"], NOBODY, NOBODY)
+    for entry in os.listdir(config["submission"]):
+        os.chown(os.path.join(config["submission"], entry), NOBODY, NOBODY)
+    _bind(libc, config["submission"], root + "/submission", read_only=False)
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+    os.makedirs(root + "/proc", exist_ok=True)
+    _mount(libc, "proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
+    os.chroot(root)
+    os.chdir("/submission")
+    set_limits(config["limits"])
+    os.setgroups([])
+    os.setgid(NOBODY)
+    set_process_limit(config["limits"]["processes"])
+    os.setuid(NOBODY)
+    return "namespaces (mount, PID, IPC, network), read-only root, user nobody, resource limits"

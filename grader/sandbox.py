@@ -1,0 +1,243 @@
+"""The sandboxed backend: the submission runs in a confined worker process.
+
+`Sandboxed` starts `python -I` on a private copy of the submission with a
+scrubbed environment, resource limits and, where the OS allows, its own
+namespaces (see `grader.isolation`), and talks to it over two pipes with
+length-prefixed JSON (`grader.worker.Channel`). A call that overruns its time
+limit gets the worker's whole process group killed (SIGKILL); a worker that
+died for any reason is started afresh for the next call, so one test's crash
+costs that test only.
+
+`LIMITS` holds the defaults an instructor may change, in this one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from grader.submission import private_copy
+from grader.worker import Channel
+
+GRADER = Path(__file__).resolve().parent
+# What the worker may import of the grader: the wire format, the course facts,
+# the dispatcher, the confinement code and the probes; never the suite.
+WORKER_LIBRARY = ("__init__.py", "boundary.py", "course.py", "worker.py", "isolation.py", "probes")
+# Environment variables the worker keeps: numeric libraries need these to pick
+# safe kernels on some processors; nothing else of the grader's environment leaks.
+KEPT_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+
+
+@dataclasses.dataclass
+class Limits:
+    memory_bytes: int = 4 * 1024**3  # address space; PyTorch alone maps about 3.3 GB of it
+    processes: int = 64
+    file_bytes: int = 100 * 1000**2  # the largest file the student's code may write
+    cpu_seconds: int = 1800  # per worker process: a backstop behind the per-call wall limits
+    output_bytes: int = 64 * 1024  # stdout/stderr kept for feedback; the rest is counted and dropped
+    start_seconds: float = 60.0  # for the worker to start and load NumPy
+    threads: int = 2  # BLAS/OpenMP threads in the worker
+
+
+LIMITS = Limits()
+
+
+class CapturedOutput:
+    """Drains a pipe on a thread, keeping the first `limit` bytes."""
+
+    def __init__(self, stream, limit: int):
+        self.limit, self.kept, self.total = limit, bytearray(), 0
+        self._thread = threading.Thread(target=self._drain, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, stream):
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            self.total += len(chunk)
+            room = self.limit - len(self.kept)
+            if room > 0:
+                self.kept += chunk[:room]
+
+    def text(self) -> str:
+        text = self.kept.decode("utf-8", errors="replace")
+        if self.total > self.limit:
+            text += f"\n[... {self.total - self.limit} more bytes of output dropped]"
+        return text
+
+
+class Sandboxed:
+    """A worker process per submission, restarted whenever it dies."""
+
+    def __init__(self, submission_folder: Path, limits: Limits = LIMITS, namespaces: bool = True):
+        self.limits, self.namespaces = limits, namespaces
+        self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
+        base = Path(self._temporary.name)
+        os.chmod(base, 0o755)
+        self._library = base / "lib"
+        (self._library / "grader").mkdir(parents=True)
+        for name in WORKER_LIBRARY:
+            source = GRADER / name
+            if source.is_dir():
+                shutil.copytree(source, self._library / "grader" / name,
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            else:
+                shutil.copyfile(source, self._library / "grader" / name)
+        self._source = Path(submission_folder)
+        self.folder = base / "submission"  # what the trusted side reads for static checks
+        self.modules = private_copy(self._source, self.folder)
+        self._base = base
+        self._process = None
+        self._pid = None
+        self.isolation = None
+        self.output = None
+        self.restarts = 0
+
+    # -- the worker's life -------------------------------------------------
+    def _start(self):
+        # Each start gets a fresh copy, so nothing a previous worker wrote survives.
+        run = self._base / f"run-{self.restarts}"
+        submission = run / "submission"
+        private_copy(self._source, submission)
+        home = run / "home"
+        home.mkdir()
+        request_read, request_write = os.pipe()
+        reply_read, reply_write = os.pipe()
+        config = {
+            "request_fd": request_read, "reply_fd": reply_write, "library": str(self._library),
+            "submission": str(submission), "home": str(home), "root": str(run / "root"),
+            "namespaces": self.namespaces,
+            "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+                       "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
+        }
+        bootstrap = (f"import sys; sys.path.insert(0, {str(self._library)!r}); "
+                     "from grader.worker import main; main()")
+        environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
+        threads = str(self.limits.threads)
+        environment.update({"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
+                            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads,
+                            "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-c", bootstrap, json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            pass_fds=(request_read, reply_write), env=environment, cwd=submission, start_new_session=True)
+        os.close(request_read)
+        os.close(reply_write)
+        self._channel = Channel(reply_read, request_write)
+        self.output = CapturedOutput(self._process.stdout, self.limits.output_bytes)
+        deadline = time.monotonic() + self.limits.start_seconds
+        first = self._receive(deadline)
+        hello = self._receive(deadline) if first and "pid" in first else None
+        if not (first and hello and "hello" in hello):
+            detail = self.output.text().strip()[-2000:]
+            self._kill()
+            raise RuntimeError(f"the grading worker did not start: {detail or 'no output'}")
+        self._pid = int(first["pid"])
+        self.isolation = str(hello["hello"]["isolation"])
+
+    def _receive(self, deadline: float) -> dict | None:
+        """The next message, or None if the worker died or the deadline passed."""
+        fd = self._channel.read_fd
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return None
+        try:
+            message = self._channel.receive()
+        except (ValueError, OSError):
+            return None
+        return message if isinstance(message, dict) else None
+
+    def _kill(self):
+        process, self._process = self._process, None
+        if process is None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.kill()
+        process.wait()
+        for fd in (self._channel.read_fd, self._channel.write_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.restarts += 1
+
+    def _alive(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    # -- the backend interface ---------------------------------------------
+    def request(self, request: dict, time_limit: float | None = None) -> dict:
+        if not self._alive():
+            if self._process is not None:
+                self._kill()
+            self._start()
+        identifier = secrets.token_hex(8)
+        limit = time_limit or 60.0
+        try:
+            self._channel.send({"id": identifier, "body": request})
+        except OSError:
+            return self._crashed()
+        deadline = time.monotonic() + limit
+        while True:
+            reply = self._receive(deadline)
+            if reply is None:
+                if time.monotonic() >= deadline and self._alive():
+                    self._kill()
+                    return {"timeout": limit}
+                return self._crashed()
+            if reply.get("id") == identifier:
+                reply.pop("id")
+                return reply
+
+    def _crashed(self) -> dict:
+        process = self._process
+        code = process.wait(timeout=5) if process is not None else None
+        output = self.output.text().strip() if self.output else ""
+        self._kill()
+        if code is None:
+            reason = "the process stopped answering"
+        elif code < 0:
+            name = signal.Signals(-code).name
+            reason = f"killed by {name}" + (" -- the memory or CPU limit" if name in ("SIGKILL", "SIGXCPU") else "")
+            if name == "SIGSEGV":
+                reason = "killed by SIGSEGV (a segmentation fault)"
+        else:
+            reason = f"it exited with status {code} in the middle of the call (os._exit or a crash)"
+        if output:
+            reason += "; its last output: " + output[-300:]
+        return {"crashed": reason}
+
+    def cpu_seconds(self) -> float:
+        """CPU time of the student's process (and its reaped children), from /proc."""
+        if self._pid is None:
+            return 0.0
+        try:
+            fields = Path(f"/proc/{self._pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return time.monotonic()  # no /proc (macOS): wall time, still read on the trusted side
+        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def close(self):
+        if self._alive():
+            try:
+                os.close(self._channel.write_fd)  # end of requests: the worker returns
+                self._process.wait(timeout=2)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self._kill()
+        self._temporary.cleanup()
