@@ -2,7 +2,14 @@
 
 Every graded test carries `@graded(points=..., exercise=...)`. A test earns
 its points when it passes and nothing otherwise: a failure, an error, a skip
-(missing work is never skipped) or a timeout all score 0. The plugin numbers
+(missing work is never skipped) or a timeout all score 0.
+
+Hidden tests (grader/hidden/, instructors' grading only) are worth 0 points
+themselves: they re-check an exercise on inputs drawn from a secret per-run
+seed, and when one fails, the public tests of that exercise lose their points
+(an answer that passes only the published inputs, a lookup table say, earns
+nothing). The public score is so the most a hidden run can give, and every
+module keeps its points total. The plugin numbers
 the tests `<module index>.<test index>` in course order, keeps the student's
 feedback for every failure, prints the score table and writes the result
 model (`grader.results`).
@@ -10,6 +17,7 @@ model (`grader.results`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -29,13 +37,14 @@ def graded(points: float, exercise: str, time_limit: float | None = None):
 
 
 def module_of(item) -> str | None:
-    """The course module a suite file checks: test_<module>.py or test_<module>_hidden.py."""
-    stem = Path(str(item.fspath)).stem.removeprefix("test_").removesuffix("_hidden")
+    """The course module a suite file checks: test_<module>.py."""
+    stem = Path(str(item.fspath)).stem.removeprefix("test_")
     return stem if stem in MODULES else None
 
 
 def is_hidden(item) -> bool:
-    return Path(str(item.fspath)).stem.endswith("_hidden")
+    """Hidden tests live in grader/hidden/."""
+    return Path(str(item.fspath)).parent.name == "hidden"
 
 
 def feedback_text(error: BaseException, hidden: bool) -> str:
@@ -77,10 +86,14 @@ class ScoringPlugin:
             module = module_of(item)
             counters[module] = counters.get(module, 0) + 1
             self.order.append(item.nodeid)
+            hidden = is_hidden(item)
+            if hidden and marker.kwargs["points"] != 0:
+                raise pytest.UsageError(f"{item.nodeid}: hidden tests are worth 0 points (see grader.scoring)")
             self.results[item.nodeid] = TestResult(
                 name=item.name, number=f"{module_index(module)}.{counters[module]}", module=module,
                 exercise=marker.kwargs["exercise"], score=0.0, max_score=float(marker.kwargs["points"]),
-                status="failed", output="not run", hidden=is_hidden(item))
+                status="failed", output="not run", hidden=hidden,
+                visibility="after_published" if hidden else "visible")
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -99,9 +112,19 @@ class ScoringPlugin:
             else:
                 message = "failed"
             result.status, result.score, result.output = "failed", 0.0, message
+        if report.when == "teardown" and self.config.getoption("partial_results"):
+            save(self.result(), Path(self.config.getoption("partial_results")))
 
     def result(self) -> GradingResult:
-        tests = [self.results[nodeid] for nodeid in self.order]
+        tests = [dataclasses.replace(self.results[nodeid]) for nodeid in self.order]
+        withdrawn = {(test.module, test.exercise) for test in tests
+                     if test.hidden and test.status == "failed" and test.output != "not run"}
+        for test in tests:
+            if not test.hidden and test.score and (test.module, test.exercise) in withdrawn:
+                test.score, test.status = 0.0, "failed"
+                test.output = (f"passed on the published inputs, but a hidden check of `{test.exercise}` "
+                               "with fresh inputs failed, so its points are withdrawn: make it work for "
+                               "every input, not only the ones in the public tests")
         extra = dict(getattr(self.config, "_dlgrade_extra", {}))
         backend = extra.pop("backend", None)
         if backend is not None:
@@ -126,4 +149,7 @@ def add_options(parser):
     group.addoption("--results", default=None, help="write the results.json here")
     group.addoption("--in-process", action="store_true", help="import the submission into this process "
                     "(fast, NOT isolated from the grader)")
+    group.addoption("--hidden", action="store_true", help="also run the hidden tests (instructors' grading)")
+    group.addoption("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: random)")
+    group.addoption("--partial-results", default=None, help="rewrite this results file after every test")
     group.addoption("--no-score-table", dest="score_table", action="store_false", help="do not print the table")

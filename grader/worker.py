@@ -182,6 +182,9 @@ def main():
     channel = Channel(config["request_fd"], config["reply_fd"])
     isolation, paths = confine(config, lambda pid: channel.send({"pid": pid}))
     sys.path[:] = [paths["library"]] + [entry for entry in sys.path[1:] if entry]
+    # The grader package was imported before a chroot may have moved it.
+    sys.modules["grader"].__path__[:] = [str(Path(paths["library"]) / "grader")]
+    importlib.invalidate_caches()
     os.environ["HOME"] = paths["home"]
     os.environ["TMPDIR"] = paths["home"]
     import numpy  # noqa: F401 -- every module needs it; loading it before the first call keeps timings honest

@@ -1,10 +1,13 @@
-"""The graded suite's fixtures: the `student` object and per-test time limits.
+"""The graded suites' fixtures: the `student` object, per-test time limits, hidden seeds.
 
-Run it with `pytest grader/suite --submission DIR` (or through `dlgrade`).
+`grader/suite/` holds the public tests, `grader/hidden/` the hidden ones (run
+only with `--hidden`, which `dlgrade grade` passes). Run the public suite with
+`pytest grader/suite --submission DIR`, or through `dlgrade`.
 """
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,17 @@ def pytest_addoption(parser):
     scoring.add_options(parser)
 
 
+def pytest_ignore_collect(collection_path, config):
+    if collection_path.name == "hidden" and not config.getoption("hidden"):
+        return True
+    return None
+
+
 def pytest_configure(config):
+    config._dlgrade_extra = {}
+    if config.getoption("hidden"):
+        seed = config.getoption("seed")
+        config._dlgrade_extra["seed"] = secrets.randbelow(2**31) if seed is None else seed
     if not config.pluginmanager.has_plugin("dlgrade-scoring"):
         config.pluginmanager.register(scoring.ScoringPlugin(config), "dlgrade-scoring")
 
@@ -35,8 +48,8 @@ def student(request):
         from grader.sandbox import Sandboxed
 
         backend = Sandboxed(folder)
+    request.config._dlgrade_extra.update(submission=str(folder), backend=backend)
     handle = Student(backend)
-    request.config._dlgrade_extra = {"submission": str(folder), "backend": backend}
     yield handle
     handle.close()
 
@@ -52,3 +65,14 @@ def _time_limit(request):
     handle = request.getfixturevalue("student")
     with handle.limited_to(limit):
         yield
+
+
+@pytest.fixture
+def hidden_rng(request):
+    """A NumPy generator for a hidden test's inputs: the run's seed, mixed with the test's name."""
+    import zlib
+
+    import numpy as np
+
+    seed = request.config._dlgrade_extra["seed"]
+    return np.random.default_rng([seed, zlib.crc32(request.node.name.encode())])
