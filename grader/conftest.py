@@ -27,6 +27,8 @@ def pytest_ignore_collect(collection_path, config):
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "graded(points, exercise, time_limit): a graded test")
+    config.addinivalue_line("markers", "cuda: needs a real CUDA GPU; worth no points")
     config._dlgrade_extra = {}
     if config.getoption("hidden"):
         seed = config.getoption("seed")

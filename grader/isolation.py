@@ -54,6 +54,9 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     will run the student's code, so the trusted side can read its CPU time.
     """
     paths = {"library": config["library"], "submission": config["submission"], "home": config["home"]}
+    if sys.platform.startswith("linux"):
+        # Die with the grader: a killed grading run leaves no worker spinning.
+        _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if config.get("namespaces") and sys.platform.startswith("linux") and os.geteuid() == 0:
         try:
             return _enter_namespaces(config, report_pid), {

@@ -28,7 +28,7 @@ def score_table(result: GradingResult, *, feedback: bool = True, width: int = 10
             if test.status != "passed":
                 console.print(f"\n[{test.number}] {test.module}: {test.name} "
                               f"(0/{test.max_score:g})", markup=False)
-                console.print("  " + test.output.replace("\n", "\n  "), markup=False)
+                console.print("  " + test.output.replace("\n", "\n  "), markup=False, soft_wrap=True)
     return buffer.getvalue()
 
 

@@ -1,0 +1,183 @@
+"""`dlgrade`: the command line of the kit.
+
+    dlgrade check [MODULE ...] [--submission DIR]     students: grade ./exercises, show feedback
+    dlgrade grade SUBMISSION ... --out DIR [--jobs N]  instructors: grade a class, write results
+    dlgrade grade SUBMISSION --format json             one submission's results.json on stdout
+    dlgrade verify [--course DIR]                      the reference scores 100, the stubs 0
+
+Bad input (a missing path, a folder without modules, an unreadable zip, an
+unknown module) gets one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from grader.course import MODULES, TOTAL_POINTS
+
+FORMATS = ("files", "json", "classroom", "junit", "markdown", "csv")
+
+
+class UsageError(Exception):
+    """Bad input from the command line: reported in one line, exit code 2."""
+
+
+def parse_modules(names: list[str] | None) -> list[str] | None:
+    if not names:
+        return None
+    unknown = [name for name in names if name not in MODULES]
+    if unknown:
+        raise UsageError(f"unknown module {unknown[0]!r}; the modules are: {', '.join(MODULES)}")
+    return [module for module in MODULES if module in names]
+
+
+def command_check(arguments) -> int:
+    """Grade the student's own work with the public tests, in this process's pytest."""
+    import pytest
+
+    from grader import report, runner
+    from grader.results import load
+    from grader.submission import locate
+
+    modules = parse_modules(arguments.modules)
+    folder = locate(arguments.submission or Path.cwd() / "exercises")
+    os.environ.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    with tempfile.TemporaryDirectory(prefix="dlgrade-check-") as temporary:
+        results = Path(temporary) / "results.json"
+        code = pytest.main(runner.pytest_arguments(folder, modules, in_process=arguments.in_process,
+                                                   results=results, terminal=False))
+        if not results.is_file():
+            print(f"dlgrade: the grader could not run (pytest exit code {int(code)})", file=sys.stderr)
+            return 1
+        result = load(results)
+    print(report.score_table(result, width=arguments.width))
+    if result.extra.get("isolation", "").startswith("none"):
+        print("note: --in-process ran your code inside the grader, without isolation")
+    return 0
+
+
+def command_grade(arguments) -> int:
+    from grader import batch, formats, report, runner
+    from grader.results import save
+
+    modules = parse_modules(arguments.modules)
+    paths = [Path(path) for path in arguments.submissions]
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        raise UsageError(f"{missing[0]}: no such file or folder")
+    options = dict(modules=modules, hidden=not arguments.no_hidden, seed=arguments.seed,
+                   in_process=arguments.in_process, time_limit=arguments.time_limit)
+    if arguments.format != "files":
+        if len(paths) != 1:
+            raise UsageError(f"--format {arguments.format} prints one submission's result; give exactly one "
+                             "submission, or use --out DIR for a batch")
+        result = runner.grade(paths[0], **options)
+        if arguments.out:
+            identifier = batch.identifiers(paths)[0].identifier
+            batch.write_submission_files(Path(arguments.out) / identifier, result, identifier, junit=True)
+        text = {
+            "json": lambda: json.dumps(formats.gradescope(result), indent=2),
+            "classroom": lambda: formats.classroom_base64(formats.classroom(result)),
+            "junit": lambda: formats.junit(result).rstrip("\n"),
+            "markdown": lambda: report.markdown(result).rstrip("\n"),
+            "csv": lambda: formats.gradebook_csv([formats.gradebook_row(
+                batch.identifiers(paths)[0].identifier, result)]).rstrip("\n"),
+        }[arguments.format]()
+        print(text)
+        return 0
+    if not arguments.out:
+        raise UsageError("give --out DIR for the result files (or --format json to print one result)")
+    if len(paths) == 1:
+        from grader.runner import opened
+
+        with opened(paths[0]):  # a single bad submission is a usage error, not a gradebook row
+            pass
+    rows = batch.grade_batch(paths, Path(arguments.out), jobs=arguments.jobs, junit=arguments.format == "junit",
+                             progress=not arguments.quiet, **options)
+    graded = sum(row["status"] in ("graded", "incomplete") for row in rows)
+    print(f"graded {graded}/{len(rows)} submissions; gradebook: {Path(arguments.out) / 'grades.csv'}")
+    return 0
+
+
+def command_verify(arguments) -> int:
+    from grader import runner
+
+    course = Path(arguments.course)
+    expectations = (("solutions", TOTAL_POINTS), ("exercises", 0))
+    for name, _ in expectations:
+        if not (course / name).is_dir():
+            raise UsageError(f"{course / name}: no such folder; run verify in the course repository "
+                             "(or give --course DIR)")
+    failures = 0
+    for name, expected in expectations:
+        result = runner.grade(course / name, hidden=True, seed=arguments.seed, in_process=arguments.in_process)
+        good = result.score == expected and result.max_score == TOTAL_POINTS
+        failures += not good
+        print(f"{name}: {result.score:g}/{result.max_score:g} (expected {expected}) "
+              f"{'ok' if good else 'WRONG'}  [{result.execution_time:.1f} s, seed {result.extra.get('seed')}]")
+        if not good:
+            from grader import report
+
+            wrong = [test for test in result.tests if (test.status == "passed") != bool(expected)]
+            for test in wrong[:20]:
+                print(f"  {test.number} {test.name}: {test.status}  {test.output.splitlines()[0] if test.output else ''}")
+    return 1 if failures else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlgrade", description="Grade the deep-learning course's exercises.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="grade your exercises with the public tests and show feedback")
+    check.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to check ({', '.join(MODULES)})")
+    check.add_argument("--submission", metavar="DIR", help="folder with your modules (default: ./exercises)")
+    check.add_argument("--in-process", action="store_true", help="run your code inside the grader (not isolated)")
+    check.add_argument("--width", type=int, default=100, help=argparse.SUPPRESS)
+    check.set_defaults(handler=command_check)
+
+    grade = commands.add_parser("grade", help="grade submissions (folders or .zip files) into --out")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    grade.add_argument("--out", metavar="DIR", help="folder for results.json, feedback.md, grades.csv")
+    grade.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel")
+    grade.add_argument("--format", choices=FORMATS, default="files",
+                       help="files (default) writes into --out; the others print one submission's result")
+    grade.add_argument("--modules", nargs="+", metavar="MODULE", help="grade only these modules")
+    grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: random, recorded)")
+    grade.add_argument("--no-hidden", action="store_true", help="public tests only")
+    grade.add_argument("--in-process", action="store_true", help="no sandbox (NOT isolated; for debugging)")
+    grade.add_argument("--time-limit", type=float, default=20 * 60.0, metavar="S",
+                       help="seconds for one whole submission (default 1200)")
+    grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.set_defaults(handler=command_grade)
+
+    verify = commands.add_parser("verify", help="check that solutions/ scores 100 and exercises/ scores 0")
+    verify.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
+    verify.add_argument("--seed", type=int, help="seed of the hidden tests")
+    verify.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    verify.set_defaults(handler=command_verify)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from grader.submission import SubmissionError
+
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    if getattr(arguments, "jobs", 1) < 1:
+        parser.exit(2, "dlgrade: --jobs must be 1 or more\n")
+    try:
+        return arguments.handler(arguments)
+    except (UsageError, SubmissionError) as error:
+        print(f"dlgrade: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

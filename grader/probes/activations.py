@@ -1,0 +1,22 @@
+"""Probes for activations.py: run a function with warnings turned into errors.
+
+"Stable" in the course contract means no RuntimeWarning (overflow in exp,
+invalid value in a division) for inputs as large as 1e4. Warnings raised in
+the student's process never reach the grader, so this probe runs the call
+there under `warnings.simplefilter("error")` and reports the first warning
+as text. NumPy only: checking activations must not wait for torch.
+"""
+
+import warnings
+
+
+def warnings_as_errors(submission, function, args, kwargs=None):
+    """`{"value": result}` of `activations.<function>(*args, **kwargs)`, or `{"warning": text}`."""
+    target = getattr(submission.activations, function)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            value = target(*args, **(kwargs or {}))
+        except Warning as warning:
+            return {"warning": f"{type(warning).__name__}: {warning}"}
+    return {"value": value}

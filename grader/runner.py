@@ -1,0 +1,146 @@
+"""Grading one submission: open it (folder or zip), run the graded suite, return the result.
+
+The suite runs in a fresh trusted process (`python -m pytest` over
+`grader/suite`, and `grader/hidden` when hidden tests are asked for), which in
+turn starts the sandboxed worker. That process rewrites a partial results file
+after every test, so a submission that exhausts its total time (or a run that
+is killed) still yields every test graded so far, the rest marked not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+from grader.course import MODULES
+from grader.results import GradingResult
+from grader.submission import SubmissionError, locate
+
+GRADER = Path(__file__).resolve().parent
+SUITE, HIDDEN = GRADER / "suite", GRADER / "hidden"
+SUBMISSION_TIME_LIMIT = 20 * 60.0  # seconds for a whole submission, every test included
+MAX_ZIP_BYTES = 200 * 1024**2
+
+
+def suite_files(modules=None, hidden: bool = False) -> list[Path]:
+    """The graded test files for `modules` (all by default), public first."""
+    files = []
+    for module in modules or MODULES:
+        files.append(SUITE / f"test_{module}.py")
+        if hidden and (HIDDEN / f"test_{module}.py").is_file():
+            files.append(HIDDEN / f"test_{module}.py")
+    return files
+
+
+def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_process=False,
+                     results: Path | None = None, partial: Path | None = None, terminal: bool = True) -> list[str]:
+    """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
+    arguments = [str(path) for path in suite_files(modules, hidden)]
+    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER), "--submission", str(folder),
+                  "-p", "no:cacheprovider"]
+    arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
+    if hidden:
+        arguments.append("--hidden")
+    if seed is not None:
+        arguments += ["--seed", str(seed)]
+    if in_process:
+        arguments.append("--in-process")
+    if results:
+        arguments += ["--results", str(results)]
+    if partial:
+        arguments += ["--partial-results", str(partial)]
+    return arguments
+
+
+def pytest_environment() -> dict:
+    # No third-party pytest plugins: only the grader's own hooks decide outcomes.
+    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+@contextlib.contextmanager
+def opened(path: Path):
+    """The folder holding the modules of the submission at `path` (a folder or a .zip)."""
+    path = Path(path)
+    if path.suffix.lower() != ".zip":
+        yield locate(path)
+        return
+    if not path.is_file():
+        raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
+    with tempfile.TemporaryDirectory(prefix="dlgrade-zip-") as temporary:
+        extract_zip(path, Path(temporary))
+        entries = [entry for entry in Path(temporary).iterdir() if entry.name != "__MACOSX"]
+        root = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(temporary)
+        try:
+            yield locate(root)
+        except SubmissionError as error:
+            raise SubmissionError(f"{path}: {str(error).split(': ', 1)[-1]}") from None
+
+
+def extract_zip(path: Path, destination: Path):
+    """Extract the .py files of a zip, refusing absolute paths, '..', links and zip bombs."""
+    try:
+        archive = zipfile.ZipFile(path)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SubmissionError(f"{path}: not a readable zip file ({error}); re-create it with `zip -r`") from None
+    with archive:
+        if sum(member.file_size for member in members) > MAX_ZIP_BYTES:
+            raise SubmissionError(f"{path}: unpacks to more than {MAX_ZIP_BYTES // 1024**2} MB")
+        for member in members:
+            name = Path(member.filename)
+            is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+            if member.is_dir() or is_link or name.is_absolute() or ".." in name.parts or name.suffix != ".py":
+                continue
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.write_bytes(archive.read(member))
+            except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+                raise SubmissionError(f"{path}: {member.filename} cannot be read ({error})") from None
+
+
+def grade(path: Path, *, modules=None, hidden=False, seed=None, in_process=False,
+          time_limit: float = SUBMISSION_TIME_LIMIT, work_dir: Path | None = None) -> GradingResult:
+    """Grade the submission at `path` in a fresh trusted process and return its result."""
+    with opened(path) as folder, tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
+        results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
+        command = [sys.executable, "-m", "pytest",
+                   *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial)]
+        process = subprocess.Popen(command, cwd=temporary, env=pytest_environment(), stdin=subprocess.DEVNULL,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            output, _ = process.communicate(timeout=time_limit)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            output, _ = process.communicate()
+            timed_out = True
+        except BaseException:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            raise
+        for candidate in (results, partial):
+            if candidate.is_file():
+                try:
+                    result = GradingResult.from_json(json.loads(candidate.read_text()))
+                    break
+                except (ValueError, KeyError):
+                    continue
+        else:
+            detail = output.decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError("the grader produced no result: " + " | ".join(detail))
+        if timed_out or candidate == partial:
+            reason = (f"not run: grading this submission ran out of its total time ({time_limit:g} s)"
+                      if timed_out else "not run: the grading process stopped early")
+            for test in result.tests:
+                if test.output == "not run":
+                    test.output = reason
+            result.extra["incomplete"] = reason
+        return result

@@ -1,0 +1,283 @@
+"""Graded checks of forward.py (12 points).
+
+Oracles: NumPy and SciPy closed forms only (checking this module never
+imports torch): np.tanh and a max-subtracted softmax for the network. Every
+array handed to the student's code is read-only, so modifying an input in
+place fails loudly. `forward`'s cache is the student's own design (their
+backward reads it), so no check looks inside it: a probe sends back only the
+probabilities.
+"""
+
+import numpy as np
+from scipy import special
+
+import grader.probes.forward  # noqa: F401 -- loads probes.forward
+from grader import probes
+from grader.feedback import check, check_array, check_number, describe, describe_call, fail
+from grader.scoring import graded
+
+RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
+PARAM_KEYS = ("W1", "b1", "W2", "b2")
+# Distinct sizes, so a transposed matrix or a swapped size shows in the shape.
+D, H, C, N = 3, 5, 4, 6
+
+
+def read_only(array):
+    array = np.array(array, dtype=float)
+    array.flags.writeable = False
+    return array
+
+
+def random_neuron_inputs():
+    """(x, w, b) triples with D = 5: read-only arrays and a float bias, plus one as lists."""
+    rng = np.random.default_rng(RNG_SEED)
+    cases = [(read_only(rng.normal(size=5)), read_only(rng.normal(size=5)), float(rng.normal())) for _ in range(4)]
+    x, w, b = cases[0]
+    return cases + [(x.tolist(), w.tolist(), b)]
+
+
+def random_params(scale=1.0, seed=RNG_SEED):
+    """Parameters of a (D, H, C) network from the grader's own generator; biases nonzero so a dropped bias shows."""
+    rng = np.random.default_rng(seed)
+    shapes = {"W1": (D, H), "b1": (1, H), "W2": (H, C), "b2": (1, C)}
+    return {key: read_only(scale * rng.normal(size=shape)) for key, shape in shapes.items()}
+
+
+def random_batch(rows=N, seed=RNG_SEED + 1):
+    return read_only(np.random.default_rng(seed).normal(size=(rows, D)))
+
+
+def network(params, X, hidden=np.tanh, axis=1, with_softmax=True, b1=True, b2=True):
+    """The oracle: X -> hidden(X W1 + b1) -> softmax(. W2 + b2) along `axis`; the keywords make its mistakes."""
+    a1 = hidden(X @ params["W1"] + (params["b1"] if b1 else 0.0))
+    scores = a1 @ params["W2"] + (params["b2"] if b2 else 0.0)
+    if not with_softmax:
+        return scores
+    shifted = np.exp(scores - np.max(scores, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+def network_mistakes(params, X):
+    return {
+        "sigmoid instead of tanh in the hidden layer": network(params, X, hidden=special.expit),
+        "relu instead of tanh in the hidden layer": network(params, X, hidden=lambda z: np.maximum(z, 0.0)),
+        "no activation in the hidden layer (tanh missing)": network(params, X, hidden=lambda z: z),
+        "softmax over axis 0 (the examples) instead of along each row (the classes)": network(params, X, axis=0),
+        "the scores returned without the softmax": network(params, X, with_softmax=False),
+        "b1 not added": network(params, X, b1=False),
+        "b2 not added": network(params, X, b2=False),
+    }
+
+
+def forward_probabilities(student, params, X):
+    """The probs of the student's `forward(params, X)`, after checking it returned a pair."""
+    call = describe_call("forward", (params, X))
+    reply = student.probe(probes.forward.forward_probabilities, params=params, X=X)
+    if reply["probs"] is None:
+        length = f" of length {reply['length']}" if reply["length"] is not None else ""
+        fail(f"expected a pair (probs, cache); got a {reply['type']}{length}", call=call,
+             hint="end forward with `return probs, cache`")
+    return reply["probs"], call
+
+
+@graded(points=1, exercise="neuron")
+def test_neuron_applies_sigmoid_by_default(student):
+    for x, w, b in random_neuron_inputs():
+        pre_activation = np.dot(w, x) + b
+        check_number(student.forward.neuron(x, w, b), special.expit(pre_activation),
+                     call=describe_call("neuron", (x, w, b)), mistakes={
+                         "no activation applied: w . x + b returned": pre_activation,
+                         "the bias b not added": special.expit(np.dot(w, x)),
+                     })
+
+
+@graded(points=1, exercise="neuron")
+def test_neuron_applies_the_given_activation(student):
+    for (x, w, b), name in zip(random_neuron_inputs(), ["cube", "relu", "cube", "relu"]):
+        pre_activation = np.dot(w, x) + b
+        expected = probes.forward.ACTIVATIONS[name](pre_activation)
+        got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation=name)
+        check_number(got, expected, call=describe_call("neuron", (x, w, b), {"activation": name}), mistakes={
+            "`activation` ignored: sigmoid applied whatever activation is given": special.expit(pre_activation),
+            "`activation` ignored: w . x + b returned": pre_activation,
+        })
+
+
+@graded(points=1, exercise="perceptron")
+def test_perceptron_fires_at_the_threshold(student):
+    # Sums of exact binary fractions: w . x + b is exactly 0.0 in floating point.
+    at_threshold = [([1.0, 2.0], [0.5, -0.25], 0.0), ([2.0, 1.0, 4.0], [1.0, 1.0, -0.25], -2.0)]
+    for x, w, b in at_threshold:
+        check_number(student.forward.perceptron(x, w, b), 1,
+                     kind=int, rtol=0, atol=0, call=describe_call("perceptron", (x, w, b)),
+                     mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0},
+                     hint="w . x + b == 0 counts as reaching the threshold")
+    just_below = ([1.0, 2.0], [0.5, -0.25], -1e-12)  # w . x + b = -1e-12 < 0: must not fire
+    for x, w, b in random_neuron_inputs() + [just_below]:
+        expected = 1 if np.dot(w, x) + b >= 0 else 0
+        check_number(student.forward.perceptron(x, w, b), expected, kind=int, rtol=0, atol=0,
+                     call=describe_call("perceptron", (x, w, b)),
+                     mistakes={"the comparison flipped (fires below the threshold)": 1 - expected})
+
+
+@graded(points=1, exercise="dense")
+def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
+    params, X = random_params(), random_batch()
+    W, row_bias = params["W1"], params["b1"]
+    for b in (read_only(row_bias[0]), row_bias):  # shapes (H,) and (1, H)
+        for kwargs in ({}, {"activation": None}):
+            check_array(student.forward.dense(X, W, b, **kwargs), X @ W + b,
+                        call=describe_call("dense", (X, W, b), kwargs),
+                        mistakes={"the bias b not added": X @ W})
+
+
+@graded(points=1, exercise="dense")
+def test_dense_applies_the_given_activation(student):
+    params, X = random_params(), random_batch()
+    W, row_bias = params["W1"], params["b1"]
+    for b, name in ((read_only(row_bias[0]), "cube"), (row_bias, "relu"), (row_bias, "cube")):
+        pre_activation = X @ W + b
+        got = student.probe(probes.forward.dense_with_activation, X=X, W=W, b=b, activation=name)
+        check_array(got, probes.forward.ACTIVATIONS[name](pre_activation),
+                    call=describe_call("dense", (X, W, b), {"activation": name}),
+                    mistakes={"`activation` ignored: X @ W + b returned": pre_activation,
+                              "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b})
+
+
+def check_shape(got, shape, *, call, what, hint=None):
+    """`got` is a float ndarray of exactly `shape`."""
+    check(isinstance(got, np.ndarray) and got.dtype.kind == "f",
+          f"expected {what} to be a float array of shape {shape}; got {describe(got)}", call=call, hint=hint)
+    check(got.shape == shape, f"expected {what} of shape {shape}; got shape {got.shape}", call=call, hint=hint)
+
+
+def check_params_dict(params, call):
+    check(isinstance(params, dict) and all(key in params for key in PARAM_KEYS),
+          f"expected a dict with keys {', '.join(PARAM_KEYS)}; got {describe(params)}", call=call)
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_has_the_contract_shapes_and_zero_biases(student):
+    for sizes, kwargs in (((D, H, C), {}), ((2, 7, 3), {"seed": 1})):
+        input_dim, hidden_dim, output_dim = sizes
+        call = describe_call("init_params", sizes, kwargs)
+        params = student.forward.init_params(*sizes, **kwargs)
+        check_params_dict(params, call)
+        for key, shape in (("W1", (input_dim, hidden_dim)), ("W2", (hidden_dim, output_dim))):
+            check_shape(params[key], shape, call=call, what=key,
+                        hint=f"{key} maps its layer's inputs (rows) to its outputs (columns)")
+        for key, width in (("b1", hidden_dim), ("b2", output_dim)):
+            check_array(params[key], np.zeros((1, width)), rtol=0, atol=0, call=f"{call}[{key!r}]",
+                        hint="biases start at zero, as row vectors of shape (1, H) and (1, C)")
+
+
+# Sizes with fan_in != fan_out and many weights, so the spread is measured
+# precisely: W1 (200, 800) has 160 000 entries, W2 (800, 50) 40 000.
+SCALE_SIZES = (200, 800, 50)
+SCALE_SEED = 3
+SIGMAS = 6  # a correct N(0, 1) draw lands outside 6 standard errors with probability about 2e-9
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_scales_weights_by_fan_in(student):
+    input_dim, hidden_dim, output_dim = SCALE_SIZES
+    call = describe_call("init_params", SCALE_SIZES, {"seed": SCALE_SEED})
+    params = student.forward.init_params(*SCALE_SIZES, seed=SCALE_SEED)
+    check_params_dict(params, call)
+    for key, fan_in, fan_out in (("W1", input_dim, hidden_dim), ("W2", hidden_dim, output_dim)):
+        check_shape(params[key], (fan_in, fan_out), call=call, what=key)
+        standardised = params[key] * np.sqrt(fan_in)  # N(0, 1) entries when the scale is 1/sqrt(fan_in)
+        count = standardised.size
+        what = f"{call}[{key!r}] * sqrt({fan_in})"
+        # The sample mean of n N(0, 1) draws has standard error 1/sqrt(n).
+        check_number(float(np.mean(standardised)), 0.0, rtol=0, atol=SIGMAS / np.sqrt(count),
+                     call=f"the mean of {what}", hint="draw the weights from a normal distribution centred at 0 "
+                                                       "(standard_normal)")
+        # The sample standard deviation of n N(0, 1) draws has standard error about 1/sqrt(2n).
+        check_number(float(np.std(standardised)), 1.0, rtol=0, atol=SIGMAS / np.sqrt(2 * count),
+                     call=f"the standard deviation of {what}",
+                     hint=f"divide N(0, 1) draws by sqrt(fan_in), here sqrt({fan_in})", mistakes={
+                         "weights scaled by 1/sqrt(fan_out) instead of 1/sqrt(fan_in)": np.sqrt(fan_in / fan_out),
+                         "weights not scaled (plain N(0, 1) draws)": np.sqrt(fan_in),
+                         "weights scaled by 1/fan_in instead of 1/sqrt(fan_in)": 1 / np.sqrt(fan_in),
+                         "weights scaled by a fixed 0.01 instead of 1/sqrt(fan_in)": 0.01 * np.sqrt(fan_in),
+                         "He scaling sqrt(2/fan_in) instead of 1/sqrt(fan_in)": np.sqrt(2.0),
+                         "Glorot scaling sqrt(2/(fan_in + fan_out)) instead of 1/sqrt(fan_in)":
+                         np.sqrt(2 * fan_in / (fan_in + fan_out)),
+                         "uniform draws in [-1, 1) instead of normal ones": 1 / np.sqrt(3),
+                     })
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_is_reproducible_per_seed(student):
+    sizes = (D, H, C)
+    for kwargs in ({}, {"seed": 7}):
+        call = describe_call("init_params", sizes, kwargs)
+        first, second = student.forward.init_params(*sizes, **kwargs), student.forward.init_params(*sizes, **kwargs)
+        check_params_dict(first, call)
+        check_params_dict(second, call)
+        for key in PARAM_KEYS:
+            check_array(second[key], first[key], rtol=0, atol=0, call=f"{call}[{key!r}], called twice",
+                        hint="the same seed must give the same arrays: draw from np.random.default_rng(seed)")
+    seven = student.forward.init_params(*sizes, seed=7)
+    eight = student.forward.init_params(*sizes, seed=8)
+    check_params_dict(eight, describe_call("init_params", sizes, {"seed": 8}))
+    check(not np.array_equal(seven["W1"], eight["W1"]),
+          "seed=7 and seed=8 gave the same W1: another seed must give other weights",
+          call=describe_call("init_params", sizes, {"seed": 8}),
+          hint="seed your generator with the `seed` argument, not a fixed number")
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_leaves_the_global_rng_alone(student):
+    reply = student.probe(probes.forward.global_rng_around_init_params, nn_input_dim=D, nn_hdim=H,
+                          nn_output_dim=C, seed=5)
+    before, after = reply["before"], reply["after"]
+    unchanged = (before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:])
+    check(unchanged, "NumPy's global random state changed during the call: init_params must not reseed or draw "
+          "from np.random (np.random.seed, np.random.randn) -- other code relies on that state",
+          call=describe_call("init_params", (D, H, C), {"seed": 5}),
+          hint="use a generator of your own: rng = np.random.default_rng(seed); rng.standard_normal(shape)")
+
+
+@graded(points=1, exercise="forward")
+def test_forward_matches_numpy_oracle(student):
+    params, X = random_params(), random_batch()
+    for inputs in (X, X.tolist()):
+        probs, call = forward_probabilities(student, params, inputs)
+        check_array(probs, network(params, X), call=call, mistakes=network_mistakes(params, X))
+
+
+@graded(points=1, exercise="forward")
+def test_forward_rows_sum_to_one_even_for_large_scores(student):
+    # W2 entries of size ~500 and |a1| <= 1 give scores in the thousands: exp
+    # overflows (above ~709.78) unless the softmax subtracts each row's max.
+    params = random_params()
+    params["W2"] = read_only(500.0 * params["W2"])
+    X = random_batch(rows=20)
+    probs, call = forward_probabilities(student, params, X)
+    with np.errstate(all="ignore"):  # the fingerprint overflows on purpose
+        scores = network(params, X, with_softmax=False)
+        unstable = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
+    check_array(probs, network(params, X), call=call,
+                mistakes={"softmax without the max subtracted: exp overflows for large scores": unstable})
+    # Each row sums C = 4 terms rounded to float64 (relative error 2**-53 each):
+    # 1e-12 is far above that rounding and far below any real mistake.
+    check_array(np.sum(probs, axis=1), np.ones(X.shape[0]), rtol=0, atol=1e-12,
+                call=f"the row sums of {call}", hint="normalise along axis 1, the classes")
+
+
+@graded(points=1, exercise="predict")
+def test_predict_returns_the_argmax_class_per_row(student):
+    params, X = random_params(seed=RNG_SEED + 2), random_batch(rows=30)
+    probs = network(params, X)
+    call = describe_call("predict", (params, X))
+    got = student.forward.predict(params, X)
+    if isinstance(got, np.ndarray) and got.shape == probs.shape:
+        fail(f"expected class indices of shape ({X.shape[0]},); got an array shaped like the probabilities "
+             f"{probs.shape}: predict returned the probabilities", call=call,
+             hint="np.argmax(probs, axis=1) gives each row's class")
+    check_array(got, np.argmax(probs, axis=1), kinds="iu", rtol=0, atol=0, call=call,
+                mistakes={"argmax over axis 0 (the examples) instead of along each row": np.argmax(probs, axis=0),
+                          "argmin instead of argmax": np.argmin(probs, axis=1)},
+                hint="np.argmax(probs, axis=1) gives an int array of each row's class")

@@ -1,0 +1,321 @@
+"""Graded checks of softmax_loss.py (14 points).
+
+Oracles: NumPy/SciPy closed forms, and torch autograd in float64 for the loss
+and its gradient (torch is imported inside those tests only, so the other
+checks of this module never wait for it). Timing runs in the student's
+process through probes and is measured in CPU seconds from outside.
+"""
+
+import ast
+import math
+
+import numpy as np
+from scipy import special
+
+import grader.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
+from grader import probes
+from grader.feedback import check, check_array, check_number, describe_call, fail
+from grader.scoring import graded
+
+RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
+GRADIENT_TOLERANCE = 1e-7  # CS231n relative error for an exact (float64) gradient
+LOSS_RTOL = 1e-10  # two float64 evaluations of the same sum of logs agree to ~1e-14
+# (N, D, C, reg) of the loss/gradient cases. The first has N > 1 and a strong
+# reg, so each known mistake changes its result visibly and is named.
+LOSS_CASES = [(7, 5, 3, 0.7), (1, 4, 2, 0.0), (16, 10, 6, 0.05)]
+# The timing size: 500 examples make the loop's per-example overhead dominate.
+TIMING_SIZE = dict(num_examples=500, num_features=40, num_classes=10, reg=0.1)
+TIMING_REPEATS = 5  # calls per run: the loop's run lasts ~50 ms, well above a CPU clock tick
+TIMING_RUNS = 3  # best of 3 runs for each side
+SPEEDUP = 3.0  # vectorized NumPy is ~25x faster than the loop here; ask for 3x
+# Calls that loop in Python even though no `for` keyword appears.
+LOOPING_CALLS = {"map", "vectorize", "apply_along_axis", "frompyfunc", "fromiter"}
+
+
+def loss_inputs(num_examples, num_features, num_classes, scale=0.5):
+    """(W, X, y) in float64/int64, read-only so that in-place edits fail loudly."""
+    rng = np.random.default_rng([RNG_SEED, num_examples, num_features, num_classes])
+    W = rng.normal(scale=scale, size=(num_features, num_classes))
+    X = rng.normal(size=(num_examples, num_features))
+    y = rng.integers(num_classes, size=num_examples)
+    for array in (W, X, y):
+        array.flags.writeable = False
+    return W, X, y
+
+
+def torch_loss_and_gradient(W, X, y, reg, *, reduction="mean", reg_factor=0.5):
+    """Loss and dW by torch autograd; reduction/reg_factor vary it to fingerprint mistakes."""
+    import torch
+    import torch.nn.functional as F
+
+    weights = torch.tensor(W, dtype=torch.float64, requires_grad=True)
+    scores = torch.tensor(X, dtype=torch.float64) @ weights
+    data_loss = F.cross_entropy(scores, torch.tensor(y, dtype=torch.int64), reduction=reduction)
+    loss = data_loss + reg_factor * reg * (weights ** 2).sum()
+    loss.backward()
+    return loss.item(), weights.grad.numpy().copy()
+
+
+def relative_error(a, b) -> float:
+    """CS231n relative error: max |a - b| / max(1e-8, |a| + |b|)."""
+    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+
+
+def check_gradient(got, expected, *, call, mistakes):
+    """`got` must be a float array shaped like `expected` within GRADIENT_TOLERANCE relative error."""
+    if (isinstance(got, np.ndarray) and got.dtype.kind == "f" and got.shape == expected.shape
+            and np.isfinite(got).all()):
+        error = relative_error(got, expected)
+        if error <= GRADIENT_TOLERANCE:
+            return
+        hint = f"relative error {error:.2e}; at most {GRADIENT_TOLERANCE:g} is allowed"
+    else:
+        hint = None
+    # Fails (it never passes where the relative error is too large) with the details.
+    check_array(got, expected, call=call, rtol=GRADIENT_TOLERANCE, atol=0.0, mistakes=mistakes, hint=hint)
+    fail("the gradient differs from autograd's", call=call, hint=hint)
+
+
+def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "dW")):
+    """`result` must be (loss, dW) equal to autograd's, naming known mistakes."""
+    call = describe_call(function, (W, X, y, reg))
+    check(isinstance(result, tuple) and len(result) == 2,
+          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call,
+          hint="return loss, dW")
+    loss, dW = result
+    expected_loss, expected_dW = torch_loss_and_gradient(W, X, y, reg)
+    if "loss" in check_values:
+        check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12, mistakes={
+            "the regularisation is reg * sum(W**2); the course's is reg/2 * sum(W**2)":
+                torch_loss_and_gradient(W, X, y, reg, reg_factor=1.0)[0],
+            "the regularisation term reg/2 * sum(W**2) is missing":
+                torch_loss_and_gradient(W, X, y, reg, reg_factor=0.0)[0],
+            "the loss is summed over the examples, not averaged over N":
+                torch_loss_and_gradient(W, X, y, reg, reduction="sum")[0],
+        })
+    if "dW" in check_values:
+        check_gradient(dW, expected_dW, call=call + " -> dW", mistakes={
+            "dW is not divided by N (the loss is a mean over the examples)":
+                torch_loss_and_gradient(W, X, y, reg, reduction="sum")[1],
+            "the regularisation gradient reg * W is missing from dW":
+                torch_loss_and_gradient(W, X, y, reg, reg_factor=0.0)[1],
+            "the regularisation gradient is 2 * reg * W; the gradient of reg/2 * sum(W**2) is reg * W":
+                torch_loss_and_gradient(W, X, y, reg, reg_factor=1.0)[1],
+            "dW has the wrong sign (softmax - one_hot, not one_hot - softmax)":
+                -torch_loss_and_gradient(W, X, y, reg)[1],
+        })
+
+
+def check_uniform_loss(student, function):
+    """The function must work: at W = 0 every class has probability 1/C, so loss = log(C)."""
+    W = np.zeros((4, 3))
+    X, y = loss_inputs(5, 4, 3)[1:]
+    call = describe_call(function, (W, X, y, 0.0))
+    result = getattr(student.softmax_loss, function)(W, X, y, 0.0)
+    check(isinstance(result, tuple) and len(result) == 2,
+          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call, hint="return loss, dW")
+    check_number(result[0], math.log(3), call=call + " -> loss", rtol=LOSS_RTOL,
+                 atol=1e-12)  # log(C) for C = 3 classes
+
+
+def function_definitions(source: str) -> dict:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as error:
+        fail(f"softmax_loss.py does not parse: line {error.lineno}: {error.msg}")
+    return {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def called_functions(function: str, definitions: dict) -> list:
+    """`function` and every function of the same file it calls, directly or through others."""
+    found, pending = [], [function]
+    while pending:
+        name = pending.pop()
+        if name in found or name not in definitions:
+            continue
+        found.append(name)
+        for node in ast.walk(definitions[name]):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                pending.append(node.func.id)
+    return found
+
+
+def python_loops(function: str, definitions: dict) -> list[str]:
+    """'a for loop in softmax_loss_vectorized, line 12' for every loop `function` runs."""
+    kinds = {ast.For: "a for loop", ast.AsyncFor: "a for loop", ast.While: "a while loop",
+             ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
+             ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression"}
+    loops = []
+    for name in called_functions(function, definitions):
+        for node in ast.walk(definitions[name]):
+            if type(node) in kinds:
+                loops.append(f"{kinds[type(node)]} in {name}, line {node.lineno}")
+            elif isinstance(node, ast.Call):
+                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+                if callee in LOOPING_CALLS:
+                    loops.append(f"a call of {callee} (a Python loop inside) in {name}, line {node.lineno}")
+    return loops
+
+
+@graded(points=1, exercise="one_hot")
+def test_one_hot_rows_are_identity_rows(student):
+    for labels, num_classes in [([2, 0, 1, 1], 3), ([0, 3], 6), ([4], 5)]:
+        y = np.array(labels)
+        y.flags.writeable = False
+        got = student.softmax_loss.one_hot(y, num_classes)
+        check_array(got, np.eye(num_classes)[y], call=describe_call("one_hot", (y, num_classes)),
+                    rtol=0.0, atol=0.0, hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
+                    mistakes={"num_classes is ignored: the columns stop at max(y) + 1":
+                              np.eye(y.max() + 1)[y]})
+
+
+@graded(points=1, exercise="cross_entropy")
+def test_cross_entropy_is_mean_negative_log_of_true_class(student):
+    rng = np.random.default_rng(RNG_SEED)
+    for num_examples, num_classes in [(8, 5), (1, 3)]:
+        probs = special.softmax(rng.normal(size=(num_examples, num_classes)), axis=1)
+        y = rng.integers(num_classes, size=num_examples)
+        log_true = np.log(probs[np.arange(num_examples), y])
+        got = student.softmax_loss.cross_entropy(probs, y)
+        check_number(got, -np.mean(log_true), call=describe_call("cross_entropy", (probs, y)),
+                     rtol=LOSS_RTOL, atol=1e-12, mistakes={
+                         "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
+                         "the mean runs over all N*C entries of one_hot * log(probs), not over N":
+                             -np.mean(log_true) / num_classes,
+                         "the minus sign is missing (log of a probability is negative)": np.mean(log_true),
+                         "every class's log-probability is summed, not only the true class's":
+                             -np.mean(np.sum(np.log(probs), axis=1)),
+                     })
+
+
+@graded(points=1, exercise="cross_entropy")
+def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
+    # Row 0 gives its true class probability exactly 0; row 2 has a 0 elsewhere,
+    # which the loss never needs.
+    probs = np.array([[0.0, 0.5, 0.5], [0.2, 0.7, 0.1], [0.6, 0.4, 0.0]])
+    y = np.array([0, 1, 0])
+    call = describe_call("cross_entropy", (probs, y))
+    got = student.softmax_loss.cross_entropy(probs, y)
+    check(isinstance(got, (float, np.floating)) and not isinstance(got, bool),
+          f"expected a float; got {type(got).__name__}", call=call, hint="return float(...) of your result")
+    check(bool(np.isfinite(got)), f"got {got} where a large finite loss was expected", call=call,
+          hint="log(0) is -inf: clip the probabilities to a tiny epsilon before the log "
+               "(np.clip(p, 1e-12, None))")
+    # A zero probability must cost at least what 1e-6 costs (-log(1e-6) ~= 13.8):
+    # any epsilon up to 1e-6 passes.
+    lower_bound = -np.mean(np.log([1e-6, 0.7, 0.6]))
+    check(bool(got >= lower_bound), f"got {got:.6g}; a zero probability must cost at least as much as a "
+          f"probability of 1e-6, so the loss must be at least {lower_bound:.6g}", call=call,
+          hint="clip to a tiny epsilon such as 1e-12, not a large one")
+
+
+@graded(points=2, exercise="softmax_loss_naive")
+def test_naive_loss_matches_autograd(student):
+    for num_examples, num_features, num_classes, reg in LOSS_CASES:
+        W, X, y = loss_inputs(num_examples, num_features, num_classes)
+        result = student.softmax_loss.softmax_loss_naive(W, X, y, reg)
+        check_loss_result(result, W, X, y, reg, function="softmax_loss_naive", check_values=("loss",))
+
+
+@graded(points=2, exercise="softmax_loss_naive")
+def test_naive_gradient_matches_autograd(student):
+    for num_examples, num_features, num_classes, reg in LOSS_CASES:
+        W, X, y = loss_inputs(num_examples, num_features, num_classes)
+        result = student.softmax_loss.softmax_loss_naive(W, X, y, reg)
+        check_loss_result(result, W, X, y, reg, function="softmax_loss_naive", check_values=("dW",))
+
+
+@graded(points=1, exercise="softmax_loss_naive")
+def test_naive_loops_over_the_examples(student):
+    check_uniform_loss(student, "softmax_loss_naive")
+    definitions = function_definitions(student.source("softmax_loss"))
+    check("softmax_loss_naive" in definitions, "softmax_loss.py defines no function softmax_loss_naive")
+    loops = [node for node in ast.walk(definitions["softmax_loss_naive"]) if isinstance(node, (ast.For, ast.While))]
+    check(bool(loops), "softmax_loss_naive has no loop: this exercise asks for an explicit loop over the "
+          "examples (the vectorized version is the next exercise)",
+          hint="for i in range(X.shape[0]): add example i's loss and its gradient")
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_loss_matches_autograd(student):
+    for num_examples, num_features, num_classes, reg in LOSS_CASES:
+        W, X, y = loss_inputs(num_examples, num_features, num_classes)
+        result = student.softmax_loss.softmax_loss_vectorized(W, X, y, reg)
+        check_loss_result(result, W, X, y, reg, function="softmax_loss_vectorized", check_values=("loss",))
+
+
+@graded(points=2, exercise="softmax_loss_vectorized")
+def test_vectorized_gradient_matches_autograd(student):
+    for num_examples, num_features, num_classes, reg in LOSS_CASES:
+        W, X, y = loss_inputs(num_examples, num_features, num_classes)
+        result = student.softmax_loss.softmax_loss_vectorized(W, X, y, reg)
+        check_loss_result(result, W, X, y, reg, function="softmax_loss_vectorized", check_values=("dW",))
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_is_stable_for_scores_near_1e4(student):
+    # Scores X @ W of order 1e4 (W ~ 4000 * N(0, 1), X ~ N(0, 1), D = 4): exp
+    # overflows without the max subtraction, and the probabilities of all but
+    # the top class round to exactly 0.
+    W, X, y = loss_inputs(6, 4, 5, scale=4000.0)
+    reg = 1e-7
+    call = describe_call("softmax_loss_vectorized", (W, X, y, reg))
+    reply = student.probe(probes.softmax_loss.softmax_loss_vectorized_warnings, W=W, X=X, y=y, reg=reg)
+    result, warnings = reply["result"], reply["warnings"]
+    text = " ".join(warnings)
+    if "overflow" in text:
+        cause = "no max subtraction: exp of a score near 1e4 overflows to inf"
+    elif "divide by zero" in text and "log" in text:
+        cause = ("log of probabilities that rounded to 0: take log-probabilities as "
+                 "shifted - log(sum(exp(shifted))) instead of log(probs)")
+    else:
+        cause = "no max subtraction (exp overflows), or log of a probability that rounded to 0"
+    check(isinstance(result, tuple) and len(result) == 2,
+          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call, hint="return loss, dW")
+    loss, dW = result
+    expected_loss, expected_dW = torch_loss_and_gradient(W, X, y, reg)
+    check(isinstance(loss, (float, np.floating)) and bool(np.isfinite(loss)),
+          f"the loss is {loss!r}; expected the finite {expected_loss:.6g}.\n  likely cause: {cause}", call=call)
+    check_array(dW, expected_dW, call=call + " -> dW", rtol=GRADIENT_TOLERANCE, atol=1e-12, nonfinite_cause=cause)
+    check(not warnings, f"your code emitted {len(warnings)} warning(s), the first: "
+          f"{warnings[0] if warnings else ''}.\n  likely cause: {cause}", call=call)
+    check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12,
+                 hint="take log-probabilities as shifted - log(sum(exp(shifted))); clipping probabilities "
+                      "that rounded to 0 changes the loss")
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_has_no_python_loops(student):
+    check_uniform_loss(student, "softmax_loss_vectorized")
+    definitions = function_definitions(student.source("softmax_loss"))
+    check("softmax_loss_vectorized" in definitions, "softmax_loss.py defines no function softmax_loss_vectorized")
+    loops = python_loops("softmax_loss_vectorized", definitions)
+    check(not loops, "softmax_loss_vectorized runs Python loops: " + "; ".join(loops),
+          hint="work on whole arrays: scores = X @ W, row maxima with axis=1, "
+               "true-class entries with scores[np.arange(N), y]")
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_is_faster_than_a_loop_over_examples(student):
+    inputs = dict(seed=RNG_SEED, repeats=TIMING_REPEATS, **TIMING_SIZE)
+    W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED, TIMING_SIZE["num_examples"],
+                                                TIMING_SIZE["num_features"], TIMING_SIZE["num_classes"])
+    log_probs = special.log_softmax(X @ W, axis=1)
+    expected_loss = (-np.mean(log_probs[np.arange(len(y)), y])
+                     + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
+    loop_seconds, student_seconds = [], []
+    for _ in range(TIMING_RUNS):
+        before = student.cpu_seconds()
+        student.probe(probes.softmax_loss.loop_reference_timed, **inputs)
+        loop_seconds.append(student.cpu_seconds() - before)
+        before = student.cpu_seconds()
+        loss = student.probe(probes.softmax_loss.softmax_loss_vectorized_timed, **inputs)
+        student_seconds.append(student.cpu_seconds() - before)
+    call = describe_call("softmax_loss_vectorized", (W, X, y, TIMING_SIZE["reg"]))
+    check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+    loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
+    check(student_time <= loop_time / SPEEDUP,
+          f"your vectorized loss took {1000 * student_time:.2f} ms of CPU per call; the grader's loop over "
+          f"the {TIMING_SIZE['num_examples']} examples took {1000 * loop_time:.2f} ms. A vectorized version "
+          f"should be at least {SPEEDUP:g}x faster than the loop",
+          call=call, hint="likely cause: a Python loop (or np.vectorize / map) over the examples or classes")
