@@ -37,12 +37,16 @@ def pytest_configure(config):
         config.pluginmanager.register(scoring.ScoringPlugin(config), "dlgrade-scoring")
 
 
-@pytest.fixture(scope="session")
-def student(request):
-    from grader.submission import locate
+def pytest_sessionstart(session):
+    """Start the submission's backend before collection, so the worker boots while tests load."""
+    from grader.submission import SubmissionError, locate
 
-    folder = locate(request.config.getoption("submission") or Path.cwd() / "exercises")
-    if request.config.getoption("in_process"):
+    config = session.config
+    try:
+        folder = locate(config.getoption("submission") or Path.cwd() / "exercises")
+    except SubmissionError as error:
+        raise pytest.UsageError(str(error)) from None
+    if config.getoption("in_process"):
         from grader.student import InProcess
 
         backend = InProcess(folder)
@@ -50,10 +54,18 @@ def student(request):
         from grader.sandbox import Sandboxed
 
         backend = Sandboxed(folder)
-    request.config._dlgrade_extra.update(submission=str(folder), backend=backend)
-    handle = Student(backend)
-    yield handle
-    handle.close()
+    config._dlgrade_extra.update(submission=str(folder), backend=backend)
+
+
+def pytest_unconfigure(config):
+    backend = getattr(config, "_dlgrade_extra", {}).get("backend")
+    if backend is not None:
+        backend.close()
+
+
+@pytest.fixture(scope="session")
+def student(request):
+    return Student(request.config._dlgrade_extra["backend"])
 
 
 @pytest.fixture(autouse=True)

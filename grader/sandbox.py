@@ -101,9 +101,14 @@ class Sandboxed:
         self.isolation = None
         self.output = None
         self.restarts = 0
+        self._spawn()  # starts now, while the trusted side is still collecting tests
+
+    def _start(self):
+        self._spawn()
+        self._handshake()
 
     # -- the worker's life -------------------------------------------------
-    def _start(self):
+    def _spawn(self):
         # Each start gets a fresh copy, so nothing a previous worker wrote survives.
         run = self._base / f"run-{self.restarts}"
         submission = run / "submission"
@@ -134,6 +139,10 @@ class Sandboxed:
         os.close(reply_write)
         self._channel = Channel(reply_read, request_write)
         self.output = CapturedOutput(self._process.stdout, self.limits.output_bytes)
+        self._pid = None
+
+    def _handshake(self):
+        """Wait for the worker to report its PID and that it is ready (or fail to start)."""
         deadline = time.monotonic() + self.limits.start_seconds
         first = self._receive(deadline)
         hello = self._receive(deadline) if first and "pid" in first else None
@@ -185,6 +194,8 @@ class Sandboxed:
             if self._process is not None:
                 self._kill()
             self._start()
+        elif self._pid is None:
+            self._handshake()
         identifier = secrets.token_hex(8)
         limit = time_limit or 60.0
         try:

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
+from grader import runner
 from grader.course import MODULES
 from grader.results import GradingResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 EXERCISES = ROOT / "exercises"
-SUITE = ROOT / "grader" / "suite"
 
 
 @dataclasses.dataclass
@@ -57,14 +53,12 @@ def make_submission(folder: Path, module: str | None = None, edits=(), base: Pat
     return folder
 
 
-def grade(submission: Path, modules=None, extra_args=(), timeout: float = 600) -> GradingResult:
-    """Grade `submission` with the graded suite in a fresh process and return the result."""
-    results = Path(submission).parent / f"{Path(submission).name}-results.json"
-    files = [str(SUITE / f"test_{module}.py") for module in (modules or MODULES)]
-    command = [sys.executable, "-m", "pytest", *files, "--submission", str(submission), "--results", str(results),
-               "-q", "--tb=no", "--no-score-table", "-p", "no:cacheprovider", *extra_args]
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
-    if not results.exists():
-        raise AssertionError(f"the grader wrote no results:\n{completed.stdout}\n{completed.stderr}")
-    return GradingResult.from_json(json.loads(results.read_text()))
+def grade(submission: Path, modules=None, hidden: bool = False, **options) -> GradingResult:
+    """Grade `submission` the way `dlgrade grade` does (a fresh process, sandboxed) and return the result."""
+    return runner.grade(Path(submission), modules=modules, hidden=hidden, **options)
+
+
+def failures(result: GradingResult) -> str:
+    """Every failed test's feedback, for assertion messages."""
+    return "\n".join(f"{test.number} {test.name}: {test.output}" for test in result.tests
+                     if test.status != "passed")

@@ -1,0 +1,64 @@
+"""The reference scores 100, the stubs 0, and every results file has the promised shape."""
+
+import jsonschema
+import pytest
+
+from grader import formats
+from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
+from tests.helpers import EXERCISES, SOLUTIONS, failures, grade
+
+SEED = 20261125  # any fixed seed: hidden inputs are then the same on every run of this file
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return grade(SOLUTIONS, hidden=True, seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def stubs():
+    return grade(EXERCISES, hidden=True, seed=SEED)
+
+
+def test_reference_scores_100(reference):
+    assert (reference.score, reference.max_score) == (TOTAL_POINTS, TOTAL_POINTS), failures(reference)
+
+
+def test_every_module_is_worth_its_points(reference):
+    assert {module: possible for module, (_, possible) in reference.module_scores().items()} == MODULE_POINTS
+
+
+def test_reference_passes_every_hidden_test(reference):
+    hidden = [test for test in reference.tests if test.hidden]
+    assert hidden, "the hidden suite ran no test"
+    assert all(test.status == "passed" for test in hidden), failures(reference)
+    assert reference.extra["seed"] == SEED
+
+
+def test_stubs_score_0_and_every_failure_says_not_attempted(stubs):
+    assert (stubs.score, stubs.max_score) == (0, TOTAL_POINTS)
+    public = [test for test in stubs.tests if not test.hidden]
+    unexplained = [f"{test.number} {test.name}: {test.output}" for test in public if "not attempted" not in test.output]
+    assert not unexplained, "\n".join(unexplained)
+
+
+def test_results_json_matches_the_gradescope_schema_with_module_tags_and_numbers(reference, stubs):
+    for result in (reference, stubs):
+        data = formats.gradescope(result)
+        jsonschema.validate(data, formats.schema("gradescope"))
+        for test in data["tests"]:
+            module = test["tags"][0]
+            assert module in MODULES
+            assert test["number"].split(".")[0] == str(MODULES.index(module) + 1)
+        assert len({test["number"] for test in data["tests"]}) == len(data["tests"])
+
+
+def test_sandbox_isolation_is_recorded(reference):
+    assert reference.extra["isolation"]
+    assert not reference.extra["isolation"].startswith("none")
+
+
+def test_in_process_mode_gives_the_same_scores():
+    result = grade(SOLUTIONS, in_process=True)
+    assert result.score == TOTAL_POINTS, failures(result)
+    assert result.extra["isolation"].startswith("none")

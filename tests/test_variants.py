@@ -1,0 +1,61 @@
+"""Broken and correct-but-different variants of the reference, graded for real.
+
+Each module's variants live in tests/variants/<module>.py. A broken variant
+must lose points in its own module and in no module that does not use it; its
+`feedback` text must appear in one of its failures. A correct variant must
+score full marks in every module graded.
+"""
+
+import concurrent.futures
+import importlib
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.course import MODULES, dependents
+from tests.helpers import failures, grade, make_submission
+
+VARIANTS = [variant for module in MODULES
+            for variant in importlib.import_module(f"tests.variants.{module}").VARIANTS]
+
+
+@pytest.fixture(scope="module")
+def graded_variants():
+    """Every variant graded once, two at a time (this machine has two cores)."""
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-variants-"))
+
+    def run(variant):
+        submission = make_submission(folder / variant.name, variant.module, variant.edits)
+        return grade(submission, sorted(dependents(variant.module), key=MODULES.index))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip((variant.name for variant in VARIANTS), pool.map(run, VARIANTS)))
+    return results
+
+
+def test_there_are_enough_variants():
+    broken = [variant for variant in VARIANTS if not variant.correct]
+    correct = [variant for variant in VARIANTS if variant.correct]
+    assert len(broken) >= 40 and len(correct) >= 3, (len(broken), len(correct))
+    assert len({variant.name for variant in VARIANTS}) == len(VARIANTS), "variant names must be unique"
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if not v.correct], ids=str)
+def test_broken_variant_loses_points_only_where_it_should(variant, graded_variants):
+    result = graded_variants[variant.name]
+    scores = result.module_scores()
+    earned, possible = scores[variant.module]
+    assert earned < possible, f"{variant.name} kept every point of {variant.module}"
+    for module, (earned, possible) in scores.items():
+        if module not in dependents(variant.module):
+            assert earned == possible, f"{variant.name} lost points in {module}:\n{failures(result)}"
+    if variant.feedback:
+        own = failures(result)
+        assert variant.feedback in own, f"{variant.feedback!r} not in the feedback:\n{own}"
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.correct], ids=str)
+def test_correct_variant_scores_full_marks(variant, graded_variants):
+    result = graded_variants[variant.name]
+    assert result.score == result.max_score, failures(result)
