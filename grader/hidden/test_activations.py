@@ -1,0 +1,89 @@
+"""Hidden checks of activations.py: the public checks again, on inputs drawn from the run's seed.
+
+Worth 0 points each; a failure withdraws the public points of its exercise
+(see grader.scoring). Feedback never shows these inputs or expected values.
+"""
+
+import numpy as np
+from scipy import special
+
+from grader.feedback import check_array, describe_call
+from grader.scoring import graded
+
+
+def fresh_input(rng, scale=5.0):
+    shape = tuple(int(n) for n in rng.integers(1, 7, size=rng.integers(1, 4)))
+    return rng.normal(scale=scale, size=shape)
+
+
+def closed_forms(z, alpha):
+    return {
+        "sigmoid": ((z,), {}, special.expit(z)),
+        "sigmoid_grad": ((z,), {}, special.expit(z) * (1 - special.expit(z))),
+        "tanh": ((z,), {}, np.tanh(z)),
+        "tanh_grad": ((z,), {}, 1 - np.tanh(z) ** 2),
+        "relu": ((z,), {}, np.maximum(z, 0)),
+        "relu_grad": ((z,), {}, (z > 0).astype(float)),
+        "leaky_relu": ((z,), {"alpha": alpha}, np.where(z > 0, z, alpha * z)),
+        "leaky_relu_grad": ((z,), {"alpha": alpha}, np.where(z > 0, 1.0, alpha)),
+        "binary_step": ((z,), {}, (z >= 0).astype(float)),
+        "softmax": ((z,), {"axis": 0}, special.softmax(z, axis=0)),
+    }
+
+
+def check_exercise(student, rng, name):
+    for _ in range(3):
+        z, alpha = fresh_input(rng), float(rng.uniform(0.01, 0.5))
+        args, kwargs, expected = closed_forms(z, alpha)[name]
+        got = getattr(student.activations, name)(*args, **kwargs)
+        check_array(got, expected, call=describe_call(name, args, kwargs), rtol=1e-7, atol=1e-12)
+
+
+@graded(points=0, exercise="sigmoid")
+def test_hidden_sigmoid(student, hidden_rng):
+    check_exercise(student, hidden_rng, "sigmoid")
+
+
+@graded(points=0, exercise="sigmoid_grad")
+def test_hidden_sigmoid_grad(student, hidden_rng):
+    check_exercise(student, hidden_rng, "sigmoid_grad")
+
+
+@graded(points=0, exercise="tanh")
+def test_hidden_tanh(student, hidden_rng):
+    check_exercise(student, hidden_rng, "tanh")
+
+
+@graded(points=0, exercise="tanh_grad")
+def test_hidden_tanh_grad(student, hidden_rng):
+    check_exercise(student, hidden_rng, "tanh_grad")
+
+
+@graded(points=0, exercise="relu")
+def test_hidden_relu(student, hidden_rng):
+    check_exercise(student, hidden_rng, "relu")
+
+
+@graded(points=0, exercise="relu_grad")
+def test_hidden_relu_grad(student, hidden_rng):
+    check_exercise(student, hidden_rng, "relu_grad")
+
+
+@graded(points=0, exercise="leaky_relu")
+def test_hidden_leaky_relu(student, hidden_rng):
+    check_exercise(student, hidden_rng, "leaky_relu")
+
+
+@graded(points=0, exercise="leaky_relu_grad")
+def test_hidden_leaky_relu_grad(student, hidden_rng):
+    check_exercise(student, hidden_rng, "leaky_relu_grad")
+
+
+@graded(points=0, exercise="binary_step")
+def test_hidden_binary_step(student, hidden_rng):
+    check_exercise(student, hidden_rng, "binary_step")
+
+
+@graded(points=0, exercise="softmax")
+def test_hidden_softmax(student, hidden_rng):
+    check_exercise(student, hidden_rng, "softmax")
