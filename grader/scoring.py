@@ -26,7 +26,7 @@ import pytest
 from grader import feedback
 from grader.course import MODULES, module_index
 from grader.results import GradingResult, TestResult, save
-from grader.student import StudentFailure
+from grader.student import NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per student call, unless a test says otherwise
 
@@ -48,19 +48,31 @@ def is_hidden(item) -> bool:
 
 
 def feedback_text(error: BaseException, hidden: bool) -> str:
-    """What the student reads for a failed test."""
-    if isinstance(error, (feedback.Mismatch, StudentFailure)):
-        text = str(error)
-    else:
-        text = (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
+    """What the student reads for a failed test.
+
+    A hidden test's inputs and expected values stay secret, and so does any
+    text the student's code produced from them (an exception message can echo
+    its arguments): its feedback names only the call and the kind of failure.
+    """
+    if not hidden:
+        if isinstance(error, (feedback.Mismatch, StudentFailure)):
+            return str(error)
+        return (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
                 "result did not have the structure the exercise asks for.")
-    if hidden:
-        # Hidden tests' inputs and expected values stay secret; so does any text the
-        # student's code could have echoed from them.
-        first = text.splitlines()[0] if text else ""
-        text = first.split(":")[0] if isinstance(error, feedback.Mismatch) else first[:160]
-        text = f"hidden test failed ({text})" if text else "hidden test failed"
-    return text
+    if isinstance(error, feedback.Mismatch):
+        call = str(error).splitlines()[0].rstrip(":") if str(error) else ""
+        what = f"wrong result from {call}" if call.endswith(")") else "wrong result"
+    elif isinstance(error, NotAttempted):
+        what = "not attempted yet"
+    elif isinstance(error, StudentRaised):
+        what = f"your code raised {error.type_name}"
+    elif isinstance(error, TimeLimitExceeded):
+        what = "your code did not finish in time"
+    elif isinstance(error, WorkerCrashed):
+        what = "your code ended the process running it"
+    else:
+        what = f"the check stopped with {type(error).__name__}"
+    return f"hidden test failed: {what}"
 
 
 class ScoringPlugin:
