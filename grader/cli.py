@@ -4,6 +4,10 @@
     dlgrade grade SUBMISSION ... --out DIR [--jobs N]  instructors: grade a class, write results
     dlgrade grade SUBMISSION --format json             one submission's results.json on stdout
     dlgrade verify [--course DIR]                      the reference scores 100, the stubs 0
+    dlgrade release OUT_DIR                            the repository students receive
+    dlgrade classroom                                  GitHub Classroom's grading step
+    dlgrade gradescope-bundle OUT.zip                  Gradescope's autograder zip
+    dlgrade nbgrader-course OUT_DIR                    the exercises as an nbgrader course
 
 Bad input (a missing path, a folder without modules, an unreadable zip, an
 unknown module) gets one line on stderr and exit code 2.
@@ -129,6 +133,36 @@ def command_verify(arguments) -> int:
     return 1 if failures else 0
 
 
+def command_release(arguments) -> int:
+    from grader import release
+
+    release.write_release(Path(arguments.out_dir), course=Path(arguments.course))
+    print(f"student repository written to {arguments.out_dir}")
+    return 0
+
+
+def command_classroom(arguments) -> int:
+    from grader import classroom
+
+    return classroom.grading_step(Path(arguments.submission), time_limit=arguments.time_limit)
+
+
+def command_gradescope_bundle(arguments) -> int:
+    from grader import gradescope
+
+    gradescope.build_bundle(Path(arguments.out_zip), course=Path(arguments.course))
+    print(f"Gradescope autograder bundle written to {arguments.out_zip}")
+    return 0
+
+
+def command_nbgrader_course(arguments) -> int:
+    from grader import nbgrader_course
+
+    nbgrader_course.write_course(Path(arguments.out_dir), course=Path(arguments.course))
+    print(f"nbgrader course written to {arguments.out_dir}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Grade the deep-learning course's exercises.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,6 +194,27 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--seed", type=int, help="seed of the hidden tests")
     verify.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
     verify.set_defaults(handler=command_verify)
+
+    release = commands.add_parser("release", help="write the repository students receive (no solutions)")
+    release.add_argument("out_dir", metavar="OUT_DIR")
+    release.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
+    release.set_defaults(handler=command_release)
+
+    classroom = commands.add_parser("classroom", help="GitHub Classroom grading step: writes result= to "
+                                    "$GITHUB_OUTPUT, always with a tests array")
+    classroom.add_argument("--submission", default="exercises", metavar="DIR")
+    classroom.add_argument("--time-limit", type=float, default=15 * 60.0, metavar="S")
+    classroom.set_defaults(handler=command_classroom)
+
+    bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")
+    bundle.add_argument("out_zip", metavar="OUT.zip")
+    bundle.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
+    bundle.set_defaults(handler=command_gradescope_bundle)
+
+    notebooks = commands.add_parser("nbgrader-course", help="write an nbgrader course of the eight exercises")
+    notebooks.add_argument("out_dir", metavar="OUT_DIR")
+    notebooks.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
+    notebooks.set_defaults(handler=command_nbgrader_course)
     return parser
 
 
