@@ -89,6 +89,12 @@ class ScoringPlugin:
                 raise pytest.UsageError(f"{item.nodeid}: a graded suite test needs @graded(points, exercise)")
             if module_of(item) is None:
                 raise pytest.UsageError(f"{item.nodeid}: suite files are named test_<module>.py")
+        wanted = config.getoption("exercise")
+        if wanted:
+            chosen = [item for item in items if item.get_closest_marker("graded") is not None
+                      and item.get_closest_marker("graded").kwargs["exercise"] in wanted]
+            config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
+            items[:] = chosen
         items.sort(key=lambda item: (module_index(module_of(item)), is_hidden(item)))
         counters: dict[str, int] = {}
         for item in items:
@@ -163,5 +169,7 @@ def add_options(parser):
                     "(fast, NOT isolated from the grader)")
     group.addoption("--hidden", action="store_true", help="also run the hidden tests (instructors' grading)")
     group.addoption("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: random)")
+    group.addoption("--exercise", action="append", default=[], metavar="NAME",
+                    help="grade only the tests of this exercise (a function's name); repeatable")
     group.addoption("--partial-results", default=None, help="rewrite this results file after every test")
     group.addoption("--no-score-table", dest="score_table", action="store_false", help="do not print the table")
