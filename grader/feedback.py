@@ -65,11 +65,12 @@ def _format_number(value) -> str:
 
 
 def _compose(call: str, lines: list[str], cause: str | None, hint: str | None) -> str:
-    text = [f"{call}:" if call else ""] + [f"  {line}" for line in lines]
+    indent = "  " if call else ""
+    text = [f"{call}:" if call else ""] + [f"{indent}{line}" for line in lines]
     if cause:
-        text.append(f"  likely cause: {cause}")
+        text.append(f"{indent}likely cause: {cause}")
     if hint:
-        text.append(f"  hint: {hint}")
+        text.append(f"{indent}hint: {hint}")
     return "\n".join(line for line in text if line)
 
 
@@ -116,7 +117,8 @@ def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1
         wanted = {"f": "floating", "i": "integer", "b": "boolean", "u": "unsigned integer"}
         names = " or ".join(wanted.get(kind, kind) for kind in kinds)
         fail(f"expected an array of a {names} dtype; got dtype {got.dtype}", call=call,
-             hint=hint if kinds != "f" else "use float arithmetic (e.g. np.asarray(z, dtype=float))")
+             hint=hint or ("convert the input with np.asarray(..., dtype=float) so the arithmetic is in floats"
+                           if kinds == "f" else None))
     if got.shape != expected.shape:
         cause = _matching_mistake(got, mistakes, rtol, atol)
         raise Mismatch(_compose(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"],

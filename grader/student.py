@@ -173,10 +173,15 @@ class Student:
         return self._send(request, lambda: f"your `{describe_call(function, args, kwargs)}`")
 
     def probe(self, probe, /, **kwargs):
-        """Run grader function `probe(submission, **kwargs)` beside the submission."""
+        """Run grader function `probe(submission, **kwargs)` beside the submission.
+
+        Failures read "checking <the first line of the probe's docstring>".
+        """
         reference = f"{probe.__module__}:{probe.__name__}"
         request = {"op": "probe", "probe": reference, "kwargs": boundary.encode(kwargs)}
-        return self._send(request, lambda: f"checking {probe.__name__.replace('_', ' ')}")
+        summary = (probe.__doc__ or "").strip().splitlines()
+        what = summary[0].rstrip(".") if summary else probe.__name__.replace("_", " ")
+        return self._send(request, lambda: f"checking {what[0].lower() + what[1:]}")
 
     def _send(self, request: dict, describe):
         reply = self._backend.request(request, self.time_limit)
