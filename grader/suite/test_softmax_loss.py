@@ -154,7 +154,7 @@ def python_loops(function: str, definitions: dict) -> list[str]:
                 callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
                 if callee in LOOPING_CALLS:
                     loops.append(f"a call of {callee} (a Python loop inside) in {name}, line {node.lineno}")
-    return loops
+    return list(dict.fromkeys(loops))  # nested comprehensions on one line are named once
 
 
 @graded(points=1, exercise="one_hot")
@@ -163,7 +163,11 @@ def test_one_hot_rows_are_identity_rows(student):
         y = np.array(labels)
         y.flags.writeable = False
         got = student.softmax_loss.one_hot(y, num_classes)
-        check_array(got, np.eye(num_classes)[y], call=describe_call("one_hot", (y, num_classes)),
+        call = describe_call("one_hot", (y, num_classes))
+        if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
+            fail(f"expected an array of a floating dtype (0.0 and 1.0); got dtype {got.dtype}", call=call,
+                 hint="np.zeros((N, C)) is float already: keep it (no dtype=int) and set 1.0s")
+        check_array(got, np.eye(num_classes)[y], call=call,
                     rtol=0.0, atol=0.0, hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
                     mistakes={"num_classes is ignored: the columns stop at max(y) + 1":
                               np.eye(y.max() + 1)[y]})
@@ -229,10 +233,11 @@ def test_naive_gradient_matches_autograd(student):
 def test_naive_loops_over_the_examples(student):
     check_uniform_loss(student, "softmax_loss_naive")
     definitions = function_definitions(student.source("softmax_loss"))
-    check("softmax_loss_naive" in definitions, "softmax_loss.py defines no function softmax_loss_naive")
+    call = "softmax_loss.py, function softmax_loss_naive"
+    check("softmax_loss_naive" in definitions, "softmax_loss.py defines no function softmax_loss_naive", call=call)
     loops = [node for node in ast.walk(definitions["softmax_loss_naive"]) if isinstance(node, (ast.For, ast.While))]
     check(bool(loops), "softmax_loss_naive has no loop: this exercise asks for an explicit loop over the "
-          "examples (the vectorized version is the next exercise)",
+          "examples (the vectorized version is the next exercise)", call=call,
           hint="for i in range(X.shape[0]): add example i's loss and its gradient")
 
 
@@ -288,9 +293,11 @@ def test_vectorized_is_stable_for_scores_near_1e4(student):
 def test_vectorized_has_no_python_loops(student):
     check_uniform_loss(student, "softmax_loss_vectorized")
     definitions = function_definitions(student.source("softmax_loss"))
-    check("softmax_loss_vectorized" in definitions, "softmax_loss.py defines no function softmax_loss_vectorized")
+    call = "softmax_loss.py, function softmax_loss_vectorized and the functions it calls"
+    check("softmax_loss_vectorized" in definitions, "softmax_loss.py defines no function softmax_loss_vectorized",
+          call=call)
     loops = python_loops("softmax_loss_vectorized", definitions)
-    check(not loops, "softmax_loss_vectorized runs Python loops: " + "; ".join(loops),
+    check(not loops, "softmax_loss_vectorized runs Python loops: " + "; ".join(loops), call=call,
           hint="work on whole arrays: scores = X @ W, row maxima with axis=1, "
                "true-class entries with scores[np.arange(N), y]")
 
