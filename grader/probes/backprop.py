@@ -25,8 +25,8 @@ def unchanged(before, after) -> bool:
     return True  # other objects are not compared
 
 
-def backward_on_your_forward_cache(submission, params, X, y, reg_lambda):
-    """Run the student's forward, then their backward on its cache.
+def backward_on_your_forward_cache(submission, params, X, y, reg_lambda=None):
+    """Run the student's forward, then their backward on its cache (reg_lambda=None: its default).
 
     Returns {"grads": what backward returned, "cache_unchanged": bool,
     "inputs_unchanged": bool (params, X and y)}.
@@ -34,12 +34,13 @@ def backward_on_your_forward_cache(submission, params, X, y, reg_lambda):
     _, cache = submission.forward.forward(params, X)
     cache_before = copy.deepcopy(cache)
     inputs_before = copy.deepcopy((params, X, y))
-    grads = submission.backprop.backward(params, cache, X, y, reg_lambda=reg_lambda)
+    options = {} if reg_lambda is None else {"reg_lambda": reg_lambda}
+    grads = submission.backprop.backward(params, cache, X, y, **options)
     return {"grads": grads, "cache_unchanged": unchanged(cache_before, cache),
             "inputs_unchanged": unchanged(inputs_before, (params, X, y))}
 
 
-def numerical_gradient_of_known_function(submission, x, h=None):
+def numerical_gradient_of_a_known_function(submission, x, h=None):
     """The student's numerical gradient of f() = sum(sin(x)) + sum(x)**2 / 2 at `x`.
 
     f reads `x` itself, so only changes made to `x` in place change f. It is

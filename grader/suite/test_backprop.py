@@ -50,7 +50,8 @@ def squared_norm(*arrays):
 
 
 def describe_backward(params, X, y, reg_lambda):
-    return (f"backward(params, cache, {describe(X)}, {describe(y)}, reg_lambda={reg_lambda!r}) "
+    passed = "" if reg_lambda is None else f", reg_lambda={reg_lambda!r}"
+    return (f"backward(params, cache, {describe(X)}, {describe(y)}{passed}) "
             f"after probs, cache = forward(params, X), with params W1 {params['W1'].shape}, b1 "
             f"{params['b1'].shape}, W2 {params['W2'].shape}, b2 {params['b2'].shape}")
 
@@ -155,7 +156,7 @@ def test_backward_matches_autograd(student):
     for sizes in NET_SIZES:
         params, X, y = random_problem(*sizes)
         expected, mistakes = gradient_mistakes(params, X, y, 0.0)
-        report, call = run_backward(student, params, X, y, 0.0)
+        report, call = run_backward(student, params, X, y, None)  # the default, reg_lambda=0.0
         for name in PARAM_NAMES:
             check_array(report["grads"][name], expected[name], call=f"{call}, gradient {name!r}",
                         rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, mistakes=mistakes[name],
@@ -219,6 +220,9 @@ def gradient_check_mistakes(x, h):
             np.full(x.shape, np.sum(np.cos(x)) * np.sin(h) / h + x.size * total),
         "x was copied before perturbing it, so f (which reads x) never saw the change; change x in place":
             np.zeros(x.shape),
+        # entries before the i-th (in C order) left at x - h: sum(x) is short by i*h when entry i is measured
+        "x is not restored after each entry, so later entries are measured at a shifted x":
+            np.cos(x) * np.sin(h) / h + total - h * np.arange(x.size).reshape(x.shape),
     }
 
 
@@ -226,7 +230,7 @@ def gradient_check_mistakes(x, h):
 def test_numerical_gradient_matches_known_derivative(student):
     rng = np.random.default_rng(RNG_SEED)
     x = rng.normal(size=(3, 4))
-    report = student.probe(backprop_probes.numerical_gradient_of_known_function, x=x)
+    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
     function = "with f() = sum(sin(x)) + sum(x)**2 / 2 reading x"
     call = f"numerical_gradient(f, {describe(x)}) {function}"
     # Central differences with h = 1e-5: truncation h^2/6 * |f'''| < 2e-11, rounding about
@@ -236,7 +240,7 @@ def test_numerical_gradient_matches_known_derivative(student):
     # With h = 0.01 the central difference is exactly cos(x) sin(h)/h + sum(x) (the
     # quadratic part has no truncation error), which is 1.7e-5 away from the derivative.
     h = 0.01
-    report = student.probe(backprop_probes.numerical_gradient_of_known_function, x=x, h=h)
+    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x, h=h)
     check_array(report["grad"], np.cos(x) * np.sin(h) / h + np.sum(x), call=f"numerical_gradient(f, {describe(x)}, h={h}) {function}",
                 rtol=1e-7, atol=1e-9, mistakes={"the h argument is ignored (a fixed step is used instead)":
                                                 known_function_gradient(x), **gradient_check_mistakes(x, h)})
@@ -246,7 +250,7 @@ def test_numerical_gradient_matches_known_derivative(student):
 def test_numerical_gradient_restores_x_exactly(student):
     rng = np.random.default_rng(RNG_SEED + 1)
     x = rng.normal(size=(2, 3, 2))
-    report = student.probe(backprop_probes.numerical_gradient_of_known_function, x=x)
+    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
     call = f"numerical_gradient(f, {describe(x)}), then x"
     check_array(report["x_after"], x, call=call, rtol=0.0, atol=0.0,
                 mistakes={"x restored by arithmetic (x[i] += h, then -= h), which rounds: save the original "
