@@ -147,4 +147,6 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     os.setgid(NOBODY)
     set_process_limit(config["limits"]["processes"])
     os.setuid(NOBODY)
+    # Changing credentials clears the parent-death signal: arm it again.
+    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
     return "namespaces (mount, PID, IPC, network), read-only root, user nobody, resource limits"
