@@ -1,0 +1,128 @@
+"""The sandboxed worker: what it can see and reach, and that nothing of it survives."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import Sandboxed
+from grader.student import Student, TimeLimitExceeded, WorkerCrashed
+from tests.helpers import ROOT
+
+PROBE_MODULE = textwrap.dedent('''
+    import os, socket, sys, time
+
+    def sigmoid(z):
+        return [os.listdir("/"), os.getuid(), os.path.exists(%(root)r)]
+
+    def relu(z):
+        try:
+            socket.create_connection(("127.0.0.1", 22), timeout=1)
+            return "connected"
+        except OSError as error:
+            return type(error).__name__
+
+    def tanh(z):
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                time.sleep(600)
+            os._exit(0)
+        return "daemon started"
+
+    def softmax(z):
+        while True:
+            pass
+''') % {"root": str(ROOT)}
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture
+def submission(tmp_path):
+    (tmp_path / "activations.py").write_text(PROBE_MODULE)
+    return tmp_path
+
+
+def test_the_worker_sees_only_python_and_the_submission_and_has_no_network(submission):
+    student = Student(Sandboxed(submission))
+    try:
+        listing, uid, sees_repository = student.activations.sigmoid(0)
+        isolation = student._backend.isolation
+        if not isolation.startswith("namespaces"):
+            pytest.fail(f"expected namespaces on this Linux machine as root; got {isolation}")
+        assert "submission" in listing and "work" not in listing
+        assert uid == 65534 and sees_repository is False
+        assert student.activations.relu(0) != "connected"
+    finally:
+        student.close()
+
+
+def test_daemons_die_with_the_worker(submission):
+    backend = Sandboxed(submission)
+    student = Student(backend)
+    assert student.activations.tanh(0) == "daemon started"
+    marker = str(backend._library)
+    assert len(processes_with(marker)) >= 2  # the worker and its daemon
+    student.close()
+    time.sleep(0.5)
+    assert processes_with(marker) == []
+
+
+def test_a_timeout_kills_the_call_and_the_next_call_gets_a_fresh_worker(submission):
+    student = Student(Sandboxed(submission))
+    try:
+        with student.limited_to(1.0), pytest.raises(TimeLimitExceeded, match="did not finish in 1 s"):
+            student.activations.softmax(0)
+        assert student.activations.sigmoid(0)[1] == 65534
+    finally:
+        student.close()
+
+
+def test_a_grading_process_killed_from_outside_leaves_no_worker_behind(submission):
+    script = textwrap.dedent(f'''
+        import sys
+        from pathlib import Path
+        from grader.sandbox import Sandboxed
+        from grader.student import Student
+        backend = Sandboxed(Path({str(submission)!r}))
+        print(backend._library, flush=True)
+        Student(backend).activations.softmax(0)  # spins until killed
+    ''')
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    marker = process.stdout.readline().strip()
+    deadline = time.monotonic() + 30
+    while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 5
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert processes_with(marker) == []
+
+
+def test_an_exit_in_the_middle_of_a_call_is_reported_as_a_crash(tmp_path):
+    (tmp_path / "activations.py").write_text("import os\n\ndef relu(z):\n    os._exit(0)\n")
+    student = Student(Sandboxed(tmp_path))
+    try:
+        with pytest.raises(WorkerCrashed, match="exited with status 0"):
+            student.activations.relu(0)
+    finally:
+        student.close()
