@@ -69,7 +69,7 @@ def opened(path: Path):
     """The folder holding the modules of the submission at `path` (a folder or a .zip)."""
     path = Path(path)
     if path.suffix.lower() != ".zip":
-        yield locate(path)
+        yield locate(path).resolve()  # the grading process runs elsewhere: no relative paths
         return
     if not path.is_file():
         raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
@@ -78,7 +78,7 @@ def opened(path: Path):
         entries = [entry for entry in Path(temporary).iterdir() if entry.name != "__MACOSX"]
         root = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(temporary)
         try:
-            yield locate(root)
+            yield locate(root).resolve()
         except SubmissionError as error:
             raise SubmissionError(f"{path}: {str(error).split(': ', 1)[-1]}") from None
 

@@ -8,6 +8,7 @@ process through probes and is measured in CPU seconds from outside.
 
 import ast
 import math
+import time
 
 import numpy as np
 from scipy import special
@@ -302,24 +303,50 @@ def test_vectorized_has_no_python_loops(student):
                "true-class entries with scores[np.arange(N), y]")
 
 
+def loop_baseline(W, X, y, reg):
+    """The yardstick: one Python iteration per example, the work of a naive loss.
+
+    Each iteration does what an iteration of a naive softmax loss does (a score
+    row X[i] @ W, a per-class vector, an outer-product update of dW), for a
+    squared-error loss. It runs in this (trusted) process, timed by its CPU
+    clock: the student's process could slow down any yardstick run there.
+    """
+    num_examples, num_classes = X.shape[0], W.shape[1]
+    loss = 0.0
+    dW = np.zeros(W.shape)
+    for i in range(num_examples):
+        residual = X[i] @ W
+        residual[y[i]] -= 1.0
+        loss += 0.5 * float(residual @ residual) / num_classes
+        dW += np.outer(X[i], residual) / num_classes
+    return loss / num_examples + reg / 2 * np.sum(W * W), dW / num_examples + reg * W
+
+
 @graded(points=1, exercise="softmax_loss_vectorized")
 def test_vectorized_is_faster_than_a_loop_over_examples(student):
-    inputs = dict(seed=RNG_SEED, repeats=TIMING_REPEATS, **TIMING_SIZE)
-    W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED, TIMING_SIZE["num_examples"],
-                                                TIMING_SIZE["num_features"], TIMING_SIZE["num_classes"])
-    log_probs = special.log_softmax(X @ W, axis=1)
-    expected_loss = (-np.mean(log_probs[np.arange(len(y)), y])
-                     + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
+    size = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}
+    expected_losses, baseline_inputs = [], []
+    for repeat in range(TIMING_REPEATS):
+        W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED + repeat, **size)
+        log_probs = special.log_softmax(X @ W, axis=1)
+        expected_losses.append(-np.mean(log_probs[np.arange(len(y)), y]) + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
+        baseline_inputs.append((W, X, y))
     loop_seconds, student_seconds = [], []
     for _ in range(TIMING_RUNS):
+        before = time.process_time()
+        for W, X, y in baseline_inputs:
+            loop_baseline(W, X, y, TIMING_SIZE["reg"])
+        loop_seconds.append(time.process_time() - before)
         before = student.cpu_seconds()
-        student.probe(probes.softmax_loss.loop_reference_timed, **inputs)
-        loop_seconds.append(student.cpu_seconds() - before)
-        before = student.cpu_seconds()
-        loss = student.probe(probes.softmax_loss.softmax_loss_vectorized_timed, **inputs)
+        losses = student.probe(probes.softmax_loss.softmax_loss_vectorized_timed, seed=RNG_SEED,
+                               repeats=TIMING_REPEATS, **TIMING_SIZE)
         student_seconds.append(student.cpu_seconds() - before)
+    W, X, y = baseline_inputs[0]
     call = describe_call("softmax_loss_vectorized", (W, X, y, TIMING_SIZE["reg"]))
-    check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+    check(isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses",
+          call=call)
+    for loss, expected in zip(losses, expected_losses):
+        check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
     loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
     check(student_time <= loop_time / SPEEDUP,
           f"your vectorized loss took {1000 * student_time:.2f} ms of CPU per call; the grader's loop over "
