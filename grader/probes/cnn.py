@@ -125,12 +125,16 @@ def hooks_left(model: nn.Module) -> list[str]:
 # ----------------------------------------------------------------- ConvNet and NeuralNet
 
 def convnet_logits_shapes(submission, cases: list) -> list:
-    """For each case, build ConvNet(**kwargs), run zeros of `input_shape`; report the shape or the error."""
+    """The logits' shape of your ConvNet for several image sizes and channel counts.
+
+    For each case, build ConvNet(**kwargs) and run zeros of `input_shape`; report the shape or the error.
+    """
+    convnet = submission.cnn.ConvNet  # outside the try: an import error is not a shape problem
     reports = []
     for case in cases:
         report = {"shape": None, "fc_in_features": None, "error": None, "stage": "build"}
         try:
-            model = submission.cnn.ConvNet(**case["kwargs"])
+            model = convnet(**case["kwargs"])
             fc = getattr(model, "fc", None)
             if isinstance(fc, nn.Linear):
                 report["fc_in_features"] = int(fc.in_features)
@@ -148,14 +152,17 @@ def convnet_logits_shapes(submission, cases: list) -> list:
     return reports
 
 
-def state_shapes(submission, class_name: str, kwargs: dict) -> dict:
-    """{key: shape} of the state_dict of the student's `class_name(**kwargs)`."""
+def state_dict_shapes(submission, class_name: str, kwargs: dict) -> dict:
+    """The state_dict keys and shapes of your model.
+
+    Returns {key: shape} for `class_name(**kwargs)`.
+    """
     model = model_class(submission, class_name)(**kwargs)
     return {str(key): tuple(int(n) for n in value.shape) for key, value in model.state_dict().items()}
 
 
-def logits_with_weights(submission, class_name: str, kwargs: dict, state: dict, inputs: np.ndarray):
-    """Logits of the student's `class_name(**kwargs)` holding the grader's weights, in eval mode, float64."""
+def logits_with_given_weights(submission, class_name: str, kwargs: dict, state: dict, inputs: np.ndarray):
+    """Your model's logits with the grader's weights loaded, in eval mode, in float64."""
     model = model_class(submission, class_name)(**kwargs)
     load_state(model, state)
     model.double().eval()
@@ -165,8 +172,8 @@ def logits_with_weights(submission, class_name: str, kwargs: dict, state: dict, 
 
 # ----------------------------------------------------------------- count_parameters
 
-def count_parameters_frozen(submission) -> dict:
-    """count_parameters of frozen_counting_model, all trainable and with its first layer frozen."""
+def count_parameters_with_frozen_layers(submission) -> dict:
+    """count_parameters on a small model, all trainable and with its first layer frozen."""
     count = submission.cnn.count_parameters
     model = frozen_counting_model()
     report = {"all_trainable": {"default": plain_number(count(model)),
@@ -182,14 +189,20 @@ def count_parameters_frozen(submission) -> dict:
 
 # ----------------------------------------------------------------- train_one_epoch and evaluate
 
-def train_one_epoch_on(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int,
-                       learning_rate: float, label_smoothing: float | None = None, device: str = "cpu") -> dict:
-    """One student epoch of SGD on small_classifier, started in eval mode; report loss and final state.
+TRAINING_MODELS = {"small_classifier": small_classifier, "linear": lambda: nn.Linear(4, 3).double()}
 
+
+def train_one_epoch_on_a_small_model(submission, state: dict, inputs: np.ndarray, targets: np.ndarray,
+                                     batch_size: int, learning_rate: float, label_smoothing: float | None = None,
+                                     device: str = "cpu", model: str = "small_classifier") -> dict:
+    """One epoch of your train_one_epoch on a small grader model (SGD, fixed batches).
+
+    The model starts in eval mode; the report holds the returned loss and the final state.
+    `model` names the grader model ("small_classifier" or "linear", nn.Linear(4, 3));
     `label_smoothing` None calls train_one_epoch without a criterion; a number passes
     nn.CrossEntropyLoss(label_smoothing=...) as the criterion.
     """
-    model = small_classifier()
+    model = TRAINING_MODELS[model]()
     load_state(model, state)
     model.to(device).eval()  # train_one_epoch must switch to train mode itself
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
@@ -202,17 +215,17 @@ def train_one_epoch_on(submission, state: dict, inputs: np.ndarray, targets: np.
     return {"loss": plain_number(loss), "state": state_arrays(model)}
 
 
-def evaluate_on(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int,
+def evaluate_on_a_linear_model(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int,
                 device: str = "cpu"):
-    """The student's evaluate of nn.Linear(4, 3) holding `state` (float64)."""
+    """Your evaluate on nn.Linear(4, 3) holding the grader's weights (float64)."""
     model = nn.Linear(4, 3).double()
     load_state(model, state)
     model.to(device)
     return plain_number(submission.cnn.evaluate(model, loader_over(inputs, targets, batch_size), device=device))
 
 
-def evaluate_modes(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> dict:
-    """Call evaluate on recorded_classifier from train mode, then from eval mode; report what it saw."""
+def modes_seen_by_evaluate(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> dict:
+    """Your evaluate called from train mode, then from eval mode, on a model that records what it saw."""
     model = recorded_classifier()
     load_state(model, state)
     recorder, batch_norm = model[0], model[2]
@@ -234,27 +247,42 @@ def evaluate_modes(submission, state: dict, inputs: np.ndarray, targets: np.ndar
     return reports
 
 
-def train_digits_and_predict(submission, train_images: np.ndarray, train_labels: np.ndarray,
+class one_thread:
+    """Run the block on one CPU thread: small models gain nothing from more, and lose much on a busy machine."""
+
+    def __enter__(self):
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc_info):
+        torch.set_num_threads(self.previous)
+
+
+def training_on_digits(submission, train_images: np.ndarray, train_labels: np.ndarray,
                              test_images: np.ndarray, epochs: int, batch_size: int, learning_rate: float,
                              seed: int) -> dict:
-    """Train the student's ConvNet(image_size=8) with their train_one_epoch; predict the test images."""
+    """Your ConvNet(image_size=8) trained with your train_one_epoch on the digits, predicting the test images."""
     torch.manual_seed(seed)
     model = submission.cnn.ConvNet(num_classes=10, in_channels=1, image_size=8)
     dataset = torch.utils.data.TensorDataset(torch.tensor(train_images), torch.tensor(train_labels))
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
                                          generator=torch.Generator().manual_seed(seed))
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    losses = [plain_number(submission.cnn.train_one_epoch(model, loader, optimizer)) for _ in range(epochs)]
-    model.eval()
-    with torch.no_grad():
-        predictions = model(torch.tensor(test_images)).argmax(dim=1)
+    with one_thread():
+        losses = [plain_number(submission.cnn.train_one_epoch(model, loader, optimizer)) for _ in range(epochs)]
+        model.eval()
+        with torch.no_grad():
+            predictions = model(torch.tensor(test_images)).argmax(dim=1)
     return {"losses": losses, "predictions": predictions.numpy().astype(np.int64)}
 
 
 # ----------------------------------------------------------------- capture_activations
 
-def capture_on_hooked_model(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
-    """capture_activations on hooked_model: the captured arrays, forward calls, hooks left behind."""
+def capture_activations_on_a_small_model(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
+    """capture_activations on a small model.
+
+    Reports the captured arrays, the number of forward calls and the hooks left behind.
+    """
     model = hooked_model()
     load_state(model, state)
     captured = submission.cnn.capture_activations(model, torch.tensor(inputs), list(layer_names))
@@ -265,13 +293,18 @@ def capture_on_hooked_model(submission, state: dict, inputs: np.ndarray, layer_n
     return {"activations": activations, "forward_calls": model.counter.calls, "hooks_left": hooks_left(model)}
 
 
-def capture_unknown_name(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
-    """capture_activations with a name the model lacks: what it raised, and hooks left behind."""
+def capture_activations_of_an_unknown_name(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
+    """capture_activations with a name the model lacks.
+
+    Reports what it raised and the hooks left behind.
+    """
     model = hooked_model()
     load_state(model, state)
     raised = None
     try:
         submission.cnn.capture_activations(model, torch.tensor(inputs), list(layer_names))
-    except KeyError as error:
-        raised = {"type": "KeyError", "message": error_text(error)}
+    except NotImplementedError:
+        raise
+    except Exception as error:  # noqa: BLE001 -- which exception it was is the answer
+        raised = {"type": type(error).__name__, "message": error_text(error)}
     return {"raised": raised, "hooks_left": hooks_left(model)}

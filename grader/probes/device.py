@@ -1,0 +1,165 @@
+"""Probes for device.py: run the student's device helpers with CUDA/MPS availability patched.
+
+Whether a GPU is there is faked inside the student's process (torch.cuda and
+torch.backends.mps are patched for the duration of one call, then restored),
+so every branch of get_device can be checked on a CPU-only machine. Moves are
+checked with PyTorch's `meta` device, which every build has. Results come
+back as plain descriptions: type names, device strings, shapes, flags.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import random
+from unittest import mock
+
+import numpy as np
+import torch
+from torch import nn
+
+# A namedtuple type of the grader's, so its name in a description is known in advance.
+Batch = collections.namedtuple("Batch", ["images", "labels"])
+
+
+def type_name(value) -> str:
+    cls = type(value)
+    return cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+@contextlib.contextmanager
+def patched_accelerators(cuda: bool | None, mps: bool | None, cuda_count: int = 1):
+    """Make torch report CUDA (with `cuda_count` devices) and MPS as available or not; None leaves it real."""
+    with contextlib.ExitStack() as stack:
+        if cuda is not None:
+            stack.enter_context(mock.patch.object(torch.cuda, "is_available", lambda: cuda))
+            stack.enter_context(mock.patch.object(torch.cuda, "device_count", lambda: cuda_count if cuda else 0))
+        if mps is not None:
+            stack.enter_context(mock.patch.object(torch.backends.mps, "is_available", lambda: mps))
+            stack.enter_context(mock.patch.object(torch.backends.mps, "is_built", lambda: mps))
+        yield
+
+
+def as_device_argument(prefer, prefer_is_device: bool):
+    return torch.device(prefer) if prefer_is_device and prefer is not None else prefer
+
+
+def get_device_with_patched_accelerators(submission, cases: list) -> list:
+    """get_device with CUDA and MPS availability faked, case by case.
+
+    Each case is {prefer, prefer_is_device, cuda, mps, cuda_count}; the report says what it returned,
+    or {"raised": ..., "message": ...} for a RuntimeError. Any other exception propagates.
+    """
+    get_device = submission.device.get_device
+    reports = []
+    for case in cases:
+        prefer = as_device_argument(case.get("prefer"), case.get("prefer_is_device", False))
+        with patched_accelerators(case.get("cuda"), case.get("mps"), case.get("cuda_count", 1)):
+            try:
+                device = get_device() if "prefer" not in case else get_device(prefer)
+            except NotImplementedError:
+                raise  # a RuntimeError too, but it means "not attempted"
+            except RuntimeError as error:
+                reports.append({"raised": type_name(error), "message": str(error)[:400]})
+                continue
+        reports.append({"device": str(device), "type": type_name(device)})
+    return reports
+
+
+# ----------------------------------------------------------------- move_to
+
+def nested_batch():
+    """A nested structure of every container move_to must keep, holding tensors, a module and other values."""
+    marker = object()
+    return {
+        "images": torch.ones(2, 3, dtype=torch.float64),
+        "labels": torch.arange(2),
+        "pair": (torch.zeros(1), [torch.zeros(2, 2), 3]),
+        "batch": Batch(torch.zeros(4), "not a tensor"),
+        "nested": {"list": [torch.ones(1), {"deep": torch.zeros(1, 1, dtype=torch.int32)}], "none": None},
+        "model": nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)),
+        "count": 7,
+        "name": "batch",
+        "marker": marker,
+    }
+
+
+def describe(value, original):
+    """A plain description of a moved value; `original` is what it was before the move."""
+    if isinstance(value, torch.Tensor):
+        return {"kind": "Tensor", "device": str(value.device), "dtype": str(value.dtype),
+                "shape": tuple(int(n) for n in value.shape)}
+    if isinstance(value, nn.Module):
+        tensors = list(value.parameters()) + list(value.buffers())
+        return {"kind": "Module", "devices": sorted({str(tensor.device) for tensor in tensors})}
+    if isinstance(value, dict):
+        source = original if isinstance(original, dict) else {}
+        return {"kind": type_name(value), "items": {str(key): describe(item, source.get(key))
+                                                    for key, item in value.items()}}
+    if isinstance(value, (list, tuple)):
+        source = list(original) if isinstance(original, (list, tuple)) else []
+        source += [None] * (len(value) - len(source))
+        return {"kind": type_name(value), "items": [describe(item, before) for item, before in zip(value, source)]}
+    return {"kind": type_name(value), "same_object": value is original}
+
+
+def moving_a_nested_batch(submission, device: str) -> dict:
+    """move_to on a nested batch of tensors, containers, a module and plain values, described."""
+    original = nested_batch()
+    snapshot = dict(original)  # the top-level values before the call, in case move_to edits in place
+    moved = submission.device.move_to(original, device)
+    return describe(moved, snapshot)
+
+
+def moving_single_values(submission, device: str) -> dict:
+    """move_to on a bare tensor, module, int, str, None and object, each described."""
+    values = {"tensor": torch.ones(3), "module": nn.Linear(2, 1), "int": 5, "str": "text", "none": None,
+              "object": object()}
+    return {name: describe(submission.device.move_to(value, device), value) for name, value in values.items()}
+
+
+# ----------------------------------------------------------------- seed_everything
+
+def draws_after_seeding(submission, seeds: list, cuda: bool = False) -> list:
+    """seed_everything, then 3 draws from random, NumPy and torch (and CUDA), for each seed."""
+    saved = random.getstate(), np.random.get_state(), torch.get_rng_state()
+    try:
+        draws = []
+        for seed in seeds:
+            submission.device.seed_everything(seed)
+            draw = {"random": np.array([random.random() for _ in range(3)]),
+                    "numpy": np.random.rand(3),
+                    "torch": torch.rand(3, dtype=torch.float64).numpy()}
+            if cuda:
+                draw["cuda"] = torch.rand(3, dtype=torch.float64, device="cuda").cpu().numpy()
+            draws.append(draw)
+        return draws
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        torch.set_rng_state(saved[2])
+
+
+# ----------------------------------------------------------------- device_summary
+
+def device_summary_as_plain_data(submission, device=None, device_is_torch_device: bool = False,
+                                 patch_none: bool = True) -> dict:
+    """device_summary's result, as plain data.
+
+    device=None runs with CUDA and MPS patched unavailable, so the answer is the CPU's.
+    """
+    argument = as_device_argument(device, device_is_torch_device)
+    if device is None and patch_none:
+        with patched_accelerators(cuda=False, mps=False):
+            summary = submission.device.device_summary()
+    else:
+        summary = submission.device.device_summary(argument)
+    if not isinstance(summary, dict):
+        return {"not_a_dict": type_name(summary)}
+    plain = {}
+    for key, value in summary.items():
+        if type(value) in (str, int, float, bool) or value is None:
+            plain[str(key)] = value
+        else:
+            plain[str(key)] = {"not_plain": type_name(value), "text": str(value)[:200]}
+    return {"summary": plain}
