@@ -28,8 +28,8 @@ def sigmoid(z):
         >>> sigmoid(np.zeros((2, 3))).shape
         (2, 3)
     """
-    # TODO: write sigmoid.
-    raise NotImplementedError("sigmoid: write it")
+    # TODO: 1 / (1 + exp(-z)), split by sign so exp never overflows.
+    raise NotImplementedError("sigmoid: return 1/(1+exp(-z)), computed stably")
 
 
 def sigmoid_grad(z):
@@ -49,8 +49,8 @@ def sigmoid_grad(z):
         >>> sigmoid_grad([0.0])
         array([0.25])
     """
-    # TODO: write sigmoid_grad.
-    raise NotImplementedError("sigmoid_grad: write it")
+    # TODO: sigmoid(z) * (1 - sigmoid(z)).
+    raise NotImplementedError("sigmoid_grad: return the sigmoid's derivative s*(1-s) with s = sigmoid(z)")
 
 
 def tanh(z):
@@ -70,8 +70,8 @@ def tanh(z):
         >>> tanh(np.zeros(4)).shape
         (4,)
     """
-    # TODO: write tanh.
-    raise NotImplementedError("tanh: write it")
+    # TODO: build tanh from exp(-2|z|) and the sign of z.
+    raise NotImplementedError("tanh: return tanh(z) built from exp, without np.tanh")
 
 
 def tanh_grad(z):
@@ -91,8 +91,8 @@ def tanh_grad(z):
         >>> tanh_grad([0.0])
         array([1.])
     """
-    # TODO: write tanh_grad.
-    raise NotImplementedError("tanh_grad: write it")
+    # TODO: 1 - tanh(z)**2.
+    raise NotImplementedError("tanh_grad: return 1 - tanh(z)**2")
 
 
 def relu(z):
@@ -112,8 +112,8 @@ def relu(z):
         >>> relu([-1.0, 2.0])
         array([0., 2.])
     """
-    # TODO: write relu.
-    raise NotImplementedError("relu: write it")
+    # TODO: max(z, 0) elementwise.
+    raise NotImplementedError("relu: return max(z, 0) as a float array")
 
 
 def relu_grad(z):
@@ -133,8 +133,8 @@ def relu_grad(z):
         >>> relu_grad([-1.0, 0.0, 2.0])
         array([0., 0., 1.])
     """
-    # TODO: write relu_grad.
-    raise NotImplementedError("relu_grad: write it")
+    # TODO: 1 where z > 0, else 0.
+    raise NotImplementedError("relu_grad: return 1.0 where z > 0, else 0.0")
 
 
 def leaky_relu(z, alpha=0.01):
@@ -155,8 +155,8 @@ def leaky_relu(z, alpha=0.01):
         >>> leaky_relu([-2.0, 3.0], alpha=0.5)
         array([-1.,  3.])
     """
-    # TODO: write leaky_relu.
-    raise NotImplementedError("leaky_relu: write it")
+    # TODO: z where z > 0, else alpha * z.
+    raise NotImplementedError("leaky_relu: return z where z > 0, else alpha * z")
 
 
 def leaky_relu_grad(z, alpha=0.01):
@@ -177,8 +177,8 @@ def leaky_relu_grad(z, alpha=0.01):
         >>> leaky_relu_grad([-2.0, 0.0, 3.0], alpha=0.5)
         array([0.5, 0.5, 1. ])
     """
-    # TODO: write leaky_relu_grad.
-    raise NotImplementedError("leaky_relu_grad: write it")
+    # TODO: 1 where z > 0, else alpha.
+    raise NotImplementedError("leaky_relu_grad: return 1.0 where z > 0, else alpha")
 
 
 def binary_step(z):
@@ -198,8 +198,8 @@ def binary_step(z):
         >>> binary_step([-1.0, 0.0, 1.0])
         array([0., 1., 1.])
     """
-    # TODO: write binary_step.
-    raise NotImplementedError("binary_step: write it")
+    # TODO: 1 where z >= 0, else 0.
+    raise NotImplementedError("binary_step: return 1.0 where z >= 0, else 0.0")
 
 
 def softmax(z, axis=-1):
@@ -221,5 +221,5 @@ def softmax(z, axis=-1):
         >>> softmax(np.zeros((2, 4))).shape
         (2, 4)
     """
-    # TODO: write softmax.
-    raise NotImplementedError("softmax: write it")
+    # TODO: subtract the max along axis, exponentiate, normalise.
+    raise NotImplementedError("softmax: return exp(z - max) / sum(exp(z - max)) along axis")

@@ -11,7 +11,11 @@ import warnings
 
 
 def warnings_as_errors(submission, function, args, kwargs=None):
-    """`{"value": result}` of `activations.<function>(*args, **kwargs)`, or `{"warning": text}`."""
+    """Your function on large inputs, with warnings turned into errors.
+
+    Returns `{"value": activations.<function>(*args, **kwargs)}`, or
+    `{"warning": "<category>: <message>"}` for the first warning issued.
+    """
     target = getattr(submission.activations, function)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -22,20 +22,27 @@ ACTIVATIONS = {"cube": cube, "relu": relu}
 
 
 def neuron_with_activation(submission, x, w, b, activation):
-    """`neuron(x, w, b, activation=<the grader's activation named `activation`>)`."""
+    """Your neuron given one of the grader's activations (cube or relu).
+
+    Returns `neuron(x, w, b, activation=ACTIVATIONS[activation])`.
+    """
     return submission.forward.neuron(x, w, b, activation=ACTIVATIONS[activation])
 
 
 def dense_with_activation(submission, X, W, b, activation):
-    """`dense(X, W, b, activation=<the grader's activation named `activation`>)`."""
+    """Your dense layer given one of the grader's activations (cube or relu).
+
+    Returns `dense(X, W, b, activation=ACTIVATIONS[activation])`.
+    """
     return submission.forward.dense(X, W, b, activation=ACTIVATIONS[activation])
 
 
 def forward_probabilities(submission, params, X):
-    """What `forward(params, X)` returns: its type and length, and its first item (probs).
+    """Your forward pass's probabilities (its cache stays in your process).
 
-    The cache is the student's own design (whatever their backward needs), so
-    it stays here: only its probabilities cross.
+    Returns what `forward(params, X)` gave: its type, its length and its first
+    item (probs). The cache is the student's own design (whatever their
+    backward needs), so it never crosses.
     """
     result = submission.forward.forward(params, X)
     pair = isinstance(result, (tuple, list)) and len(result) == 2
@@ -49,7 +56,10 @@ def _global_state():
 
 
 def global_rng_around_init_params(submission, nn_input_dim, nn_hdim, nn_output_dim, seed):
-    """NumPy's global random state before and after `init_params(...)`, as plain data."""
+    """Your init_params, watching NumPy's global random state.
+
+    Returns the global state before and after `init_params(...)`, as plain data.
+    """
     before = _global_state()
     submission.forward.init_params(nn_input_dim, nn_hdim, nn_output_dim, seed=seed)
     return {"before": before, "after": _global_state()}

@@ -83,7 +83,11 @@ def relative_error(a, b):
 
 
 def check_numerical_gradient(student, function, oracle_function, kwargs=None):
-    """`function` agrees with central differences of the oracle's `oracle_function`."""
+    """`function` agrees with central differences of the oracle's `oracle_function`.
+
+    No gradient input lies within h of relu's kink at 0 (the inputs are fixed
+    by RNG_SEED; the nearest is farther than 1e-3).
+    """
     kwargs = kwargs or {}
     for z in gradient_inputs():
         got = getattr(student.activations, function)(z, **kwargs)
@@ -167,9 +171,12 @@ def library_tanh_uses(tree):
     """`np.tanh`-like attributes inside the student's `tanh`, and `from ... import tanh` anywhere."""
     uses = [f"`from {node.module} import tanh` (line {node.lineno})" for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and any(alias.name == "tanh" for alias in node.names)]
-    for function in tree.body:
-        if isinstance(function, ast.FunctionDef) and function.name == "tanh":
-            uses += [f"`{ast.unparse(node)}` (line {node.lineno})" for node in ast.walk(function)
+    for statement in tree.body:
+        defines_tanh = (isinstance(statement, ast.FunctionDef) and statement.name == "tanh"
+                        or isinstance(statement, ast.Assign)
+                        and any(isinstance(target, ast.Name) and target.id == "tanh" for target in statement.targets))
+        if defines_tanh:
+            uses += [f"`{ast.unparse(node)}` (line {node.lineno})" for node in ast.walk(statement)
                      if isinstance(node, ast.Attribute) and node.attr == "tanh"]
     return uses
 
