@@ -89,15 +89,15 @@ def _matching_mistake(got, mistakes, rtol, atol) -> str | None:
     return None
 
 
-def fail(message: str, *, call: str = "", hint: str | None = None):
-    """Fail with a message of our own."""
-    raise Mismatch(_compose(call, [message], None, hint))
+def fail(message: str, *, call: str = "", cause: str | None = None, hint: str | None = None):
+    """Fail with a message of our own (and the likely cause, when known)."""
+    raise Mismatch(_compose(call, [message], cause, hint))
 
 
-def check(condition: bool, message: str, *, call: str = "", hint: str | None = None):
+def check(condition: bool, message: str, *, call: str = "", cause: str | None = None, hint: str | None = None):
     """Fail with `message` unless `condition` holds (a real bool, True)."""
     if condition is not True:
-        fail(message, call=call, hint=hint)
+        fail(message, call=call, cause=cause, hint=hint)
 
 
 def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1e-10,

@@ -102,6 +102,9 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
     if phase == "return":
         return StudentRaised(f"{call} returned {message}", report)
     text = f"{call} raised {kind}: {message}{where}"
+    if report.get("builtin") == "ValueError" and "read-only" in message:
+        text += ("\n  likely cause: the grader passes read-only arrays, and your code changes its input in "
+                 "place; work on a copy (np.array(x, dtype=float) or x.copy()) instead")
     if report.get("trace"):
         text += "\n  traceback (your code):\n" + "\n".join(
             "    " + line for line in report["trace"].rstrip().splitlines())

@@ -118,7 +118,7 @@ def check_stable(student, function, expected, z, kwargs=None, mistakes=None, ove
         cause = overflow_cause if "overflow" in warning else invalid_cause if "invalid" in warning else None
         message = (f"issued {warning} (run with warnings as errors: a stable {function} issues no "
                    "warning for inputs up to |z| = 1e4)")
-        fail(message + (f"\n  likely cause: {cause}" if cause else ""), call=call)
+        fail(message, call=call, cause=cause)
     check_array(reply["value"], expected, call=call)
 
 

@@ -195,7 +195,7 @@ def test_convnet_logits_shape_for_any_image_size(student):
         cause = (f"a hard-coded flatten size: image_size 28 works but {', '.join(map(str, sizes))} "
                  f"{'fails' if len(sizes) == 1 else 'fail'}; fc must take 32*s*s inputs with s computed from "
                  "image_size (conv_output_size, then pool_output_size, per block), not 32*7*7")
-        fail(f"{line}\n  likely cause: {cause}", call=call_with_shape("ConvNet", kwargs, input_shape))
+        fail(line, call=call_with_shape("ConvNet", kwargs, input_shape), cause=cause)
     hint = ("per block the conv keeps the size (conv_output_size(s, 5, stride=1, padding=2)) and the pool halves "
             "it (pool_output_size(s, 2, stride=2))" if report["stage"] == "build"
             else "print the shape after each layer for this image size")
@@ -245,9 +245,8 @@ def test_convnet_state_dict_has_the_specified_keys_and_shapes(student):
             continue
         lines, cause = state_dict_difference(expected, got, kwargs)
         arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
-        fail("its state_dict differs from the specified layers:\n    " + "\n    ".join(lines)
-             + (f"\n  likely cause: {cause}" if cause else ""),
-             call=f"ConvNet({arguments}).state_dict()",
+        fail("its state_dict differs from the specified layers:\n    " + "\n    ".join(lines),
+             call=f"ConvNet({arguments}).state_dict()", cause=cause,
              hint=None if cause else "layer1 = Sequential(Conv2d, BatchNorm2d, ReLU, MaxPool2d), layer2 alike, fc")
 
 
@@ -443,15 +442,14 @@ def test_evaluate_runs_in_eval_mode_without_building_a_graph(student):
     report = evaluate_mode_reports(student)["train"]
     call = EVALUATE_CALL.format("train")
     check(len(report["training_seen"]) > 0, "the model was never called", call=call)
-    check(not any(report["training_seen"]),
-          "the model ran in train mode during evaluate\n  likely cause: model.eval() is not called before the "
-          "forward passes (Dropout stays on and BatchNorm uses, and updates, batch statistics)", call=call)
-    check(not report["running_stats_changed"],
-          "BatchNorm's running statistics changed during evaluate\n  likely cause: part of the model ran in "
-          "train mode; call model.eval() on the whole model", call=call)
+    check(not any(report["training_seen"]), "the model ran in train mode during evaluate", call=call,
+          cause="model.eval() is not called before the forward passes (Dropout stays on and BatchNorm uses, "
+                "and updates, batch statistics)")
+    check(not report["running_stats_changed"], "BatchNorm's running statistics changed during evaluate",
+          call=call, cause="part of the model ran in train mode; call model.eval() on the whole model")
     check(not any(report["grad_enabled_seen"]),
-          "autograd recorded the forward passes (torch.is_grad_enabled() was True inside the model)\n"
-          "  likely cause: the loop is not wrapped in torch.no_grad(), so every batch builds a graph", call=call)
+          "autograd recorded the forward passes (torch.is_grad_enabled() was True inside the model)", call=call,
+          cause="the loop is not wrapped in torch.no_grad(), so every batch builds a graph")
 
 
 @graded(points=1, exercise="evaluate")
@@ -470,7 +468,7 @@ def test_evaluate_restores_the_previous_mode(student):
         else:
             cause = "evaluate always switches back to train mode: a model that was in eval mode must stay in it"
         fail(f"afterwards the model is in {' and '.join('train' if mode else 'eval' for mode in got)} mode; "
-             f"expected {start} mode, as before the call\n  likely cause: {cause}", call=EVALUATE_CALL.format(start))
+             f"expected {start} mode, as before the call", call=EVALUATE_CALL.format(start), cause=cause)
 
 
 # ----------------------------------------------------------------- training on digits
@@ -564,10 +562,11 @@ def test_capture_activations_removes_its_hooks(student):
                  else probes.capture_activations_on_a_small_model)
         report = student.probe(probe, state=state, inputs=x, layer_names=names)
         check(report["hooks_left"] == [],
-              f"hooks are still registered afterwards on: {', '.join(report['hooks_left'])}\n  likely cause: "
-              "the handles returned by register_forward_hook are not all removed"
+              f"hooks are still registered afterwards on: {', '.join(report['hooks_left'])}",
+              call=CAPTURE_CALL.format(names),
+              cause="the handles returned by register_forward_hook are not all removed"
               + (" when the call raises KeyError (check every name before registering any hook)" if "body" in names
-                 else " (call handle.remove() for each, in a finally block)"), call=CAPTURE_CALL.format(names))
+                 else " (call handle.remove() for each, in a finally block)"))
 
 
 # ----------------------------------------------------------------- real CUDA (no points)

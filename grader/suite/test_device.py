@@ -50,8 +50,7 @@ def check_device(report, expected, case, mistakes=None):
              hint=f"return torch.device({expected!r}), not the name")
     cause = (mistakes or {}).get(report["device"])
     if report["device"] != expected:
-        fail(f"expected device {expected!r}; got {report['device']!r}"
-             + (f"\n  likely cause: {cause}" if cause else ""), call=call)
+        fail(f"expected device {expected!r}; got {report['device']!r}", call=call, cause=cause)
 
 
 @graded(points=1, exercise="get_device")
