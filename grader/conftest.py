@@ -2,7 +2,8 @@
 
 `grader/suite/` holds the public tests, `grader/hidden/` the hidden ones (run
 only with `--hidden`, which `dlgrade grade` passes). Run the public suite with
-`pytest grader/suite --submission DIR`, or through `dlgrade`.
+`pytest grader/suite --submission=DIR` (one argument: a separate DIR would be
+taken for a test path, and a conftest.py in it loaded), or through `dlgrade`.
 """
 
 from __future__ import annotations

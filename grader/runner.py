@@ -33,7 +33,8 @@ def suite_files(modules=None, hidden: bool = False) -> list[Path]:
     """The graded test files for `modules` (all by default), public first."""
     files = []
     for module in modules or MODULES:
-        files.append(SUITE / f"test_{module}.py")
+        if (SUITE / f"test_{module}.py").is_file():
+            files.append(SUITE / f"test_{module}.py")
         if hidden and (HIDDEN / f"test_{module}.py").is_file():
             files.append(HIDDEN / f"test_{module}.py")
     return files
@@ -43,19 +44,24 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
                      results: Path | None = None, partial: Path | None = None, terminal: bool = True) -> list[str]:
     """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
     arguments = [str(path) for path in suite_files(modules, hidden)]
-    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER), "--submission", str(folder),
-                  "-p", "no:cacheprovider"]
+    # `--submission=DIR` as one argument: pytest's first pass over the command
+    # line does not know the option yet and would take a separate DIR for a
+    # test path, loading any conftest.py the submission ships. `--noconftest`
+    # with the grader's fixtures as a named plugin makes sure no conftest.py is
+    # ever loaded, wherever it lies.
+    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER), f"--submission={folder}",
+                  "--noconftest", "-p", "grader.conftest", "-p", "no:cacheprovider"]
     arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
     if hidden:
         arguments.append("--hidden")
     if seed is not None:
-        arguments += ["--seed", str(seed)]
+        arguments.append(f"--seed={seed}")
     if in_process:
         arguments.append("--in-process")
     if results:
-        arguments += ["--results", str(results)]
+        arguments.append(f"--results={results}")
     if partial:
-        arguments += ["--partial-results", str(partial)]
+        arguments.append(f"--partial-results={partial}")
     return arguments
 
 

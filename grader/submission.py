@@ -20,8 +20,17 @@ class SubmissionError(ValueError):
 
 
 def module_files(folder: Path) -> dict[str, Path]:
-    """The course modules present in `folder`, by module name."""
-    return {name: folder / f"{name}.py" for name in MODULES if (folder / f"{name}.py").is_file()}
+    """The course modules present in `folder` as regular files, by module name.
+
+    A symbolic link is not a module: it could point anywhere the grader can
+    read (the reference solution, say).
+    """
+    files = {}
+    for name in MODULES:
+        path = folder / f"{name}.py"
+        if not path.is_symlink() and path.is_file():
+            files[name] = path
+    return files
 
 
 def locate(path: str | Path) -> Path:
@@ -32,6 +41,8 @@ def locate(path: str | Path) -> Path:
     if not path.is_dir():
         raise SubmissionError(f"{path}: not a folder; give the folder that holds your modules")
     for candidate in (path, path / "exercises"):
+        if candidate != path and candidate.is_symlink():
+            continue  # a student repository's exercises/ must be its own folder, not a link elsewhere
         if module_files(candidate):
             return candidate
     raise SubmissionError(
@@ -49,5 +60,5 @@ def private_copy(source: Path, destination: Path) -> list[str]:
     (destination / "__init__.py").write_text("")
     files = module_files(source)
     for name, file in files.items():
-        shutil.copyfile(file, destination / f"{name}.py")
+        shutil.copyfile(file, destination / f"{name}.py", follow_symlinks=False)
     return sorted(files, key=MODULES.index)
