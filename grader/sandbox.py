@@ -17,7 +17,6 @@ import dataclasses
 import json
 import os
 import secrets
-import select
 import shutil
 import signal
 import subprocess
@@ -155,15 +154,8 @@ class Sandboxed:
 
     def _receive(self, deadline: float) -> dict | None:
         """The next message, or None if the worker died or the deadline passed."""
-        fd = self._channel.read_fd
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return None
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            return None
         try:
-            message = self._channel.receive()
+            message = self._channel.receive(deadline)
         except (ValueError, OSError):
             return None
         return message if isinstance(message, dict) else None

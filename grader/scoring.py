@@ -135,8 +135,9 @@ class ScoringPlugin:
 
     def result(self) -> GradingResult:
         tests = [dataclasses.replace(self.results[nodeid]) for nodeid in self.order]
-        withdrawn = {(test.module, test.exercise) for test in tests
-                     if test.hidden and test.status == "failed" and test.output != "not run"}
+        # A hidden test that never ran (the run was cut short) did not confirm its
+        # exercise either: stalling before the fresh inputs must not keep the points.
+        withdrawn = {(test.module, test.exercise) for test in tests if test.hidden and test.status == "failed"}
         for test in tests:
             if not test.hidden and test.score and (test.module, test.exercise) in withdrawn:
                 test.score, test.status = 0.0, "failed"

@@ -147,23 +147,32 @@ class Channel:
             written = os.write(self.write_fd, view)
             view = view[written:]
 
-    def receive(self) -> dict | None:
+    def receive(self, deadline: float | None = None) -> dict | None:
+        """The next message; None at end of input or once `deadline` (time.monotonic) passes."""
         import json
 
-        header = self._read_exactly(self.HEADER)
+        header = self._read_exactly(self.HEADER, deadline)
         if header is None:
             return None
         size = int.from_bytes(header, "big")
         if size > self.MAX_MESSAGE:
             raise boundary.ProtocolError("message too large")
-        body = self._read_exactly(size)
+        body = self._read_exactly(size, deadline)
         if body is None:
             return None
         return json.loads(body, parse_constant=boundary._reject_constant)
 
-    def _read_exactly(self, size: int) -> bytes | None:
+    def _read_exactly(self, size: int, deadline: float | None) -> bytes | None:
+        import select
+        import time
+
         chunks, remaining = [], size
         while remaining:
+            if deadline is not None:
+                # A half-written message must not hold the reader past its deadline.
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
+                    return None
             chunk = os.read(self.read_fd, min(remaining, 1 << 20))
             if not chunk:
                 return None
