@@ -4,7 +4,7 @@ Always: resource limits (address space, CPU seconds, file size, processes).
 Where the OS allows it (Linux, as root): new mount, PID, IPC and network
 namespaces, a root file system holding only the Python installation and the
 system libraries (read-only), the grader's worker library (read-only) and the
-submission copy, and the process drops to user `nobody`. Every process the
+submission copy, and the process drops to a user id of its own (no account, no privileges). Every process the
 student's code starts then lives in the PID namespace and dies with it, and
 there is no network. Elsewhere (macOS, an unprivileged container) the limits
 alone apply; `confine` says which isolation it achieved.
@@ -24,7 +24,7 @@ import sys
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
 PR_SET_PDEATHSIG = 1
-NOBODY = 65534
+FIRST_WORKER_UID = 200_000  # worker users are 200000 + a PID: above any real account, no passwd entry needed
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
@@ -50,8 +50,10 @@ def set_process_limit(count: int):
 def confine(config: dict, report_pid) -> tuple[str, dict]:
     """Confine this process; returns (isolation description, paths as seen from inside).
 
-    `report_pid(pid)` is called once with the global PID of the process that
-    will run the student's code, so the trusted side can read its CPU time.
+    `report_pid(pid, uid)` is called once with the global PID of the process
+    that will run the student's code and, where it gets a user of its own, that
+    user's id: the trusted side reads the CPU time of every process of that
+    user (or, without one, of the process group).
     """
     paths = {"library": config["library"], "submission": config["submission"], "home": config["home"]}
     if sys.platform.startswith("linux"):
@@ -67,10 +69,27 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
             reason = ""
     else:
         reason = ""
-    report_pid(os.getpid())
+    report_pid(os.getpid(), None)
     set_limits(config["limits"])
-    set_process_limit(config["limits"]["processes"])
+    # Without a user of its own, the process limit counts every process of the
+    # person grading: allow what they already run, plus the worker's share.
+    set_process_limit(_tasks_of_this_user() + config["limits"]["processes"])
     return "resource limits and its own process group" + reason, paths
+
+
+def _tasks_of_this_user() -> int:
+    """Threads and processes of this user, as RLIMIT_NPROC counts them (Linux); 0 elsewhere."""
+    if not os.path.isdir("/proc/self/task"):
+        return 0
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                pass
+    return count
 
 
 def _libc():
@@ -104,11 +123,16 @@ def _bind(libc, source: str, target: str, read_only: bool):
 def _enter_namespaces(config: dict, report_pid) -> str:
     libc = _libc()
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET), "unshare")
+    # A user of its own for every worker, unique while this process lives: the
+    # process limit then counts this worker's processes only (one submission's
+    # fork bomb cannot starve another graded beside it), and the trusted side
+    # can add up the CPU time of exactly this worker's processes.
+    worker_uid = FIRST_WORKER_UID + os.getpid()
     child = os.fork()
     if child:
         # The outer process only waits: the child is PID 1 of the new namespace,
         # and killing it (or this process, through PDEATHSIG) ends everything in it.
-        report_pid(child)
+        report_pid(child, worker_uid)
         signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
         _, status = os.waitpid(child, 0)
         os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
@@ -132,10 +156,16 @@ def _enter_namespaces(config: dict, report_pid) -> str:
         if os.path.exists(device):
             _bind(libc, device, root + device, read_only=False)
     _bind(libc, config["library"], root + "/grader-lib", read_only=True)
-    os.chown(config["submission"], NOBODY, NOBODY)
+    # The submission's copy lives on a size-limited tmpfs: whatever the code
+    # writes there (or in /tmp) cannot fill the grading machine's disk.
+    os.makedirs(root + "/submission", exist_ok=True)
+    _mount(libc, "tmpfs", root + "/submission", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755")
     for entry in os.listdir(config["submission"]):
-        os.chown(os.path.join(config["submission"], entry), NOBODY, NOBODY)
-    _bind(libc, config["submission"], root + "/submission", read_only=False)
+        target = os.path.join(root + "/submission", entry)
+        with open(os.path.join(config["submission"], entry), "rb") as source, open(target, "wb") as copy:
+            copy.write(source.read())
+        os.chown(target, worker_uid, worker_uid)
+    os.chown(root + "/submission", worker_uid, worker_uid)
     os.makedirs(root + "/tmp", exist_ok=True)
     _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
@@ -144,9 +174,9 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     os.chdir("/submission")
     set_limits(config["limits"])
     os.setgroups([])
-    os.setgid(NOBODY)
+    os.setgid(worker_uid)
     set_process_limit(config["limits"]["processes"])
-    os.setuid(NOBODY)
+    os.setuid(worker_uid)
     # Changing credentials clears the parent-death signal: arm it again.
     _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
-    return "namespaces (mount, PID, IPC, network), read-only root, user nobody, resource limits"
+    return "namespaces (mount, PID, IPC, network), read-only root, a user of its own, resource limits"

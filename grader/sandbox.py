@@ -97,6 +97,7 @@ class Sandboxed:
         self._base = base
         self._process = None
         self._pid = None
+        self._uid = None
         self.isolation = None
         self.output = None
         self.restarts = 0
@@ -150,6 +151,7 @@ class Sandboxed:
             self._kill()
             raise RuntimeError(f"the grading worker did not start: {detail or 'no output'}")
         self._pid = int(first["pid"])
+        self._uid = int(first["uid"]) if first.get("uid") is not None else None
         self.isolation = str(hello["hello"]["isolation"])
 
     def _receive(self, deadline: float) -> dict | None:
@@ -225,14 +227,29 @@ class Sandboxed:
         return {"crashed": reason}
 
     def cpu_seconds(self) -> float:
-        """CPU time of the student's process (and its reaped children), from /proc."""
+        """CPU seconds of every process of the worker, read from /proc on the trusted side.
+
+        Every process of the worker's own user (with namespaces), else every
+        process of its process group, each with the children it has reaped:
+        work handed to a helper process is counted too.
+        """
         if self._pid is None:
             return 0.0
-        try:
-            fields = Path(f"/proc/{self._pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+        if not Path("/proc/self/stat").is_file():
             return time.monotonic()  # no /proc (macOS): wall time, still read on the trusted side
-        ticks = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        ticks = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                if self._uid is not None and entry.stat().st_uid != self._uid:
+                    continue
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            if self._uid is None and int(fields[2]) != self._pid:  # field 5, the process group
+                continue
+            ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def close(self):

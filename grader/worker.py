@@ -189,7 +189,7 @@ def main():
 
     config = json.loads(sys.argv[1])
     channel = Channel(config["request_fd"], config["reply_fd"])
-    isolation, paths = confine(config, lambda pid: channel.send({"pid": pid}))
+    isolation, paths = confine(config, lambda pid, uid: channel.send({"pid": pid, "uid": uid}))
     sys.path[:] = [paths["library"]] + [entry for entry in sys.path[1:] if entry]
     # The grader package was imported before a chroot may have moved it.
     sys.modules["grader"].__path__[:] = [str(Path(paths["library"]) / "grader")]
