@@ -8,6 +8,7 @@ process through probes and is measured in CPU seconds from outside.
 
 import ast
 import math
+import secrets
 import time
 
 import numpy as np
@@ -325,28 +326,39 @@ def loop_baseline(W, X, y, reg):
 @graded(points=1, exercise="softmax_loss_vectorized")
 def test_vectorized_is_faster_than_a_loop_over_examples(student):
     size = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}
-    expected_losses, baseline_inputs = [], []
-    for repeat in range(TIMING_REPEATS):
-        W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED + repeat, **size)
-        log_probs = special.log_softmax(X @ W, axis=1)
-        expected_losses.append(-np.mean(log_probs[np.arange(len(y)), y]) + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
-        baseline_inputs.append((W, X, y))
-    loop_seconds, student_seconds = [], []
-    for _ in range(TIMING_RUNS):
+
+    def inputs_and_losses(first_seed):
+        """The inputs of one timed run (seeds first_seed, first_seed+1, ...) and their exact losses."""
+        inputs, losses = [], []
+        for repeat in range(TIMING_REPEATS):
+            W, X, y = probes.softmax_loss.timing_inputs(first_seed + repeat, **size)
+            log_probs = special.log_softmax(X @ W, axis=1)
+            losses.append(-np.mean(log_probs[np.arange(len(y)), y]) + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
+            inputs.append((W, X, y))
+        return inputs, losses
+
+    baseline_inputs, _ = inputs_and_losses(RNG_SEED)
+    loop_seconds, student_seconds, answers = [], [], []
+    for run in range(TIMING_RUNS):
         before = time.process_time()
         for W, X, y in baseline_inputs:
             loop_baseline(W, X, y, TIMING_SIZE["reg"])
         loop_seconds.append(time.process_time() - before)
+        # Every run and every call gets inputs no one could know in advance: neither a
+        # cache of earlier answers nor answers computed at import time can help.
+        first_seed = secrets.randbelow(2**31)
         before = student.cpu_seconds()
-        losses = student.probe(probes.softmax_loss.softmax_loss_vectorized_timed, seed=RNG_SEED,
+        losses = student.probe(probes.softmax_loss.softmax_loss_vectorized_timed, seed=first_seed,
                                repeats=TIMING_REPEATS, **TIMING_SIZE)
         student_seconds.append(student.cpu_seconds() - before)
+        answers.append((losses, inputs_and_losses(first_seed)[1]))
     W, X, y = baseline_inputs[0]
     call = describe_call("softmax_loss_vectorized", (W, X, y, TIMING_SIZE["reg"]))
-    check(isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses",
-          call=call)
-    for loss, expected in zip(losses, expected_losses):
-        check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+    for losses, expected_losses in answers:
+        check(isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses",
+              call=call)
+        for loss, expected in zip(losses, expected_losses):
+            check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
     loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
     check(student_time <= loop_time / SPEEDUP,
           f"your vectorized loss took {1000 * student_time:.2f} ms of CPU per call; the grader's loop over "
