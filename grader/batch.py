@@ -23,6 +23,9 @@ from grader.results import GradingResult, load, save, write_atomically
 from grader.submission import SubmissionError
 
 
+BATCH_FILES = ("grades.csv", "summary.md")  # the batch's own files in OUT
+
+
 @dataclass
 class Job:
     identifier: str
@@ -31,9 +34,10 @@ class Job:
 
 def identifiers(paths: list[Path]) -> list[Job]:
     """One id per submission: its folder or zip name, made unique and safe as a folder name."""
-    jobs, seen = [], {}
+    jobs, seen = [], {name: 1 for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
     for path in paths:
         base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).resolve().name.removesuffix(".zip")) or "submission"
+        base = "submission" if base in (".", "..") else base
         seen[base] = seen.get(base, 0) + 1
         jobs.append(Job(base if seen[base] == 1 else f"{base}-{seen[base]}", Path(path)))
     return jobs
@@ -90,8 +94,9 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
                                               "incomplete" if result.extra.get("incomplete") else "graded"))
         else:
             rows.append(formats.gradebook_row(job.identifier, None, problems.get(job.identifier, "not graded")))
-    write_atomically(out / "grades.csv", formats.gradebook_csv(rows))
-    write_atomically(out / "summary.md", summary(rows, time.monotonic() - started))
+    gradebook, summary_file = (out / name for name in BATCH_FILES)
+    write_atomically(gradebook, formats.gradebook_csv(rows))
+    write_atomically(summary_file, summary(rows, time.monotonic() - started))
     for identifier, problem in problems.items():
         print(f"{identifier}: {problem}", file=sys.stderr)
     return rows

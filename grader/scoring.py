@@ -60,8 +60,10 @@ def feedback_text(error: BaseException, hidden: bool) -> str:
         return (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
                 "result did not have the structure the exercise asks for.")
     if isinstance(error, feedback.Mismatch):
-        call = str(error).splitlines()[0].rstrip(":") if str(error) else ""
-        what = f"wrong result from {call}" if call.endswith(")") else "wrong result"
+        # The function's name only: the call's arguments are hidden inputs.
+        call = str(error).splitlines()[0] if str(error) else ""
+        function = call.split("(")[0].strip() if "(" in call else ""
+        what = f"wrong result from {function}" if function.isidentifier() else "wrong result"
     elif isinstance(error, NotAttempted):
         what = "not attempted yet"
     elif isinstance(error, StudentRaised):

@@ -12,8 +12,17 @@ from grader.scoring import graded
 
 
 def fresh_input(rng, scale=5.0):
-    shape = tuple(int(n) for n in rng.integers(1, 7, size=rng.integers(1, 4)))
-    return rng.normal(scale=scale, size=shape)
+    """Random values of a random shape, with exact zeros (and -0.0) at random places.
+
+    The conventions at z == 0 (relu_grad 0, leaky_relu_grad alpha, binary_step 1)
+    are then checked on fresh inputs too, not only on the published ones.
+    """
+    shape = tuple(int(n) for n in rng.integers(2, 7, size=rng.integers(1, 4)))
+    z = rng.normal(scale=scale, size=shape)
+    flat = z.reshape(-1)
+    places = rng.choice(flat.size, size=2, replace=False)
+    flat[places[0]], flat[places[1]] = 0.0, -0.0
+    return z
 
 
 def closed_forms(z, alpha):
