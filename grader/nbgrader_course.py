@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import MODULES
+from grader.results import load
 from grader.notebook import SEED_VARIABLE, plural, share_submission_folder
 
 ASSIGNMENT = "dl-exercises"
@@ -142,16 +143,13 @@ def collect_exercises(solutions: Path, modules: list[str]) -> dict[str, ModulePl
         if not results.is_file():
             tail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
             raise RuntimeError("collecting the graded suite failed: " + " | ".join(tail))
-        tests = json.loads(results.read_text())["tests"]
+        tests = load(results).tests
     for test in tests:
-        # tags are [module, exercise] (+ "hidden"); read them directly: GradingResult.from_json
-        # loses an exercise named like a module (forward.forward).
-        module, name = test["tags"][0], test["tags"][1]
-        exercise = plans[module].exercises.setdefault(name, Exercise(name))
-        if "hidden" in test["tags"][2:]:
+        exercise = plans[test.module].exercises.setdefault(test.exercise, Exercise(test.exercise))
+        if test.hidden:
             exercise.hidden_tests += 1
         else:
-            exercise.points += test["max_score"]
+            exercise.points += test.max_score
             exercise.tests += 1
     return plans
 

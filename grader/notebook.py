@@ -68,12 +68,6 @@ def plural(count: float, noun: str) -> str:
     return f"{count:g} {noun}{'' if count == 1 else 's'}"
 
 
-def _exercise_of(test) -> str:
-    """A test's exercise. GradingResult.from_json reads it as the first tag that is not a module
-    name, so an exercise named like a module (forward.forward) arrives as ""."""
-    return test.exercise or test.module
-
-
 # ----------------------------------------------------------------------------- notebook -> module
 
 @dataclass
@@ -403,7 +397,7 @@ def check(module: str, exercise: str, hidden: bool = False, seed: int | None = N
     """
     with _quiet():
         result, modules, notes = _grade(module, hidden, seed)
-    tests = [test for test in result.tests if _exercise_of(test) == exercise and (hidden or not test.hidden)]
+    tests = [test for test in result.tests if test.exercise == exercise and (hidden or not test.hidden)]
     if not tests:
         raise CheckFailed(f"the course has no graded test of `{exercise}` in {module}")
     failed = [test for test in tests if test.status != "passed"]

@@ -49,8 +49,9 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
     # test path, loading any conftest.py the submission ships. `--noconftest`
     # with the grader's fixtures as a named plugin makes sure no conftest.py is
     # ever loaded, wherever it lies.
-    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER), f"--submission={folder}",
-                  "--noconftest", "-p", "grader.conftest", "-p", "no:cacheprovider"]
+    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER),
+                  f"--submission={Path(folder).resolve()}", "--noconftest", "-p", "grader.conftest",
+                  "-p", "no:cacheprovider"]
     arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
     if hidden:
         arguments.append("--hidden")
