@@ -67,8 +67,16 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
 
 
 def pytest_environment() -> dict:
-    # No third-party pytest plugins: only the grader's own hooks decide outcomes.
-    return {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+    """The grading process's environment: this very grader first on the path, no third-party plugins.
+
+    The grading process must import the `grader` package this runner belongs
+    to (a Gradescope bundle's copy, say), not another one installed elsewhere:
+    its suite files and its fixtures must come from one place. Only the
+    grader's own hooks decide outcomes.
+    """
+    path = os.pathsep.join(filter(None, [str(GRADER.parent), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @contextlib.contextmanager

@@ -313,14 +313,13 @@ def loop_baseline(W, X, y, reg):
     clock: the student's process could slow down any yardstick run there.
     """
     num_examples, num_classes = X.shape[0], W.shape[1]
-    loss = 0.0
-    dW = np.zeros(W.shape)
+    loss, gradient = 0.0, np.zeros_like(W)
     for i in range(num_examples):
         residual = X[i] @ W
         residual[y[i]] -= 1.0
         loss += 0.5 * float(residual @ residual) / num_classes
-        dW += np.outer(X[i], residual) / num_classes
-    return loss / num_examples + reg / 2 * np.sum(W * W), dW / num_examples + reg * W
+        gradient += np.outer(X[i], residual) / num_classes
+    return loss / num_examples + reg / 2 * np.sum(W * W), gradient / num_examples + reg * W
 
 
 @graded(points=1, exercise="softmax_loss_vectorized")
