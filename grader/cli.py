@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from grader.course import MODULES, TOTAL_POINTS
+from grader.limits import LIMITS
 
 FORMATS = ("files", "json", "classroom", "junit", "markdown", "csv")
 
@@ -184,8 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: random, recorded)")
     grade.add_argument("--no-hidden", action="store_true", help="public tests only")
     grade.add_argument("--in-process", action="store_true", help="no sandbox (NOT isolated; for debugging)")
-    grade.add_argument("--time-limit", type=float, default=20 * 60.0, metavar="S",
-                       help="seconds for one whole submission (default 1200)")
+    grade.add_argument("--time-limit", type=float, default=LIMITS.submission_seconds, metavar="S",
+                       help=f"seconds for one whole submission (default {LIMITS.submission_seconds:g}; "
+                            "see grader/limits.py for the others)")
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.set_defaults(handler=command_grade)
 

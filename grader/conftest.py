@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader import scoring
+from grader.limits import LIMITS
 from grader.student import Student
 
 
@@ -76,7 +77,7 @@ def _time_limit(request):
         yield
         return
     marker = request.node.get_closest_marker("graded")
-    limit = (marker.kwargs.get("time_limit") if marker else None) or scoring.DEFAULT_TIME_LIMIT
+    limit = (marker.kwargs.get("time_limit") if marker else None) or LIMITS.call_seconds
     handle = request.getfixturevalue("student")
     with handle.limited_to(limit):
         yield

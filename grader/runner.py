@@ -20,12 +20,12 @@ import zipfile
 from pathlib import Path
 
 from grader.course import MODULES
+from grader.limits import LIMITS
 from grader.results import GradingResult
 from grader.submission import SubmissionError, locate
 
 GRADER = Path(__file__).resolve().parent
 SUITE, HIDDEN = GRADER / "suite", GRADER / "hidden"
-SUBMISSION_TIME_LIMIT = 20 * 60.0  # seconds for a whole submission, every test included
 MAX_ZIP_BYTES = 200 * 1024**2
 
 
@@ -122,7 +122,7 @@ def extract_zip(path: Path, destination: Path):
 
 
 def grade(path: Path, *, modules=None, hidden=False, seed=None, in_process=False,
-          time_limit: float = SUBMISSION_TIME_LIMIT, work_dir: Path | None = None) -> GradingResult:
+          time_limit: float = LIMITS.submission_seconds, work_dir: Path | None = None) -> GradingResult:
     """Grade the submission at `path` in a fresh trusted process and return its result."""
     with opened(path) as folder, tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"

@@ -8,12 +8,11 @@ limit gets the worker's whole process group killed (SIGKILL); a worker that
 died for any reason is started afresh for the next call, so one test's crash
 costs that test only.
 
-`LIMITS` holds the defaults an instructor may change, in this one place.
+The limits come from `grader.limits`, the one place an instructor changes them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import secrets
@@ -26,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader.limits import LIMITS, Limits
 from grader.submission import private_copy
 from grader.worker import Channel
 
@@ -38,18 +38,6 @@ WORKER_LIBRARY = ("__init__.py", "boundary.py", "course.py", "worker.py", "isola
 KEPT_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 
 
-@dataclasses.dataclass
-class Limits:
-    memory_bytes: int = 4 * 1024**3  # address space; PyTorch alone maps about 3.3 GB of it
-    processes: int = 64
-    file_bytes: int = 100 * 1000**2  # the largest file the student's code may write
-    cpu_seconds: int = 1800  # per worker process: a backstop behind the per-call wall limits
-    output_bytes: int = 64 * 1024  # stdout/stderr kept for feedback; the rest is counted and dropped
-    start_seconds: float = 60.0  # for the worker to start and load NumPy
-    threads: int = 2  # BLAS/OpenMP threads in the worker
-
-
-LIMITS = Limits()
 
 
 class CapturedOutput:
@@ -191,7 +179,7 @@ class Sandboxed:
         elif self._pid is None:
             self._handshake()
         identifier = secrets.token_hex(8)
-        limit = time_limit or 60.0
+        limit = time_limit or self.limits.call_seconds
         try:
             self._channel.send({"id": identifier, "body": request})
         except OSError:

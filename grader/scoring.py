@@ -25,10 +25,10 @@ import pytest
 
 from grader import feedback
 from grader.course import MODULES, module_index
+from grader.limits import LIMITS
 from grader.results import GradingResult, TestResult, save
 from grader.student import NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 
-DEFAULT_TIME_LIMIT = 60.0  # seconds per student call, unless a test says otherwise
 
 
 def graded(points: float, exercise: str, time_limit: float | None = None):
