@@ -215,20 +215,22 @@ def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
           hint="clip to a tiny epsilon such as 1e-12, not a large one")
 
 
-@graded(points=2, exercise="softmax_loss_naive")
-def test_naive_loss_matches_autograd(student):
+def check_on_every_loss_case(student, function, value):
+    """The student's `function` on every case of LOSS_CASES, its `value` ("loss" or "dW") against autograd."""
     for num_examples, num_features, num_classes, reg in LOSS_CASES:
         W, X, y = loss_inputs(num_examples, num_features, num_classes)
-        result = student.softmax_loss.softmax_loss_naive(W, X, y, reg)
-        check_loss_result(result, W, X, y, reg, function="softmax_loss_naive", check_values=("loss",))
+        result = getattr(student.softmax_loss, function)(W, X, y, reg)
+        check_loss_result(result, W, X, y, reg, function=function, check_values=(value,))
+
+
+@graded(points=2, exercise="softmax_loss_naive")
+def test_naive_loss_matches_autograd(student):
+    check_on_every_loss_case(student, "softmax_loss_naive", "loss")
 
 
 @graded(points=2, exercise="softmax_loss_naive")
 def test_naive_gradient_matches_autograd(student):
-    for num_examples, num_features, num_classes, reg in LOSS_CASES:
-        W, X, y = loss_inputs(num_examples, num_features, num_classes)
-        result = student.softmax_loss.softmax_loss_naive(W, X, y, reg)
-        check_loss_result(result, W, X, y, reg, function="softmax_loss_naive", check_values=("dW",))
+    check_on_every_loss_case(student, "softmax_loss_naive", "dW")
 
 
 @graded(points=1, exercise="softmax_loss_naive")
@@ -245,18 +247,12 @@ def test_naive_loops_over_the_examples(student):
 
 @graded(points=1, exercise="softmax_loss_vectorized")
 def test_vectorized_loss_matches_autograd(student):
-    for num_examples, num_features, num_classes, reg in LOSS_CASES:
-        W, X, y = loss_inputs(num_examples, num_features, num_classes)
-        result = student.softmax_loss.softmax_loss_vectorized(W, X, y, reg)
-        check_loss_result(result, W, X, y, reg, function="softmax_loss_vectorized", check_values=("loss",))
+    check_on_every_loss_case(student, "softmax_loss_vectorized", "loss")
 
 
 @graded(points=2, exercise="softmax_loss_vectorized")
 def test_vectorized_gradient_matches_autograd(student):
-    for num_examples, num_features, num_classes, reg in LOSS_CASES:
-        W, X, y = loss_inputs(num_examples, num_features, num_classes)
-        result = student.softmax_loss.softmax_loss_vectorized(W, X, y, reg)
-        check_loss_result(result, W, X, y, reg, function="softmax_loss_vectorized", check_values=("dW",))
+    check_on_every_loss_case(student, "softmax_loss_vectorized", "dW")
 
 
 @graded(points=1, exercise="softmax_loss_vectorized")
