@@ -1,0 +1,86 @@
+"""The graded suite's structure: points per module, markers, and which modules each check can reach.
+
+A check of module M reaches the submission only through `student.<module>`
+and probes; if those name only M and the modules M imports, a mistake in one
+module can cost points only in that module and the modules that use it
+(`grader.course.dependents`). The variant tests show it dynamically; this
+shows it for every check.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
+from tests.helpers import ROOT
+
+SUITES = [ROOT / "grader" / "suite", ROOT / "grader" / "hidden"]
+PROBES = ROOT / "grader" / "probes"
+
+
+def reachable(module: str) -> set[str]:
+    """`module` and every module it imports, directly or not."""
+    found, pending = set(), [module]
+    while pending:
+        name = pending.pop()
+        if name not in found:
+            found.add(name)
+            pending.extend(MODULE_IMPORTS[name])
+    return found
+
+
+def attribute_uses(tree: ast.AST, base: str) -> set[str]:
+    """Every `base.<name>` in the tree."""
+    return {node.attr for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == base}
+
+
+def probe_modules_used(tree: ast.AST) -> set[str]:
+    used = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "grader.probes":
+            used.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            used.update(alias.name.split(".")[2] for alias in node.names if alias.name.startswith("grader.probes."))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "probes":
+            used.add(node.attr)
+    return used & set(MODULES)
+
+
+@pytest.mark.parametrize("path", [path for suite in SUITES for path in sorted(suite.glob("test_*.py"))],
+                         ids=lambda path: f"{path.parent.name}/{path.name}")
+def test_a_modules_checks_reach_only_that_module_and_what_it_imports(path):
+    module = path.stem.removeprefix("test_")
+    assert module in MODULES
+    tree = ast.parse(path.read_text())
+    reached = (attribute_uses(tree, "student") & set(MODULES)) | probe_modules_used(tree)
+    assert module in reached or path.parent.name == "hidden", f"{path.name} never calls {module}"
+    assert reached <= reachable(module), f"{path.name} reaches {sorted(reached - reachable(module))}"
+
+
+@pytest.mark.parametrize("path", sorted(PROBES.glob("[a-z]*.py")), ids=lambda path: path.name)
+def test_a_modules_probes_reach_only_that_module_and_what_it_imports(path):
+    module = path.stem
+    assert module in MODULES, f"probe modules are named after a course module: {path.name}"
+    reached = attribute_uses(ast.parse(path.read_text()), "submission") & set(MODULES)
+    assert reached <= reachable(module), f"{path.name} reaches {sorted(reached - reachable(module))}"
+
+
+def test_every_public_module_file_carries_its_points():
+    totals = {}
+    for path in sorted((ROOT / "grader" / "suite").glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "graded":
+                points = next(keyword.value.value for keyword in node.keywords if keyword.arg == "points")
+                totals[path.stem.removeprefix("test_")] = totals.get(path.stem.removeprefix("test_"), 0) + points
+    # Parametrised tests would count once here; the suite has none with points (checked by
+    # tests/test_grading.py, which grades the reference and sums what the plugin collected).
+    assert totals == MODULE_POINTS
+
+
+def test_modules_import_only_what_the_course_says():
+    for module in MODULES:
+        tree = ast.parse((ROOT / "solutions" / f"{module}.py").read_text())
+        relative = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert relative == set(MODULE_IMPORTS[module]), (module, relative)
