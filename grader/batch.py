@@ -11,6 +11,7 @@ what is left. `grades.csv` and `summary.md` are rebuilt from every
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import json
 import re
 import sys
@@ -59,8 +60,10 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
     problems: dict[str, str] = {}
     started = time.monotonic()
 
+    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))  # each parallel grading gets its share of cores
+
     def work(job: Job):
-        result = runner.grade(job.path, work_dir=None, **options)
+        result = runner.grade(job.path, threads=threads, **options)
         result.extra["id"] = job.identifier
         write_submission_files(out / job.identifier, result, job.identifier, junit)
 

@@ -66,7 +66,7 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
     return arguments
 
 
-def pytest_environment() -> dict:
+def pytest_environment(threads: int | None = None) -> dict:
     """The grading process's environment: this very grader first on the path, no third-party plugins.
 
     The grading process must import the `grader` package this runner belongs
@@ -75,8 +75,13 @@ def pytest_environment() -> dict:
     grader's own hooks decide outcomes.
     """
     path = os.pathsep.join(filter(None, [str(GRADER.parent), os.environ.get("PYTHONPATH")]))
-    return {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-            "PYTHONDONTWRITEBYTECODE": "1"}
+    environment = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                   "PYTHONDONTWRITEBYTECODE": "1"}
+    if threads is not None:
+        # Submissions graded side by side share the cores: each process computes on its share.
+        environment.update({name: str(threads) for name in (
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DLGRADE_WORKER_THREADS")})
+    return environment
 
 
 @contextlib.contextmanager
@@ -122,13 +127,18 @@ def extract_zip(path: Path, destination: Path):
 
 
 def grade(path: Path, *, modules=None, hidden=False, seed=None, in_process=False,
-          time_limit: float = LIMITS.submission_seconds, work_dir: Path | None = None) -> GradingResult:
-    """Grade the submission at `path` in a fresh trusted process and return its result."""
+          time_limit: float = LIMITS.submission_seconds, work_dir: Path | None = None,
+          threads: int | None = None) -> GradingResult:
+    """Grade the submission at `path` in a fresh trusted process and return its result.
+
+    `threads` caps the compute threads of both processes (for batches run in parallel).
+    """
     with opened(path) as folder, tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
         command = [sys.executable, "-m", "pytest",
                    *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial)]
-        process = subprocess.Popen(command, cwd=temporary, env=pytest_environment(), stdin=subprocess.DEVNULL,
+        process = subprocess.Popen(command, cwd=temporary, env=pytest_environment(threads),
+                                   stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             output, _ = process.communicate(timeout=time_limit)

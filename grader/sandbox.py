@@ -115,7 +115,7 @@ class Sandboxed:
         bootstrap = (f"import sys; sys.path.insert(0, {str(self._library)!r}); "
                      "from grader.worker import main; main()")
         environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
-        threads = str(self.limits.threads)
+        threads = os.environ.get("DLGRADE_WORKER_THREADS", str(self.limits.threads))
         environment.update({"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
                             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads,
                             "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
