@@ -51,7 +51,7 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
     # ever loaded, wherever it lies.
     arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER),
                   f"--submission={Path(folder).resolve()}", "--noconftest", "-p", "grader.conftest",
-                  "-p", "no:cacheprovider"]
+                  "-p", "no:cacheprovider", "--assert=plain"]
     arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
     if hidden:
         arguments.append("--hidden")
