@@ -62,3 +62,34 @@ def failures(result: GradingResult) -> str:
     """Every failed test's feedback, for assertion messages."""
     return "\n".join(f"{test.number} {test.name}: {test.output}" for test in result.tests
                      if test.status != "passed")
+
+
+def grade_many_in_process(jobs: list[tuple[Path, list[str]]], processes: int = 2) -> list[GradingResult]:
+    """Grade (submission, modules) pairs in-process, `processes` worker processes each taking a share.
+
+    Much faster than one `grade` per submission (one import of PyTorch per
+    process instead of two per submission); only for honest code.
+    """
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-many-"))
+    entries = [{"submission": str(Path(submission).resolve()), "modules": list(modules),
+                "results": str(folder / f"{index}.json")} for index, (submission, modules) in enumerate(jobs)]
+    shares = [entries[start::processes] for start in range(processes)]
+    running = []
+    for number, share in enumerate(shares):
+        jobs_file = folder / f"jobs-{number}.json"
+        jobs_file.write_text(json.dumps(share))
+        running.append(subprocess.Popen([sys.executable, "-m", "tests.grade_many", str(jobs_file)], cwd=ROOT,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+    errors = [process.communicate()[1] for process in running]
+    results = []
+    for entry in entries:
+        path = Path(entry["results"])
+        if not path.is_file():
+            raise AssertionError(f"no result for {entry['submission']}:\n" + "\n".join(errors)[-3000:])
+        results.append(GradingResult.from_json(json.loads(path.read_text())))
+    return results

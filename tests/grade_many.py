@@ -1,0 +1,32 @@
+"""Grade many submissions in one process, in-process: the variant tests' fast path.
+
+    python -m tests.grade_many JOBS.json
+
+JOBS.json is a list of {"submission": DIR, "modules": [...], "results": PATH}.
+Each job is one pytest session over the graded suite with `--in-process`,
+all in this one process, so PyTorch, SciPy and scikit-learn are imported
+once rather than once per submission. It is for the project's own tests of
+the suite's judgement on honest variants of the reference, not for grading
+untrusted code (that is `dlgrade grade`, sandboxed).
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import runner
+
+
+def main(jobs_file: str):
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    for job in json.loads(Path(jobs_file).read_text()):
+        arguments = runner.pytest_arguments(Path(job["submission"]), job["modules"], in_process=True,
+                                            results=Path(job["results"]), terminal=False)
+        pytest.main(arguments)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
