@@ -1,0 +1,1 @@
+"""The red team: malicious submissions the grader must withstand (see attacks.py)."""

@@ -1,0 +1,220 @@
+"""Faults in a submission cost only the tests they touch: graded for real, sandboxed.
+
+A syntax error costs its module (and the modules that import it), with
+feedback naming the file and line. A missing function, a call that ends the
+process (os._exit), a RecursionError, a MemoryError or an endless loop cost
+the tests of that function only: the worker is killed or restarted and the
+next test runs. Megabytes of output at import and in every call cost
+nothing, and the grader keeps only a capped amount of it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.course import MODULES
+from grader.results import GradingResult
+from tests.helpers import ROOT, SOLUTIONS, failures, grade, make_submission
+
+SEED = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Fault:
+    """The reference with `module` edited, and code appended to it; graded on `modules`."""
+
+    module: str
+    modules: tuple
+    edits: tuple = ()
+    append: str = ""
+
+
+SYNTAX_ERROR_LINE = next(number for number, line in enumerate(
+    (SOLUTIONS / "forward.py").read_text().splitlines(), start=1) if line.startswith("def neuron("))
+FAULTS = {
+    # The colon after a def forgotten, in forward.py; activations.py stays fine.
+    "syntax-error": Fault("forward", ("activations", "forward"), edits=(
+        ("def neuron(x, w, b, activation=sigmoid):", "def neuron(x, w, b, activation=sigmoid)"),)),
+    "missing-function": Fault("activations", ("activations",), edits=(("def relu_grad(z):", "def relu_gradient(z):"),)),
+    # Three functions fail three ways; the other seven work.
+    "crashes": Fault("activations", ("activations",), append='''
+
+def relu(z):
+    import os
+    import sys
+
+    sys.stdout.write("last words " * 500_000 + "\\n")  # 5.5 MB, then the process ends mid-call
+    sys.stdout.flush()
+    os._exit(3)
+
+
+def sigmoid_grad(z):
+    return sigmoid_grad(z) * 1.0  # no base case: RecursionError
+
+
+def binary_step(z):
+    return np.zeros((1 << 20, 1 << 20)) >= 0  # 8 TB: MemoryError
+'''),
+    # Training never ends; the tests after it (hidden sgd_step, all of softmax_loss) must still run.
+    "endless-training": Fault("gradient_descent", ("gradient_descent", "softmax_loss"), append='''
+
+def train_two_layer_net(*args, **kwargs):
+    while True:
+        pass
+'''),
+}
+LOUD = '''
+
+import functools as _functools
+import sys as _sys
+
+_NOISE = "noise " * 350_000  # 2.1 MB per print
+print(_NOISE)
+
+
+def _loud(function):
+    @_functools.wraps(function)
+    def loud(*args, **kwargs):
+        print(_NOISE)
+        print(_NOISE, file=_sys.stderr)
+        return function(*args, **kwargs)
+    return loud
+
+
+for _name in ("sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu",
+              "leaky_relu_grad", "binary_step", "softmax"):
+    globals()[_name] = _loud(globals()[_name])
+'''
+# Grades in a fresh process, so that its peak memory (the trusted pytest process and the
+# worker are its children) is the grading's alone.
+MEASURED_GRADING = '''
+import json, resource, sys
+from grader import runner
+result = runner.grade(sys.argv[1], modules=["activations"], hidden=True, seed=1, time_limit=180)
+print(json.dumps({"result": result.to_json(),
+                  "peak_megabytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+'''
+PEAK_MEGABYTES = 250  # grading activations peaks near 65 MB; keeping the ~300 MB printed would not fit
+
+
+def build(folder: Path, fault: Fault) -> Path:
+    make_submission(folder, fault.module, fault.edits)
+    path = folder / f"{fault.module}.py"
+    path.write_text(path.read_text() + fault.append)
+    return folder
+
+
+def grade_measured(folder: Path) -> dict:
+    completed = subprocess.run([sys.executable, "-c", MEASURED_GRADING, str(folder)], capture_output=True,
+                               text=True, cwd=ROOT, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def graded():
+    """Every fault graded once (two at a time), and the loud submission with its peak memory."""
+    folder = Path(tempfile.mkdtemp(prefix="dlgrade-faults-"))
+    loud = make_submission(folder / "loud", "activations")
+    (loud / "activations.py").write_text((loud / "activations.py").read_text() + LOUD)
+
+    def run(name):
+        if name == "loud":
+            return name, grade_measured(loud)
+        fault = FAULTS[name]
+        return name, grade(build(folder / name, fault), list(fault.modules), hidden=True, seed=SEED, time_limit=240)
+
+    order = ["endless-training", "loud", "crashes", "syntax-error", "missing-function"]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(pool.map(run, order))
+    yield results
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def select_tests(result: GradingResult, module: str | None = None, exercises=None):
+    return [test for test in result.tests if (module is None or test.module == module)
+            and (exercises is None or test.exercise in exercises)]
+
+
+def assert_complete(result: GradingResult):
+    assert all(test.status in ("passed", "failed") for test in result.tests)
+    assert not any(test.output.startswith("not run") for test in result.tests), failures(result)
+    assert "incomplete" not in result.extra, result.extra
+
+
+def test_a_syntax_error_costs_only_its_module_and_names_file_and_line(graded):
+    result = graded["syntax-error"]
+    assert_complete(result)
+    scores = result.module_scores()
+    assert scores["activations"][0] == scores["activations"][1], failures(result)
+    assert scores["forward"][0] == 0, failures(result)
+    public = select_tests(result, "forward")
+    assert all(test.status == "failed" for test in public)
+    visible = [test.output for test in public if not test.hidden]
+    assert all("forward.py" in output and f"line {SYNTAX_ERROR_LINE}" in output for output in visible), visible[0]
+    assert any("SyntaxError" in output for output in visible), visible[0]
+
+
+def test_a_missing_function_costs_only_its_tests(graded):
+    result = graded["missing-function"]
+    assert_complete(result)
+    failed = [test for test in result.tests if test.status == "failed"]
+    assert failed and {test.exercise for test in failed} == {"relu_grad"}, failures(result)
+    public = [test for test in failed if not test.hidden]
+    assert all("relu_grad" in test.output and "defined" in test.output for test in public), failures(result)
+    others = [test for test in result.tests if test.exercise != "relu_grad"]
+    assert all(test.status == "passed" for test in others)
+
+
+def test_a_crash_a_recursion_and_a_memory_error_cost_only_their_tests(graded):
+    result = graded["crashes"]
+    assert_complete(result)
+    broken = {"relu", "sigmoid_grad", "binary_step"}
+    for test in result.tests:
+        assert (test.status == "failed") == (test.exercise in broken), f"{test.number} {test.name}: {test.output}"
+    feedback = {test.exercise: test.output for test in result.tests if not test.hidden and test.exercise in broken}
+    assert "ended the process running your code" in feedback["relu"], feedback["relu"]
+    assert "RecursionError" in feedback["sigmoid_grad"], feedback["sigmoid_grad"][:500]
+    assert "MemoryError" in feedback["binary_step"], feedback["binary_step"]
+    # The 5.5 MB the crashing call printed: only its tail, capped, reaches the feedback.
+    assert "last words" in feedback["relu"] and len(feedback["relu"]) < 1000, len(feedback["relu"])
+    assert all(len(test.output) < 10_000 for test in result.tests)
+
+
+def test_an_endless_loop_costs_only_its_tests_and_later_tests_still_run(graded):
+    result = graded["endless-training"]
+    assert_complete(result)
+    training = select_tests(result, "gradient_descent", {"train_two_layer_net"})
+    assert training and all(test.status == "failed" for test in training)
+    assert all("did not finish in" in test.output for test in training if not test.hidden), failures(result)
+    later = result.tests[result.tests.index(training[-1]) + 1:]
+    assert len(later) >= 10, "softmax_loss's tests run after training's"
+    assert all(test.status == "passed" for test in later), failures(result)
+    others = [test for test in result.tests if test.exercise != "train_two_layer_net"]
+    assert all(test.status == "passed" for test in others), failures(result)
+
+
+def test_megabytes_of_output_are_graded_normally_and_not_kept(graded):
+    measured = graded["loud"]
+    result = GradingResult.from_json(measured["result"])
+    assert_complete(result)
+    assert result.score == result.max_score, failures(result)
+    assert measured["peak_megabytes"] < PEAK_MEGABYTES, measured["peak_megabytes"]
+    assert len(json.dumps(measured["result"])) < 100_000
+
+
+def test_every_fault_was_graded_in_the_sandbox(graded):
+    isolations = {name: GradingResult.from_json(value["result"]).extra.get("isolation") if name == "loud"
+                  else value.extra.get("isolation") for name, value in graded.items()}
+    assert all(isolations.values()), isolations
+    assert all(not isolation.startswith("none") for isolation in isolations.values()), isolations
+    assert set(MODULES) >= {module for fault in FAULTS.values() for module in fault.modules}
