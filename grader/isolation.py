@@ -143,6 +143,10 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     root = config["root"]
     os.makedirs(root, exist_ok=True)
     _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=755")
+    # /tmp first: a Python installation under /tmp (a virtual environment, say) is
+    # bound on top of it below, where a later /tmp mount would hide it.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for path in sorted(prefixes) + [p for p in SYSTEM_PATHS if os.path.exists(p)]:
         target = root + path
@@ -166,8 +170,6 @@ def _enter_namespaces(config: dict, report_pid) -> str:
             copy.write(source.read())
         os.chown(target, worker_uid, worker_uid)
     os.chown(root + "/submission", worker_uid, worker_uid)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
     _mount(libc, "proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
     os.chroot(root)
