@@ -18,7 +18,7 @@ PROBE_MODULE = textwrap.dedent('''
     import os, socket, sys, time
 
     def sigmoid(z):
-        return [os.listdir("/"), os.getuid(), os.path.exists(%(root)r)]
+        return [os.listdir("/"), os.getuid(), os.path.exists(%(reference)r)]
 
     def relu(z):
         try:
@@ -38,7 +38,7 @@ PROBE_MODULE = textwrap.dedent('''
     def softmax(z):
         while True:
             pass
-''') % {"root": str(ROOT)}
+''') % {"reference": str(ROOT / "solutions" / "activations.py")}
 
 
 def processes_with(marker: str) -> list[int]:
@@ -62,12 +62,12 @@ def submission(tmp_path):
 def test_the_worker_sees_only_python_and_the_submission_and_has_no_network(submission):
     student = Student(Sandboxed(submission))
     try:
-        listing, uid, sees_repository = student.activations.sigmoid(0)
+        listing, uid, sees_reference = student.activations.sigmoid(0)
         isolation = student._backend.isolation
         if not isolation.startswith("namespaces"):
             pytest.fail(f"expected namespaces on this Linux machine as root; got {isolation}")
         assert "submission" in listing and "work" not in listing
-        assert uid >= 200_000 and sees_repository is False  # a user of its own, no account
+        assert uid >= 200_000 and sees_reference is False  # a user of its own, no account
         assert student.activations.relu(0) != "connected"
     finally:
         student.close()
