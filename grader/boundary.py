@@ -27,8 +27,6 @@ ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
      "float16", "float32", "float64", "complex64", "complex128"]
 )
-# NumPy scalar types accepted as numbers (students meet them from np.mean & co).
-SCALAR_DTYPES = ARRAY_DTYPES
 # Caps that keep a hostile reply from exhausting the trusted side's memory.
 MAX_ARRAY_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 32
@@ -60,7 +58,8 @@ def encode(value, _depth: int = 0):
         return {"t": "int", "v": str(value)}
     if kind is float:
         return {"t": "float", "v": _float_text(value)}
-    if isinstance(value, np.generic) and kind is np.dtype(kind).type and np.dtype(kind).name in SCALAR_DTYPES:
+    # NumPy scalars count as numbers (students meet them from np.mean & co).
+    if isinstance(value, np.generic) and kind is np.dtype(kind).type and np.dtype(kind).name in ARRAY_DTYPES:
         return {"t": "scalar", "dtype": np.dtype(kind).name, "v": _scalar_text(value)}
     if kind is np.ndarray:
         if value.dtype.name not in ARRAY_DTYPES:

@@ -30,8 +30,6 @@ MODULE_IMPORTS = {
     "cnn": ("conv_size",),
     "device": (),
 }
-# Modules whose checks need PyTorch (on either side of the boundary).
-TORCH_MODULES = frozenset({"cnn", "device"})
 
 
 def module_index(module: str) -> int:
