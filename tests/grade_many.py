@@ -2,7 +2,9 @@
 
     python -m tests.grade_many JOBS.json
 
-JOBS.json is a list of {"submission": DIR, "modules": [...], "results": PATH}.
+JOBS.json is a list of {"submission": DIR, "modules": [...], "results": PATH},
+each optionally with "seed" (the hidden tests' seed, which turns them on) and
+"public": false (the hidden tests alone).
 Each job is one pytest session over the graded suite with `--in-process`,
 all in this one process, so PyTorch, SciPy and scikit-learn are imported
 once rather than once per submission. It is for the project's own tests of
@@ -23,8 +25,12 @@ from grader import runner
 def main(jobs_file: str):
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     for job in json.loads(Path(jobs_file).read_text()):
-        arguments = runner.pytest_arguments(Path(job["submission"]), job["modules"], in_process=True,
-                                            results=Path(job["results"]), terminal=False)
+        seed = job.get("seed")
+        arguments = runner.pytest_arguments(Path(job["submission"]), job["modules"], hidden=seed is not None,
+                                            seed=seed, in_process=True, results=Path(job["results"]),
+                                            terminal=False)
+        if not job.get("public", True):
+            arguments = [argument for argument in arguments if not argument.startswith(str(runner.SUITE))]
         pytest.main(arguments)
 
 

@@ -64,8 +64,11 @@ def failures(result: GradingResult) -> str:
                      if test.status != "passed")
 
 
-def grade_many_in_process(jobs: list[tuple[Path, list[str]]], processes: int = 2) -> list[GradingResult]:
-    """Grade (submission, modules) pairs in-process, `processes` worker processes each taking a share.
+def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[GradingResult]:
+    """Grade (submission, modules[, options]) jobs in-process, `processes` worker processes each taking a share.
+
+    `options` are tests.grade_many's per-job keys: "seed" turns the hidden
+    tests on with that seed, "public": False leaves the public ones out.
 
     Much faster than one `grade` per submission (one import of PyTorch per
     process instead of two per submission); only for honest code.
@@ -76,8 +79,9 @@ def grade_many_in_process(jobs: list[tuple[Path, list[str]]], processes: int = 2
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-many-"))
-    entries = [{"submission": str(Path(submission).resolve()), "modules": list(modules),
-                "results": str(folder / f"{index}.json")} for index, (submission, modules) in enumerate(jobs)]
+    entries = [{"submission": str(Path(job[0]).resolve()), "modules": list(job[1]),
+                "results": str(folder / f"{index}.json"), **(job[2] if len(job) > 2 else {})}
+               for index, job in enumerate(jobs)]
     shares = [entries[start::processes] for start in range(processes)]
     running = []
     for number, share in enumerate(shares):

@@ -82,7 +82,9 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
 
 def test_reference_scores_100_with_the_hidden_tests(autograder, tmp_path):
     data = run_autograder(autograder, SOLUTIONS, tmp_path / "results" / "results.json")
-    assert (data["score"], data["max_score"]) == (TOTAL_POINTS, TOTAL_POINTS), data["output"]
+    failed = "\n".join(f"{test['number']} {test['name']}: {test['output']}" for test in data["tests"]
+                       if test["status"] != "passed")
+    assert (data["score"], data["max_score"]) == (TOTAL_POINTS, TOTAL_POINTS), f"{data['output']}\n{failed}"
     hidden = [test for test in data["tests"] if "hidden" in test["tags"]]
     assert hidden and all(test["status"] == "passed" for test in hidden)
     assert "placeholder" not in data["extra_data"]
