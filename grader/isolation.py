@@ -1,6 +1,8 @@
 """Confining the worker process, from inside it, before any student code runs.
 
-Always: resource limits (address space, CPU seconds, file size, processes).
+Always: resource limits (address space, CPU seconds, file size, processes),
+and membership of the memory cgroup the trusted side made, where it could
+(see `grader.cgroup`).
 Where the OS allows it (Linux, as root): new mount, PID, IPC and network
 namespaces, a root file system holding only the Python installation and the
 system libraries (read-only), the grader's worker library (read-only) and the
@@ -56,12 +58,16 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     user (or, without one, of the process group).
     """
     paths = {"library": config["library"], "submission": config["submission"], "home": config["home"]}
+    # Join the memory cgroup the trusted side made (grader.cgroup) before anything
+    # else: every process started from here on shares its one limit.
+    grouped = _join(config.get("cgroup_procs"))
+    tree = ", one memory limit for its whole process tree (cgroup)" if grouped else ""
     if sys.platform.startswith("linux"):
         # Die with the grader: a killed grading run leaves no worker spinning.
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if config.get("namespaces") and sys.platform.startswith("linux") and os.geteuid() == 0:
         try:
-            return _enter_namespaces(config, report_pid), {
+            return _enter_namespaces(config, report_pid) + tree, {
                 "library": "/grader-lib", "submission": "/submission", "home": "/tmp"}
         except OSError as error:
             reason = f" (namespaces unavailable: {error.strerror or error})"
@@ -74,7 +80,19 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     # Without a user of its own, the process limit counts every process of the
     # person grading: allow what they already run, plus the worker's share.
     set_process_limit(_tasks_of_this_user() + config["limits"]["processes"])
-    return "resource limits and its own process group" + reason, paths
+    return "resource limits and its own process group" + tree + reason, paths
+
+
+def _join(procs: str | None) -> bool:
+    """Move this process into the cgroup whose `cgroup.procs` file is `procs`."""
+    if not procs:
+        return False
+    try:
+        with open(procs, "w") as members:
+            members.write(str(os.getpid()))
+        return True
+    except OSError:
+        return False
 
 
 def _tasks_of_this_user() -> int:

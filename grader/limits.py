@@ -17,7 +17,9 @@ import dataclasses
 class Limits:
     call_seconds: float = 60.0  # wall time of one call into the student's code (30x the slowest reference test)
     submission_seconds: float = 20 * 60.0  # wall time of a whole submission, every test included
-    memory_bytes: int = 4 * 1024**3  # address space per process; PyTorch alone maps about 3.3 GB of it
+    # Address space per process (PyTorch alone maps about 3.3 GB of it) and, where a memory cgroup can
+    # be made (grader.cgroup), memory of the whole process tree: the reference peaks at about 380 MB.
+    memory_bytes: int = 4 * 1024**3
     processes: int = 64  # processes and threads of the worker
     file_bytes: int = 100 * 1000**2  # the largest file the student's code may write
     cpu_seconds: int = 1800  # per worker process: a backstop behind the wall-time limits

@@ -25,6 +25,7 @@ import threading
 import time
 from pathlib import Path
 
+from grader.cgroup import MemoryGroup
 from grader.limits import LIMITS, Limits
 from grader.submission import private_copy
 from grader.worker import Channel
@@ -83,6 +84,8 @@ class Sandboxed:
         self.folder = base / "submission"  # what the trusted side reads for static checks
         self.modules = private_copy(self._source, self.folder)
         self._base = base
+        # One memory limit for the worker's whole process tree, where the OS lets us.
+        self._memory_group = MemoryGroup.create(limits.memory_bytes)
         self._process = None
         self._pid = None
         self._uid = None
@@ -108,7 +111,7 @@ class Sandboxed:
         config = {
             "request_fd": request_read, "reply_fd": reply_write, "library": str(self._library),
             "submission": str(submission), "home": str(home), "root": str(run / "root"),
-            "namespaces": self.namespaces,
+            "namespaces": self.namespaces, "cgroup_procs": self._memory_group and self._memory_group.procs,
             "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
                        "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
         }
@@ -160,6 +163,8 @@ class Sandboxed:
             pass
         process.kill()
         process.wait()
+        if self._memory_group is not None:
+            self._memory_group.kill_all()  # a process that left the process group is still in the cgroup
         for fd in (self._channel.read_fd, self._channel.write_fd):
             try:
                 os.close(fd)
@@ -248,4 +253,6 @@ class Sandboxed:
             except (OSError, subprocess.TimeoutExpired):
                 pass
         self._kill()
+        if self._memory_group is not None:
+            self._memory_group.remove()
         self._temporary.cleanup()

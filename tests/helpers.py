@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from grader import runner
+from grader.cgroup import MemoryGroup
 from grader.course import MODULES
 from grader.results import GradingResult
 
@@ -97,3 +98,11 @@ def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[Grading
             raise AssertionError(f"no result for {entry['submission']}:\n" + "\n".join(errors)[-3000:])
         results.append(GradingResult.from_json(json.loads(path.read_text())))
     return results
+
+
+def memory_groups_work() -> bool:
+    """Whether this machine lets the sandbox put a worker in a memory cgroup (grader.cgroup)."""
+    group = MemoryGroup.create(1 << 30)
+    if group is not None:
+        group.remove()
+    return group is not None

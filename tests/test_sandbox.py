@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from grader import cgroup
+from grader.cgroup import MemoryGroup
 from grader.sandbox import Sandboxed
 from grader.student import Student, TimeLimitExceeded, WorkerCrashed
-from tests.helpers import ROOT
+from tests.helpers import ROOT, memory_groups_work
 
 PROBE_MODULE = textwrap.dedent('''
     import os, socket, sys, time
@@ -73,13 +75,25 @@ def test_the_worker_sees_only_python_and_the_submission_and_has_no_network(submi
         student.close()
 
 
-def test_daemons_die_with_the_worker(submission):
-    backend = Sandboxed(submission)
+# Without namespaces a daemon leaves the worker's process group; its cgroup still holds it.
+@pytest.mark.parametrize("namespaces", [
+    True, pytest.param(False, marks=pytest.mark.xfail(not memory_groups_work(), strict=True, reason=(
+        "known weakness without namespaces or a cgroup: a daemon that calls setsid() outlives the worker")))])
+def test_daemons_die_with_the_worker(submission, namespaces):
+    backend = Sandboxed(submission, namespaces=namespaces)
     student = Student(backend)
-    assert student.activations.tanh(0) == "daemon started"
     marker = str(backend._library)
-    assert len(processes_with(marker)) >= 2  # the worker and its daemon
-    student.close()
+    try:
+        assert student.activations.tanh(0) == "daemon started"
+        # The daemon comes from a child that forks it and exits: wait until two
+        # readings in a row see the worker and the daemon.
+        counts, deadline = [0, 0], time.monotonic() + 10
+        while min(counts[-2:]) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+            counts.append(len(processes_with(marker)))
+        assert min(counts[-2:]) >= 2, f"the daemon never showed: {counts}"
+    finally:
+        student.close()
     time.sleep(0.5)
     assert processes_with(marker) == []
 
@@ -126,3 +140,25 @@ def test_an_exit_in_the_middle_of_a_call_is_reported_as_a_crash(tmp_path):
             student.activations.relu(0)
     finally:
         student.close()
+
+
+def test_no_memory_group_without_root(monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert MemoryGroup.create(1 << 30) is None
+
+
+def test_a_memory_group_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
+    group = MemoryGroup.create(1 << 30)
+    if group is None:
+        pytest.skip("no memory cgroup can be made here (needs root and a memory controller)")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    stale = group.folder.parent / f"{cgroup.PREFIX}{dead}-left"
+    stale.mkdir()
+    group.remove()
+    assert not group.folder.exists()
+    another = MemoryGroup.create(1 << 30)
+    try:
+        assert not stale.exists(), "a group whose creator is gone was kept"
+    finally:
+        another.remove()

@@ -1,0 +1,141 @@
+"""One memory limit for a worker and every process it starts: a memory cgroup.
+
+RLIMIT_AS (see `grader.isolation`) bounds each process's address space, so a
+submission that forks could hold `processes` times `memory_bytes` and exhaust
+the grading machine. Where this process may create cgroups (Linux, as root,
+with cgroup v1's memory controller or a cgroup v2 tree that delegates memory)
+each worker gets a group of its own whose limit covers all its processes
+together, swap included: past it the kernel's OOM killer ends the largest of
+them, a crash that costs one test. Elsewhere `MemoryGroup.create` gives None
+and the per-process limit alone applies; results.json records which.
+
+The trusted side creates and removes the group; the worker joins it by writing
+its PID to `procs`, first thing, so everything it starts is inside.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import time
+from pathlib import Path
+
+PREFIX = "dlgrade-"
+
+
+def _own_memory_cgroup() -> tuple[Path, int] | None:
+    """(folder of this process's memory cgroup, cgroup version), or None without one we can see."""
+    try:
+        membership = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    for line in membership:
+        _, controllers, path = line.split(":", 2)
+        version = 2 if controllers == "" else 1
+        if version == 1 and "memory" not in controllers.split(","):
+            continue
+        for mount in mounts:
+            fields = mount.split()
+            separator = fields.index("-")
+            root, mount_point = fields[3], fields[4]
+            fstype, options = fields[separator + 1], fields[separator + 3].split(",")
+            if (fstype, version) not in (("cgroup", 1), ("cgroup2", 2)) or (version == 1 and "memory" not in options):
+                continue
+            if not (path == root or path.startswith(root.rstrip("/") + "/")):
+                continue
+            folder = Path(mount_point) / path[len(root.rstrip("/")):].lstrip("/")
+            if version == 2 and "memory" not in _read(folder / "cgroup.subtree_control").split():
+                continue  # memory is not delegated below this group: no child can be limited
+            if folder.is_dir():
+                return folder, version
+    return None
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+class MemoryGroup:
+    """A cgroup whose processes share one memory limit."""
+
+    def __init__(self, folder: Path, version: int):
+        self.folder, self.version = folder, version
+
+    @classmethod
+    def create(cls, limit_bytes: int) -> MemoryGroup | None:
+        """A fresh group limited to `limit_bytes` (swap included), or None where that is not possible."""
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return None
+        found = _own_memory_cgroup()
+        if found is None:
+            return None
+        parent, version = found
+        _remove_stale(parent)
+        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}", version)
+        try:
+            group.folder.mkdir()
+        except OSError:
+            return None
+        try:
+            if version == 1:
+                (group.folder / "memory.limit_in_bytes").write_text(str(limit_bytes))
+                if (group.folder / "memory.memsw.limit_in_bytes").exists():  # memory and swap together
+                    (group.folder / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            else:
+                (group.folder / "memory.max").write_text(str(limit_bytes))
+                if (group.folder / "memory.swap.max").exists():
+                    (group.folder / "memory.swap.max").write_text("0")
+        except OSError:
+            group.remove()
+            return None
+        return group
+
+    @property
+    def procs(self) -> str:
+        """The file a process writes its PID to, to join the group."""
+        return str(self.folder / "cgroup.procs")
+
+    def kill_all(self):
+        """SIGKILL every process in the group: one that left the worker's process group too."""
+        for pid in _read(self.folder / "cgroup.procs").split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+
+    def remove(self, wait: float = 2.0):
+        """Kill what is left in the group and remove it (a group's processes take a moment to go)."""
+        deadline = time.monotonic() + wait
+        while True:
+            self.kill_all()
+            try:
+                self.folder.rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                if time.monotonic() >= deadline:
+                    return  # left for _remove_stale of a later run
+                time.sleep(0.02)
+
+
+def _remove_stale(parent: Path):
+    """Remove groups left by grading runs that were killed (their creator's PID is gone)."""
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(PREFIX):
+            continue
+        creator = entry.name[len(PREFIX):].split("-")[0]
+        if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+            try:
+                entry.rmdir()
+            except OSError:
+                pass
