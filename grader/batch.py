@@ -10,6 +10,7 @@ what is left. `grades.csv` and `summary.md` are rebuilt from every
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import os
 import json
@@ -34,10 +35,18 @@ class Job:
 
 
 def identifiers(paths: list[Path]) -> list[Job]:
-    """One id per submission: its folder or zip name, made unique and safe as a folder name."""
+    """One id per submission: its folder or zip name, made unique and safe as a folder name.
+
+    Where names repeat, the parent folder's name goes first: nbgrader's
+    submitted/<student>/<assignment> folders become <student>-<assignment>.
+    """
+    names = [Path(path).resolve().name.removesuffix(".zip") for path in paths]
+    repeated = {name for name, count in collections.Counter(names).items() if count > 1}
     jobs, seen = [], {name: 1 for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
-    for path in paths:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(path).resolve().name.removesuffix(".zip")) or "submission"
+    for path, name in zip(paths, names):
+        if name in repeated:
+            name = f"{Path(path).resolve().parent.name}-{name}"
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "submission"
         base = "submission" if base in (".", "..") else base
         seen[base] = seen.get(base, 0) + 1
         jobs.append(Job(base if seen[base] == 1 else f"{base}-{seen[base]}", Path(path)))

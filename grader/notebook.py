@@ -34,6 +34,7 @@ import ast
 import contextlib
 import hashlib
 import io
+import json
 import os
 import re
 import secrets
@@ -43,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import MODULES
+from grader.submission import module_files
 
 SEED_VARIABLE = "DLGRADE_HIDDEN_SEED"  # set by the course's nbgrader_config.py
 FOLDER_VARIABLE = "DLGRADE_NOTEBOOK_FOLDER"  # set by share_submission_folder during autograde
@@ -163,10 +165,11 @@ def export_cell(source: str, whole: bool) -> tuple[list[str], str | None]:
     lines = source.split("\n")
     try:
         tree = ast.parse(source)
-    except SyntaxError as error:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # also a null byte, absurd nesting
         commented = [f"# {line}" if line.strip() else line for line in lines]
-        return commented, (f"is not valid Python (SyntaxError at its line {error.lineno}: {error.msg}), "
-                           "so it was left out")
+        why = (f"SyntaxError at its line {error.lineno}: {error.msg}" if isinstance(error, SyntaxError)
+               else type(error).__name__)
+        return commented, f"is not valid Python ({why}), so it was left out"
     for statement in reversed(tree.body):  # from the end, so the positions of earlier statements hold
         replacement = sibling_import(statement)
         if replacement is None and (is_grader_statement(statement)
@@ -184,7 +187,7 @@ def export_cell(source: str, whole: bool) -> tuple[list[str], str | None]:
 
 
 def export_notebook(notebook, name: str) -> ExportedModule:
-    """The module `name` made of the code cells of `notebook` (an nbformat NotebookNode)."""
+    """The module `name` made of the code cells of `notebook` (nbformat 4, as plain data or a NotebookNode)."""
     exported = ExportedModule(text="", origins=[None, None])
     output = [f"# {name}.py: the code cells of {name}.ipynb, in order (exported by dlgrade)", ""]
     for number, cell in enumerate(notebook.get("cells", []), start=1):
@@ -207,25 +210,27 @@ def export_notebook(notebook, name: str) -> ExportedModule:
     return exported
 
 
-def read_notebook(path: Path):
-    """The notebook at `path`, or None when it is missing or unreadable."""
-    import nbformat
+def read_notebook(path: Path) -> dict | None:
+    """The notebook at `path` as plain data, or None when it is missing or not an nbformat 4 notebook.
 
+    Read as JSON, not with nbformat: `dlgrade grade` reads submitted notebooks
+    on the trusted side, where nbformat (an optional extra) may be missing, and
+    Jupyter and nbgrader have written nbformat 4 for a decade.
+    """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # nbformat warns about old notebooks (no cell ids) on stderr
-            return nbformat.read(str(path), as_version=4)
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    if not (isinstance(notebook, dict) and notebook.get("nbformat") == 4 and isinstance(notebook.get("cells"), list)
+            and all(isinstance(cell, dict) for cell in notebook["cells"])):
+        return None
+    return notebook
 
 
 def export_modules(folder: Path) -> dict[str, ExportedModule]:
     """Every course module whose notebook is in `folder`, exported; unreadable notebooks as notes."""
     modules = {}
-    for name in MODULES:
-        path = Path(folder) / f"{name}.ipynb"
-        if not path.is_file():
-            continue
+    for name, path in module_files(folder, ".ipynb").items():  # never a link: it could reach the reference
         notebook = read_notebook(path)
         if notebook is None:
             modules[name] = ExportedModule(text=f"raise ImportError('{name}.ipynb is not a readable notebook')\n",
@@ -373,7 +378,7 @@ def _grade(module: str, hidden: bool, seed: int | None):
     return _state.results[key], modules, notes
 
 
-def _in_notebook_terms(text: str, modules: dict[str, ExportedModule]) -> str:
+def in_notebook_terms(text: str, modules: dict[str, ExportedModule]) -> str:
     """`forward.py, line 57` in feedback as `forward.ipynb, cell 7, line 3`."""
 
     def replace(match):
@@ -411,7 +416,7 @@ def check(module: str, exercise: str, hidden: bool = False, seed: int | None = N
     kind = "hidden checks" if hidden else "checks"
     lines = [f"{exercise}: {len(failed)} of {len(tests)} {kind} failed (graded from the saved notebooks):"]
     for test in failed:
-        output = _in_notebook_terms(test.output or "failed", modules)
+        output = in_notebook_terms(test.output or "failed", modules)
         if len(output) > FEEDBACK_LIMIT:
             output = output[:FEEDBACK_LIMIT] + " [...]"
         lines.append(f"- {test.name}: " + output.replace("\n", "\n  "))

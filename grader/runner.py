@@ -10,6 +10,7 @@ is killed) still yields every test graded so far, the rest marked not run.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -19,10 +20,11 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from grader import notebook
 from grader.course import MODULES
 from grader.limits import LIMITS
 from grader.results import GradingResult
-from grader.submission import SubmissionError, locate
+from grader.submission import SubmissionError, locate, module_files
 
 GRADER = Path(__file__).resolve().parent
 SUITE, HIDDEN = GRADER / "suite", GRADER / "hidden"
@@ -84,27 +86,72 @@ def pytest_environment(threads: int | None = None) -> dict:
     return environment
 
 
+@dataclasses.dataclass
+class Opened:
+    """A submission ready to grade: the folder of its modules, and their notebooks' exports if it had notebooks."""
+
+    folder: Path
+    notebooks: dict[str, notebook.ExportedModule] | None = None
+
+    def in_its_terms(self, result: GradingResult):
+        """Feedback on notebooks names cells (`forward.ipynb, cell 7, line 3`) and the cells left out."""
+        if not self.notebooks:
+            return
+        for test in result.tests:
+            test.output = notebook.in_notebook_terms(test.output, self.notebooks)
+            exported = self.notebooks.get(test.module)
+            if test.status != "passed" and exported is not None:
+                test.output += "".join(f"\nnote: {note}" for note in exported.notes)
+
+
 @contextlib.contextmanager
 def opened(path: Path):
-    """The folder holding the modules of the submission at `path` (a folder or a .zip)."""
+    """The submission at `path` (a folder or a .zip, of modules or notebooks), ready to grade."""
     path = Path(path)
-    if path.suffix.lower() != ".zip":
-        yield locate(path).resolve()  # the grading process runs elsewhere: no relative paths
-        return
-    if not path.is_file():
-        raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
-    with tempfile.TemporaryDirectory(prefix="dlgrade-zip-") as temporary:
-        extract_zip(path, Path(temporary))
-        entries = [entry for entry in Path(temporary).iterdir() if entry.name != "__MACOSX"]
-        root = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(temporary)
+    is_zip = path.suffix.lower() == ".zip"
+    with contextlib.ExitStack() as stack:
+        root = path
+        if is_zip:
+            if not path.is_file():
+                raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
+            temporary = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dlgrade-zip-")))
+            extract_zip(path, temporary)
+            entries = [entry for entry in temporary.iterdir() if entry.name != "__MACOSX"]
+            root = entries[0] if len(entries) == 1 and entries[0].is_dir() else temporary
         try:
-            yield locate(root).resolve()
+            submission = stack.enter_context(modules_of(root))
         except SubmissionError as error:
+            if not is_zip:
+                raise
             raise SubmissionError(f"{path}: {str(error).split(': ', 1)[-1]}") from None
+        yield submission
+
+
+@contextlib.contextmanager
+def modules_of(path: Path):
+    """The .py modules at `path`; a folder of <module>.ipynb notebooks is exported to modules first.
+
+    Notebooks (an nbgrader submission, say) are read as data and their code
+    cells written out as modules (`grader.notebook`), so they are graded in the
+    sandbox like any other submission.
+    """
+    try:
+        folder = locate(path).resolve()  # the grading process runs elsewhere: no relative paths
+    except SubmissionError:
+        if not (path.is_dir() and module_files(path, ".ipynb")):
+            raise
+        folder = None
+    if folder is not None:
+        yield Opened(folder)
+        return
+    with tempfile.TemporaryDirectory(prefix="dlgrade-notebooks-") as temporary:
+        exported = notebook.export_modules(path)
+        notebook.write_package(exported, Path(temporary))
+        yield Opened(Path(temporary).resolve(), exported)
 
 
 def extract_zip(path: Path, destination: Path):
-    """Extract the .py files of a zip, refusing absolute paths, '..', links and zip bombs."""
+    """Extract the .py and .ipynb files of a zip, refusing absolute paths, '..', links and zip bombs."""
     try:
         archive = zipfile.ZipFile(path)
         members = archive.infolist()
@@ -116,7 +163,8 @@ def extract_zip(path: Path, destination: Path):
         for member in members:
             name = Path(member.filename)
             is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-            if member.is_dir() or is_link or name.is_absolute() or ".." in name.parts or name.suffix != ".py":
+            unsafe = is_link or name.is_absolute() or ".." in name.parts
+            if member.is_dir() or unsafe or name.suffix not in (".py", ".ipynb"):
                 continue
             target = destination / name
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -133,10 +181,10 @@ def grade(path: Path, *, modules=None, hidden=False, seed=None, in_process=False
 
     `threads` caps the compute threads of both processes (for batches run in parallel).
     """
-    with opened(path) as folder, tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
+    with opened(path) as submission, tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
         command = [sys.executable, "-m", "pytest",
-                   *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial)]
+                   *pytest_arguments(submission.folder, modules, hidden, seed, in_process, results, partial)]
         process = subprocess.Popen(command, cwd=temporary, env=pytest_environment(threads),
                                    stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
@@ -168,4 +216,5 @@ def grade(path: Path, *, modules=None, hidden=False, seed=None, in_process=False
                 if test.output == "not run":
                     test.output = reason
             result.extra["incomplete"] = reason
+        submission.in_its_terms(result)
         return result

@@ -1,7 +1,8 @@
 """Finding a submission's modules and making the private copy that gets graded.
 
 A submission is a folder holding the course modules (`activations.py`, ...),
-or a folder holding `exercises/` with them (a cloned student repository).
+or a folder holding `exercises/` with them (a cloned student repository);
+`dlgrade grade` also takes a folder of module notebooks (see grader.runner).
 Only the eight module files are ever copied; anything else a submission ships
 (a `conftest.py`, a `numpy.py`, a `sitecustomize.py`) stays behind and is never
 put on a path.
@@ -19,15 +20,15 @@ class SubmissionError(ValueError):
     """A path that cannot be graded; the message says why and what to do."""
 
 
-def module_files(folder: Path) -> dict[str, Path]:
+def module_files(folder: Path, suffix: str = ".py") -> dict[str, Path]:
     """The course modules present in `folder` as regular files, by module name.
 
     A symbolic link is not a module: it could point anywhere the grader can
-    read (the reference solution, say).
+    read (the reference solution, say). `suffix=".ipynb"` finds notebooks.
     """
     files = {}
     for name in MODULES:
-        path = folder / f"{name}.py"
+        path = Path(folder) / f"{name}{suffix}"
         if not path.is_symlink() and path.is_file():
             files[name] = path
     return files

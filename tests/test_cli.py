@@ -13,7 +13,7 @@ import zipfile
 import jsonschema
 import pytest
 
-from grader import formats
+from grader import batch, formats
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 FAST = ["--modules", "activations", "--no-hidden", "--quiet"]
@@ -144,3 +144,10 @@ def test_verify_fails_when_the_reference_is_not_100(tmp_path):
     assert completed.returncode == 1
     assert "solutions: 0/100 (expected 100) WRONG" in completed.stdout
     assert "exercises: 0/100 (expected 0) ok" in completed.stdout
+
+
+def test_batch_ids_are_unique_and_name_the_student_where_folder_names_repeat():
+    paths = ["submitted/alice/dl-exercises", "submitted/bob/dl-exercises", "zips/carol.zip", "grades.csv", "x/dave",
+             "y/dave"]
+    assert [job.identifier for job in batch.identifiers(paths)] == [
+        "alice-dl-exercises", "bob-dl-exercises", "carol", "grades.csv-2", "x-dave", "y-dave"]

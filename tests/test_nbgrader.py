@@ -4,8 +4,8 @@ Needs the `nbgrader` extra (`pip install -e '.[nbgrader]'`); without it every
 test here fails, never skips. The end-to-end test generates the course,
 releases it with `nbgrader generate_assignment`, autogrades three students
 (complete, untouched stubs, half done) with `nbgrader autograde`, exports the
-gradebook and compares every notebook's points with `dlgrade`'s grade of the
-same notebooks exported to .py modules, hidden tests included with the
+gradebook and compares every notebook's points with `dlgrade grade` of the
+same submitted notebook folders (sandboxed), hidden tests included with the
 course's seed.
 """
 
@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -139,6 +140,39 @@ def test_notebooks_export_back_to_the_solution_modules(course, tmp_path):
         assert {imported for imported, _ in exported[1]} == set(MODULE_IMPORTS[module]), module
 
 
+def test_dlgrade_grade_takes_a_folder_or_zip_of_notebooks_and_grades_it_sandboxed(course, tmp_path):
+    source = course / "source" / ASSIGNMENT
+    folder = tmp_path / "alice" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    shutil.copy(source / "activations.ipynb", folder)
+    broken = json.loads((source / "conv_size.ipynb").read_text())
+    number, cell = next((number, cell) for number, cell in enumerate(broken["cells"], start=1)
+                        if cell["metadata"].get("nbgrader", {}).get("solution"))
+    cell["source"] = "raise RuntimeError('broken on purpose')\n" + "".join(cell["source"])
+    broken["cells"].append({"cell_type": "code", "metadata": {}, "source": "def scratch(:\n    pass",
+                            "outputs": [], "execution_count": None})  # a student's own cell, not valid Python
+    (folder / "conv_size.ipynb").write_text(json.dumps(broken))
+    (folder / "forward.ipynb").symlink_to(source / "forward.ipynb")  # a link could reach the instructor's files
+    (folder / "backprop.ipynb").write_text("{not json")
+    graded = ["activations", "conv_size", "forward", "backprop"]
+    result = runner.grade(folder, modules=graded)
+    assert not result.extra["isolation"].startswith("none")
+    points = {module: MODULE_POINTS[module] for module in graded}
+    assert result.module_scores() == {**{module: (0.0, points[module]) for module in graded},
+                                      "activations": (points["activations"],) * 2}
+    feedback = {module: [test.output for test in result.tests if test.module == module] for module in graded}
+    assert "backprop.ipynb is not a readable notebook" in feedback["backprop"][0], feedback["backprop"][0]
+    # In the notebook's terms: cells, not lines of an exported module, and the cells left out.
+    assert f"conv_size.ipynb, cell {number}, line 1" in feedback["conv_size"][0], feedback["conv_size"][0]
+    for output in feedback["conv_size"]:
+        assert f"note: conv_size.ipynb, cell {len(broken['cells'])} is not valid Python" in output, output
+
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(source / "conv_size.ipynb", f"{ASSIGNMENT}/conv_size.ipynb")
+    assert runner.grade(archive, modules=["conv_size"]).score == MODULE_POINTS["conv_size"]
+
+
 def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypatch):
     code = ("import json, sys; from traitlets.config.loader import PyFileConfigLoader; "
             "c = PyFileConfigLoader('nbgrader_config.py', path=sys.argv[1]).load_config(); "
@@ -194,7 +228,7 @@ def test_export_keeps_module_code_and_drops_the_rest():
         note.endswith("so it was left out"), note
     # Line numbers in feedback point into the notebook's cells.
     line = exported.text.split("\n").index("    return X @ W + b") + 1
-    text = notebook._in_notebook_terms(f'dense raised (forward.py, line {line})', {"forward": exported})
+    text = notebook.in_notebook_terms(f'dense raised (forward.py, line {line})', {"forward": exported})
     assert text == "dense raised (forward.ipynb, cell 3, line 2)"
 
 
@@ -245,11 +279,10 @@ def make_submissions(course: Path):
             nbformat.write(node, str(folder / f"{module}.ipynb"))
 
 
-def dlgrade_scores(course: Path, student: str, work: Path) -> dict[str, tuple[float, float]]:
-    """`dlgrade grade` of the student's submitted notebooks exported to .py modules."""
-    package = work / student
-    notebook.export_package(course / "submitted" / student / ASSIGNMENT, package)
-    result = runner.grade(package, modules=GRADED, hidden=True, seed=SEED, in_process=True)
+def dlgrade_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
+    """`dlgrade grade` of the student's submitted notebook folder, in the sandbox."""
+    result = runner.grade(course / "submitted" / student / ASSIGNMENT, modules=GRADED, hidden=True, seed=SEED)
+    assert not result.extra["isolation"].startswith("none")
     return result.module_scores()
 
 
@@ -280,13 +313,13 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
 
     make_submissions(course)
     # One course copy per student, graded in parallel (each has its own gradebook), while dlgrade grades
-    # the same notebooks exported to .py modules.
+    # the same submitted notebook folders in its sandbox.
     copies = {}
     for student in STUDENTS:
         copies[student] = Path(shutil.copytree(course, tmp_path / f"course-{student}", ignore=shutil.ignore_patterns(
             *[name for name in STUDENTS if name != student])))
     with concurrent.futures.ThreadPoolExecutor(max_workers=2 * len(STUDENTS)) as pool:
-        expected = {student: pool.submit(dlgrade_scores, course, student, tmp_path / "py") for student in STUDENTS}
+        expected = {student: pool.submit(dlgrade_scores, course, student) for student in STUDENTS}
         graded = {student: pool.submit(run_nbgrader, copy, "autograde", ASSIGNMENT) for student, copy in copies.items()}
         for future in graded.values():
             future.result()
