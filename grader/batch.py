@@ -40,12 +40,13 @@ def identifiers(paths: list[Path]) -> list[Job]:
     Where names repeat, the parent folder's name goes first: nbgrader's
     submitted/<student>/<assignment> folders become <student>-<assignment>.
     """
-    names = [Path(path).resolve().name.removesuffix(".zip") for path in paths]
+    resolved = [Path(path).resolve() for path in paths]
+    names = [path.name.removesuffix(".zip") for path in resolved]
     repeated = {name for name, count in collections.Counter(names).items() if count > 1}
     jobs, seen = [], {name: 1 for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
-    for path, name in zip(paths, names):
+    for path, full, name in zip(paths, resolved, names):
         if name in repeated:
-            name = f"{Path(path).resolve().parent.name}-{name}"
+            name = f"{full.parent.name}-{name}"
         base = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "submission"
         base = "submission" if base in (".", "..") else base
         seen[base] = seen.get(base, 0) + 1

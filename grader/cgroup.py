@@ -63,8 +63,8 @@ def _read(path: Path) -> str:
 class MemoryGroup:
     """A cgroup whose processes share one memory limit."""
 
-    def __init__(self, folder: Path, version: int):
-        self.folder, self.version = folder, version
+    def __init__(self, folder: Path):
+        self.folder = folder
 
     @classmethod
     def create(cls, limit_bytes: int) -> MemoryGroup | None:
@@ -76,7 +76,7 @@ class MemoryGroup:
             return None
         parent, version = found
         _remove_stale(parent)
-        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}", version)
+        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
         try:
             group.folder.mkdir()
         except OSError:

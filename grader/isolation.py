@@ -65,16 +65,13 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     if sys.platform.startswith("linux"):
         # Die with the grader: a killed grading run leaves no worker spinning.
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    reason = ""
     if config.get("namespaces") and sys.platform.startswith("linux") and os.geteuid() == 0:
         try:
             return _enter_namespaces(config, report_pid) + tree, {
                 "library": "/grader-lib", "submission": "/submission", "home": "/tmp"}
         except OSError as error:
             reason = f" (namespaces unavailable: {error.strerror or error})"
-        else:  # pragma: no cover -- _enter_namespaces returns or raises
-            reason = ""
-    else:
-        reason = ""
     report_pid(os.getpid(), None)
     set_limits(config["limits"])
     # Without a user of its own, the process limit counts every process of the

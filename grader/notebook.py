@@ -4,7 +4,7 @@
     check("forward", "dense")          # a locked test cell of forward.ipynb
 
 A check exports the module notebooks of the notebook's folder into a package
-of .py modules (`export_package`: each <module>.ipynb's code cells in order,
+of .py modules (`export_modules`: each <module>.ipynb's code cells in order,
 test cells and markdown dropped, `load_sibling` lines turned back into
 relative imports), runs the graded suite of one module on it the way
 `dlgrade grade --in-process` does (a fresh pytest process; the submission is
@@ -20,9 +20,9 @@ public points. So a notebook scores what `dlgrade grade --seed SEED` gives the
 exported modules, except that a check cell is all or nothing.
 
 Not a security boundary: the student's code runs in this kernel before the
-checks and can replace them. For a grade that must withstand cheating, export
-the submitted notebooks (`export_package`) and grade the modules with
-`dlgrade grade`, which runs them in its sandbox.
+checks and can replace them. For a grade that must withstand cheating, give
+the submitted notebook folders to `dlgrade grade`, which exports them the same
+way and runs the modules in its sandbox (see `grader.runner.modules_of`).
 
 Nothing here writes to stderr on success: nbgrader gives a test cell with any
 stderr output 0 points.
@@ -246,15 +246,6 @@ def write_package(modules: dict[str, ExportedModule], destination: Path) -> list
     for name, module in modules.items():
         (destination / f"{name}.py").write_text(module.text, encoding="utf-8")
     return list(modules)
-
-
-def export_package(folder: Path, destination: Path) -> list[str]:
-    """Write the module notebooks of `folder` as a package of .py modules into `destination`.
-
-    The result is a submission folder for `dlgrade grade` (the trustworthy,
-    sandboxed regrade of notebook submissions). Returns the modules written.
-    """
-    return write_package(export_modules(Path(folder)), Path(destination))
 
 
 # ----------------------------------------------------------------------------- the kernel's state

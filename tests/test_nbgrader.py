@@ -132,7 +132,7 @@ def test_each_module_is_a_notebook_worth_its_points(course):
 
 
 def test_notebooks_export_back_to_the_solution_modules(course, tmp_path):
-    modules = notebook.export_package(course / "source" / ASSIGNMENT, tmp_path / "package")
+    modules = notebook.write_package(notebook.export_modules(course / "source" / ASSIGNMENT), tmp_path / "package")
     assert modules == list(MODULES)
     for module in MODULES:
         exported = top_level((tmp_path / "package" / f"{module}.py").read_text())

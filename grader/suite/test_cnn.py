@@ -158,6 +158,15 @@ def call_with_shape(name, kwargs, input_shape):
     return f"{name}({arguments}) on a batch of shape {tuple(input_shape)}"
 
 
+def logits_with_given_weights(student, class_name, kwargs, state, x, call):
+    """The student's `class_name(**kwargs)` holding `state`, run on `x`; a failure unless it gives a tensor."""
+    got = student.probe(probes.logits_with_given_weights, class_name=class_name, kwargs=kwargs, state=state,
+                        inputs=x)
+    if isinstance(got, dict):
+        fail(f"forward returned {got['not_a_tensor']}, not a tensor of logits", call=call)
+    return got
+
+
 # ----------------------------------------------------------------- ConvNet
 
 # (ConvNet kwargs, input shape); expected logits shape (N, num_classes)
@@ -261,11 +270,8 @@ def test_convnet_with_given_weights_computes_the_reference_logits(student):
         state = random_state(ReferenceConvNet(**kwargs), rng)
         size, channels = kwargs.get("image_size", 28), kwargs.get("in_channels", 1)
         x = rng.normal(size=(batch, channels, size, size))
-        got = student.probe(probes.logits_with_given_weights, class_name="ConvNet", kwargs=kwargs, state=state,
-                            inputs=x)
         call = call_with_shape("ConvNet", kwargs, x.shape) + " in eval mode, holding the grader's weights (float64)"
-        if isinstance(got, dict):
-            fail(f"forward returned {got['not_a_tensor']}, not a tensor of logits", call=call)
+        got = logits_with_given_weights(student, "ConvNet", kwargs, state, x, call)
         # Same float64 operations on both sides; only summation order may differ.
         check_array(got, convnet_logits(state, x), call=call, rtol=1e-9, atol=1e-9, mistakes={
             "ReLU before BatchNorm2d: each block is Conv2d, BatchNorm2d, ReLU, MaxPool2d, in this order":
@@ -289,11 +295,8 @@ def test_neural_net_flattens_every_dim_but_the_first_and_uses_relu(student):
              "fc2.weight": rng.normal(size=(5, 6)), "fc2.bias": rng.normal(size=5)}
     state = {key: value.astype(np.float32).astype(np.float64) for key, value in state.items()}
     x = rng.normal(size=(5, 2, 3, 4))  # 2*3*4 = 24 values per example
-    got = student.probe(probes.logits_with_given_weights, class_name="NeuralNet", kwargs=kwargs, state=state,
-                        inputs=x)
     call = call_with_shape("NeuralNet", kwargs, x.shape) + " holding the grader's weights (float64)"
-    if isinstance(got, dict):
-        fail(f"forward returned {got['not_a_tensor']}, not a tensor of logits", call=call)
+    got = logits_with_given_weights(student, "NeuralNet", kwargs, state, x, call)
     check_array(got, neural_net_logits(state, x), call=call, rtol=1e-9, atol=1e-9, mistakes={
         "sigmoid instead of ReLU": neural_net_logits(state, x, torch.sigmoid),
         "tanh instead of ReLU": neural_net_logits(state, x, torch.tanh),
