@@ -23,13 +23,10 @@ import tempfile
 from pathlib import Path
 
 from grader.course import MODULES, TOTAL_POINTS
+from grader.errors import UsageError
 from grader.limits import LIMITS
 
 FORMATS = ("files", "json", "classroom", "junit", "markdown", "csv")
-
-
-class UsageError(Exception):
-    """Bad input from the command line: reported in one line, exit code 2."""
 
 
 def parse_modules(names: list[str] | None) -> list[str] | None:
@@ -42,24 +39,13 @@ def parse_modules(names: list[str] | None) -> list[str] | None:
 
 
 def command_check(arguments) -> int:
-    """Grade the student's own work with the public tests, in this process's pytest."""
-    import pytest
-
-    from grader import report, runner
-    from grader.results import load
-    from grader.submission import locate
+    """Grade the student's own work with the public tests, pytest running in this process."""
+    from grader.engine import runner
+    from grader.results import report
 
     modules = parse_modules(arguments.modules)
-    folder = locate(arguments.submission or Path.cwd() / "exercises")
-    os.environ.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
-    with tempfile.TemporaryDirectory(prefix="dlgrade-check-") as temporary:
-        results = Path(temporary) / "results.json"
-        code = pytest.main(runner.pytest_arguments(folder, modules, in_process=arguments.in_process,
-                                                   results=results, terminal=False))
-        if not results.is_file():
-            print(f"dlgrade: the grader could not run (pytest exit code {int(code)})", file=sys.stderr)
-            return 1
-        result = load(results)
+    result = runner.grade(Path(arguments.submission or Path.cwd() / "exercises"), modules=modules,
+                          in_process=arguments.in_process, fresh_process=False)
     print(report.score_table(result, width=arguments.width))
     if result.extra.get("isolation", "").startswith("none"):
         print("note: --in-process ran your code inside the grader, without isolation")
@@ -67,8 +53,8 @@ def command_check(arguments) -> int:
 
 
 def command_grade(arguments) -> int:
-    from grader import batch, formats, report, runner
-    from grader.results import save
+    from grader.engine import batch, intake, runner
+    from grader.results import formats, report
 
     modules = parse_modules(arguments.modules)
     paths = [Path(path) for path in arguments.submissions]
@@ -82,35 +68,35 @@ def command_grade(arguments) -> int:
             raise UsageError(f"--format {arguments.format} prints one submission's result; give exactly one "
                              "submission, or use --out DIR for a batch")
         result = runner.grade(paths[0], **options)
+        identifier = batch.identifiers(paths)[0].identifier
         if arguments.out:
-            identifier = batch.identifiers(paths)[0].identifier
             batch.write_submission_files(Path(arguments.out) / identifier, result, identifier, junit=True)
         text = {
             "json": lambda: json.dumps(formats.gradescope(result), indent=2),
             "classroom": lambda: formats.classroom_base64(formats.classroom(result)),
             "junit": lambda: formats.junit(result).rstrip("\n"),
             "markdown": lambda: report.markdown(result).rstrip("\n"),
-            "csv": lambda: formats.gradebook_csv([formats.gradebook_row(
-                batch.identifiers(paths)[0].identifier, result)]).rstrip("\n"),
+            "csv": lambda: formats.gradebook_csv([formats.gradebook_row(identifier, result)]).rstrip("\n"),
         }[arguments.format]()
         print(text)
         return 0
     if not arguments.out:
         raise UsageError("give --out DIR for the result files (or --format json to print one result)")
+    batch_options = dict(jobs=arguments.jobs, junit=arguments.format == "junit", progress=not arguments.quiet,
+                         **options)
     if len(paths) == 1:
-        from grader.runner import opened
-
-        with opened(paths[0]):  # a single bad submission is a usage error, not a gradebook row
-            pass
-    rows = batch.grade_batch(paths, Path(arguments.out), jobs=arguments.jobs, junit=arguments.format == "junit",
-                             progress=not arguments.quiet, **options)
+        # A single bad submission is a usage error, not a gradebook row: open it here, once.
+        with intake.opened(paths[0]) as submission:
+            rows = batch.grade_batch(paths, Path(arguments.out), opened={paths[0]: submission}, **batch_options)
+    else:
+        rows = batch.grade_batch(paths, Path(arguments.out), **batch_options)
     graded = sum(row["status"] in ("graded", "incomplete") for row in rows)
     print(f"graded {graded}/{len(rows)} submissions; gradebook: {Path(arguments.out) / 'grades.csv'}")
     return 0
 
 
 def command_verify(arguments) -> int:
-    from grader import runner
+    from grader.engine import runner
 
     course = Path(arguments.course)
     expectations = (("solutions", TOTAL_POINTS), ("exercises", 0))
@@ -126,8 +112,6 @@ def command_verify(arguments) -> int:
         print(f"{name}: {result.score:g}/{result.max_score:g} (expected {expected}) "
               f"{'ok' if good else 'WRONG'}  [{result.execution_time:.1f} s, seed {result.extra.get('seed')}]")
         if not good:
-            from grader import report
-
             wrong = [test for test in result.tests if (test.status == "passed") != bool(expected)]
             for test in wrong[:20]:
                 print(f"  {test.number} {test.name}: {test.status}  {test.output.splitlines()[0] if test.output else ''}")
@@ -135,7 +119,7 @@ def command_verify(arguments) -> int:
 
 
 def command_release(arguments) -> int:
-    from grader import release
+    from grader.doors import release
 
     release.write_release(Path(arguments.out_dir), course=Path(arguments.course))
     print(f"student repository written to {arguments.out_dir}")
@@ -143,13 +127,13 @@ def command_release(arguments) -> int:
 
 
 def command_classroom(arguments) -> int:
-    from grader import classroom
+    from grader.doors import classroom
 
     return classroom.grading_step(Path(arguments.submission), time_limit=arguments.time_limit)
 
 
 def command_gradescope_bundle(arguments) -> int:
-    from grader import gradescope
+    from grader.doors import gradescope
 
     gradescope.build_bundle(Path(arguments.out_zip), course=Path(arguments.course))
     print(f"Gradescope autograder bundle written to {arguments.out_zip}")
@@ -157,7 +141,7 @@ def command_gradescope_bundle(arguments) -> int:
 
 
 def command_nbgrader_course(arguments) -> int:
-    from grader import nbgrader_course
+    from grader.doors import nbgrader_course
 
     nbgrader_course.write_course(Path(arguments.out_dir), course=Path(arguments.course))
     print(f"nbgrader course written to {arguments.out_dir}")
@@ -205,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     classroom = commands.add_parser("classroom", help="GitHub Classroom grading step: writes result= to "
                                     "$GITHUB_OUTPUT, always with a tests array")
     classroom.add_argument("--submission", default="exercises", metavar="DIR")
-    classroom.add_argument("--time-limit", type=float, default=15 * 60.0, metavar="S")
+    classroom.add_argument("--time-limit", type=float, default=LIMITS.classroom_seconds, metavar="S",
+                           help=f"seconds for grading (default {LIMITS.classroom_seconds:g})")
     classroom.set_defaults(handler=command_classroom)
 
     bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")
@@ -221,15 +206,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from grader.submission import SubmissionError
-
     parser = build_parser()
     arguments = parser.parse_args(argv)
     if getattr(arguments, "jobs", 1) < 1:
         parser.exit(2, "dlgrade: --jobs must be 1 or more\n")
     try:
         return arguments.handler(arguments)
-    except (UsageError, SubmissionError) as error:
+    except UsageError as error:
         print(f"dlgrade: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 # module name -> points; the order is the course's order and gives each
 # module its index in test numbers ("<module index>.<test index>").
 MODULE_POINTS = {
@@ -48,3 +50,17 @@ def dependents(module: str) -> set[str]:
                 found.add(name)
                 changed = True
     return found
+
+
+def module_files(folder: Path, suffix: str = ".py") -> dict[str, Path]:
+    """The course modules present in `folder` as regular files, by module name.
+
+    A symbolic link is not a module: it could point anywhere the grader can
+    read (the reference solution, say). `suffix=".ipynb"` finds notebooks.
+    """
+    files = {}
+    for name in MODULES:
+        path = Path(folder) / f"{name}{suffix}"
+        if not path.is_symlink() and path.is_file():
+            files[name] = path
+    return files

@@ -1,31 +1,65 @@
-"""The limits a submission is graded under, in one place for an instructor to change.
+"""Every limit of the grader, in one place for an instructor to change, each with the reason for its size.
 
-Sized from the reference's own timings with a wide margin (measured on a
-2-core machine, sandboxed: the whole graded suite, public and hidden, takes
-about 16 s; its slowest test 1.8 s, torch's import in the worker included;
-training on digits 0.7 s and on make_moons 1.4 s). Tests that train set their
-own, tighter `time_limit` (20-30 s) in `@graded`; every other call gets
-`call_seconds`.
+Time limits were sized from the reference's own timings with a wide margin
+(measured on a 2-core machine, sandboxed: the whole graded suite, public and
+hidden, takes about 16 s; its slowest test 1.8 s, torch's import in the worker
+included; training on digits 0.7 s and on make_moons 1.4 s). Tests that train
+set their own, tighter `time_limit` (20-30 s) in `@graded`; every other call
+gets `call_seconds`.
+
+The platforms' limits (`classroom_seconds`, `gradescope_seconds`, ...) are the
+defaults of the matching commands; the scripts of autograding/ pass no value
+of their own, so these apply. Standard library only: the worker reads the wire's caps from here too.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+KIB, MIB, GIB = 1024, 1024**2, 1024**3
+
 
 @dataclasses.dataclass
 class Limits:
-    call_seconds: float = 60.0  # wall time of one call into the student's code (30x the slowest reference test)
-    submission_seconds: float = 20 * 60.0  # wall time of a whole submission, every test included
+    # -- one submission in the sandbox ---------------------------------------------------------------
+    call_seconds: float = 60.0  # wall time of one call into the student's code: 30x the slowest reference test
+    submission_seconds: float = 20 * 60.0  # a whole submission, every test: 70x the reference's 16 s
     # Address space per process (PyTorch alone maps about 3.3 GB of it) and, where a memory cgroup can
-    # be made (grader.cgroup), memory of the whole process tree: the reference peaks at about 380 MB.
-    memory_bytes: int = 4 * 1024**3
-    processes: int = 64  # processes and threads of the worker
-    file_bytes: int = 100 * 1000**2  # the largest file the student's code may write
+    # be made (grader.engine.cgroup), memory of the whole process tree: the reference peaks at about 380 MB.
+    memory_bytes: int = 4 * GIB
+    processes: int = 64  # processes and threads of the worker: torch's thread pools need a few dozen
+    file_bytes: int = 100 * 1000**2  # the largest file the student's code may write; the course writes none
     cpu_seconds: int = 1800  # per worker process: a backstop behind the wall-time limits
-    output_bytes: int = 64 * 1024  # stdout/stderr kept for feedback; the rest is counted and dropped
-    start_seconds: float = 60.0  # for the worker to start and load NumPy
-    threads: int = 2  # BLAS/OpenMP threads in the worker
+    output_bytes: int = 64 * KIB  # stdout/stderr kept for feedback; the rest is counted and dropped
+    start_seconds: float = 60.0  # for the worker to start and load NumPy (under a second when idle)
+    threads: int = 2  # BLAS/OpenMP threads in the worker: the 2-core machines the suite was sized on
+    # tmpfs sizes inside the worker's namespaces: its root holds only mount points; /tmp and the
+    # submission's copy take what the student's code writes, bounded so it cannot fill the disk.
+    root_tmpfs_bytes: int = 64 * MIB
+    tmp_tmpfs_bytes: int = 256 * MIB
+    submission_tmpfs_bytes: int = 256 * MIB
+
+    # -- the trust boundary's wire (grader.wire, grader.channel) --------------------------------------
+    # The largest legitimate values are the trained ConvNet's parameters (under 1 MB) and the
+    # suite's largest input arrays (a few MB); these caps keep a hostile reply from exhausting
+    # the trusted side's memory while leaving two orders of magnitude of room.
+    wire_array_bytes: int = 256 * MIB
+    wire_depth: int = 32  # nesting of lists and dicts: the course's values nest 3 deep at most
+    wire_string_chars: int = 1_000_000
+    message_bytes: int = 320 * MIB  # one framed message: the largest array, base64-encoded, and some
+    exception_message_chars: int = 2000  # of a student's exception message, kept for feedback
+
+    # -- opening a submission (grader.engine.intake) -------------------------------------------------
+    zip_bytes: int = 200 * MIB  # unpacked size of a submitted zip: the eight modules are under 100 KB
+
+    # -- the platforms' doors ------------------------------------------------------------------------
+    classroom_seconds: float = 15 * 60.0  # a Classroom push: the workflow's step stops at 20 minutes
+    gradescope_seconds: float = 480.0  # Gradescope stops everything at 600 s (its default timeout)
+    gradescope_grace_seconds: float = 60.0  # for the grading process to write its result after its limit
+    notebook_module_seconds: float = 600.0  # one module's suite run from a notebook check cell
+    nbgrader_cell_seconds: int = 900  # nbgrader's per-cell timeout: above notebook_module_seconds
+    notebook_feedback_chars: int = 4000  # of one test's feedback shown in a notebook cell
 
 
 LIMITS = Limits()
+

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import runner
+from grader.engine import runner
 
 
 def main(jobs_file: str):

@@ -6,10 +6,10 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from grader import runner
-from grader.cgroup import MemoryGroup
+from grader.engine import runner
+from grader.engine.cgroup import MemoryGroup
 from grader.course import MODULES
-from grader.results import GradingResult
+from grader.results.model import GradingResult
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -101,7 +101,7 @@ def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[Grading
 
 
 def memory_groups_work() -> bool:
-    """Whether this machine lets the sandbox put a worker in a memory cgroup (grader.cgroup)."""
+    """Whether this machine lets the sandbox put a worker in a memory cgroup (grader.engine.cgroup)."""
     group = MemoryGroup.create(1 << 30)
     if group is not None:
         group.remove()

@@ -11,9 +11,11 @@ import time
 
 import jsonschema
 import pytest
+
+from grader.limits import LIMITS
 import yaml
 
-from grader import formats
+from grader.results import formats
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES, TOTAL_POINTS
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
@@ -53,7 +55,9 @@ def check_classroom_header(workflow: dict) -> list[dict]:
 
 
 def time_limit_of(command: str) -> float:
-    return float(re.search(r"--time-limit\s+(\d+)", command).group(1))
+    """The command's --time-limit, or `dlgrade classroom`'s default (grader/limits.py)."""
+    found = re.search(r"--time-limit\s+(\d+)", command)
+    return float(found.group(1)) if found else LIMITS.classroom_seconds
 
 
 @pytest.fixture(scope="module")

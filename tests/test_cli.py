@@ -13,7 +13,8 @@ import zipfile
 import jsonschema
 import pytest
 
-from grader import batch, formats
+from grader.engine import batch
+from grader.results import formats
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 FAST = ["--modules", "activations", "--no-hidden", "--quiet"]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import MODULES
-from grader.results import GradingResult
+from grader.results.model import GradingResult
 from tests.helpers import ROOT, SOLUTIONS, failures, grade, make_submission
 
 SEED = 1
@@ -98,7 +98,7 @@ for _name in ("sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad
 # worker are its children) is the grading's alone.
 MEASURED_GRADING = '''
 import json, resource, sys
-from grader import runner
+from grader.engine import runner
 result = runner.grade(sys.argv[1], modules=["activations"], hidden=True, seed=1, time_limit=180)
 print(json.dumps({"result": result.to_json(),
                   "peak_megabytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))

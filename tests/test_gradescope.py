@@ -12,9 +12,9 @@ import zipfile
 import jsonschema
 import pytest
 
-from grader import formats
+from grader.results import formats
 from grader.course import MODULES, TOTAL_POINTS
-from grader.gradescope import build_bundle
+from grader.doors.gradescope import build_bundle
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 
@@ -64,7 +64,7 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
         placeholder = json.loads(archive.read("placeholder_results.json"))
     for script in ("setup.sh", "run_autograder"):
         assert (members[script].external_attr >> 16) & 0o111, f"{script} is not executable"
-    assert {"pyproject.toml", "README.md", "grader/cli.py", "grader/pytest.ini", "grader/schemas/gradescope.json"} \
+    assert {"pyproject.toml", "README.md", "grader/cli.py", "grader/pytest.ini", "grader/results/schemas/gradescope.json"} \
         <= set(members)
     for module in MODULES:
         assert f"grader/suite/test_{module}.py" in members

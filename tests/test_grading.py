@@ -3,7 +3,7 @@
 import jsonschema
 import pytest
 
-from grader import formats
+from grader.results import formats
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
 from tests.helpers import EXERCISES, SOLUTIONS, failures, grade, grade_many_in_process
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import nbgrader_course, notebook, runner
+from grader.doors import jupyter, nbgrader_course
+from grader.engine import notebooks, runner
+from grader.limits import LIMITS
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
 from tests.helpers import ROOT, SOLUTIONS
 
@@ -132,7 +134,7 @@ def test_each_module_is_a_notebook_worth_its_points(course):
 
 
 def test_notebooks_export_back_to_the_solution_modules(course, tmp_path):
-    modules = notebook.write_package(notebook.export_modules(course / "source" / ASSIGNMENT), tmp_path / "package")
+    modules = notebooks.write_package(notebooks.export_modules(course / "source" / ASSIGNMENT), tmp_path / "package")
     assert modules == list(MODULES)
     for module in MODULES:
         exported = top_level((tmp_path / "package" / f"{module}.py").read_text())
@@ -185,8 +187,8 @@ def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypa
     config = json.loads(completed.stdout)
     assert set(config["exclude"][ASSIGNMENT]) == {f"{module}.py" for module in MODULES}
     assert "*.py" in config["ignore"]
-    assert config["hook"] == "grader.notebook.share_submission_folder"
-    assert config["seed"] == str(SEED) and config["timeout"] >= notebook.MODULE_TIME_LIMIT
+    assert config["hook"] == "grader.doors.jupyter.share_submission_folder"
+    assert config["seed"] == str(SEED) and config["timeout"] >= LIMITS.notebook_module_seconds
     assert "ClearHiddenTests" in config["feedback"]
     # Regenerating the course keeps its seed (the suite's collection is left out: not what is tested here).
     shutil.copyfile(course / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
@@ -208,53 +210,53 @@ def code_cell(source: str, **nbgrader_metadata):
 def test_export_keeps_module_code_and_drops_the_rest():
     node = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_markdown_cell("# forward"),
-        code_cell('import numpy as np\nfrom grader.notebook import load_sibling\n\n'
+        code_cell('import numpy as np\nfrom grader.doors.jupyter import load_sibling\n\n'
                   'sig, softmax = load_sibling("activations", "sigmoid", "softmax")', locked=True),
         code_cell('def dense(X, W, b):\n    return X @ W + b\n\ncheck("forward", "dense")', solution=True),
-        code_cell('from grader.notebook import check\ncheck("forward", "dense")', grade=True, locked=True),
+        code_cell('from grader.doors.jupyter import check\ncheck("forward", "dense")', grade=True, locked=True),
         code_cell('%matplotlib inline\nimport math\nprint(dense(1, 2, 3))\nmodel = train_for_an_hour()\n\n'
                   'def helper():\n    return math.pi'),
         code_cell('def broken(:\n    pass', solution=True),
     ])
-    exported = notebook.export_notebook(node, "forward")
+    exported = notebooks.export_notebook(node, "forward")
     namespace = {}
     code = exported.text.replace("from .activations import sigmoid as sig, softmax", "sig = softmax = None")
     assert "from .activations import sigmoid as sig, softmax" in exported.text
     exec(compile(code, "forward.py", "exec"), namespace)  # no check call, magic, print or training runs
     assert {"dense", "helper", "np", "math"} <= set(namespace) and "model" not in namespace
-    assert "grader.notebook" not in exported.text and "def broken" in exported.text
+    assert "grader.doors.jupyter" not in exported.text and "def broken" in exported.text
     (note,) = exported.notes
     assert note.startswith("forward.ipynb, cell 6 is not valid Python (SyntaxError at its line 1") and \
         note.endswith("so it was left out"), note
     # Line numbers in feedback point into the notebook's cells.
     line = exported.text.split("\n").index("    return X @ W + b") + 1
-    text = notebook.in_notebook_terms(f'dense raised (forward.py, line {line})', {"forward": exported})
+    text = notebooks.in_notebook_terms(f'dense raised (forward.py, line {line})', {"forward": exported})
     assert text == "dense raised (forward.ipynb, cell 3, line 2)"
 
 
 def test_check_grades_the_saved_notebooks_once_and_quietly(course, tmp_path, monkeypatch, capsys):
     shutil.copyfile(course / "source" / ASSIGNMENT / "activations.ipynb", tmp_path / "activations.ipynb")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv(notebook.SEED_VARIABLE, raising=False)
-    monkeypatch.delenv(notebook.FOLDER_VARIABLE, raising=False)
+    monkeypatch.delenv(jupyter.SEED_VARIABLE, raising=False)
+    monkeypatch.delenv(jupyter.FOLDER_VARIABLE, raising=False)
     runs = []
     grade = runner.grade
     monkeypatch.setattr(runner, "grade", lambda *arguments, **options: runs.append(options) or grade(
         *arguments, **options))
-    monkeypatch.setattr(notebook, "_state", notebook._Exports())
-    notebook.check("activations", "softmax")
-    notebook.check("activations", "sigmoid")
+    monkeypatch.setattr(jupyter, "_state", jupyter._Exports())
+    jupyter.check("activations", "softmax")
+    jupyter.check("activations", "sigmoid")
     assert len(runs) == 1 and not runs[0]["hidden"] and runs[0]["in_process"]
     output = capsys.readouterr()
     assert output.out == "softmax: 3 checks passed (3 points)\nsigmoid: 2 checks passed (2 points)\n"
     assert output.err == ""
     with pytest.raises(AssertionError, match="no forward.ipynb"):
-        notebook.check("forward", "dense")
+        jupyter.check("forward", "dense")
     # A notebook whose sibling is missing fails its checks (its module cannot import), without crashing.
     (tmp_path / "activations.ipynb").unlink()
     shutil.copyfile(course / "source" / ASSIGNMENT / "forward.ipynb", tmp_path / "forward.ipynb")
     with pytest.raises(AssertionError, match="could not be imported"):
-        notebook.check("forward", "dense")
+        jupyter.check("forward", "dense")
     assert capsys.readouterr().err == ""
 
 

@@ -1,15 +1,17 @@
-"""exercises/ and solutions/ offer the same API with the same docstrings, as SPEC.md fixes it."""
+"""exercises/ and solutions/ offer the same API with the same docstrings, as docs/contract.md fixes it."""
 
 import ast
+import re
 import subprocess
 import sys
 
 import pytest
 
 from grader.course import MODULES
-from tests.helpers import EXERCISES, SOLUTIONS
+from tests.helpers import EXERCISES, ROOT, SOLUTIONS
 
-# The contract of ../shared/SPEC.md: every public name and its parameters with defaults.
+CONTRACT_PAGE = ROOT / "docs" / "contract.md"
+# The contract of docs/contract.md: every public name and its parameters with defaults.
 CONTRACT = {
     "activations": {"sigmoid": "z", "sigmoid_grad": "z", "tanh": "z", "tanh_grad": "z", "relu": "z",
                     "relu_grad": "z", "leaky_relu": "z, alpha=0.01", "leaky_relu_grad": "z, alpha=0.01",
@@ -44,6 +46,27 @@ CONTRACT = {
     "device": {"get_device": "prefer=None", "move_to": "obj, device", "seed_everything": "seed",
                "device_summary": "device=None"},
 }
+
+
+def normalised(parameters: str) -> str:
+    """A parameter list as Python writes it back (`h=1e-5` and `h=1e-05` alike), without a leading self."""
+    arguments = ast.parse(f"def f({parameters}): pass").body[0].args
+    text = ast.unparse(arguments)
+    return text.removeprefix("self, ").removeprefix("self")
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_the_written_contract_shows_every_signature(module):
+    page = CONTRACT_PAGE.read_text()
+    heading = f"## exercises/{module}.py"
+    assert heading in page, f"docs/contract.md has no section {heading!r}"
+    section = page[page.index(heading):]
+    section = section[:section.find("\n## ", len(heading))]
+    for name, parameters in CONTRACT[module].items():
+        short = name.rpartition(".")[2]
+        shown = {normalised(found) for found in re.findall(rf"`(?:class )?[^`]*?\b{re.escape(short)}\(([^)`]*)\)",
+                                                          section)}
+        assert normalised(parameters) in shown, f"docs/contract.md shows no {short}({parameters}) for {name}"
 
 
 def definitions(path):

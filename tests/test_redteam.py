@@ -2,7 +2,7 @@
 
 Each attack and its honest base (the same code without the attack) are graded
 the way an instructor grades a class: sandboxed, hidden tests on with a fixed
-seed, through `grader.batch` into one output folder, two at a time, beside the
+seed, through `grader.engine.batch` into one output folder, two at a time, beside the
 reference solution. Then:
 
 - an attack scores no more than its base, and the grader returned a complete
@@ -16,7 +16,7 @@ reference solution. Then:
 An attack that exploits a weakness the grader still has is a strict xfail
 whose reason names it: it starts failing (XPASS) the day the weakness is
 fixed, so the marker can go. The sandbox's own limits (processes, memory,
-disk) are checked directly on `grader.sandbox.Sandboxed` at the end.
+disk) are checked directly on `grader.engine.sandbox.Sandboxed` at the end.
 """
 
 from __future__ import annotations
@@ -36,13 +36,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import batch, scoring
+from grader.engine import batch, scoring
 from grader.course import MODULES, TOTAL_POINTS
-from grader.feedback import Mismatch, check_equal, describe_call
-from grader.results import GradingResult, load
+from grader.engine.feedback import Mismatch, check_equal, describe_call
+from grader.results.model import GradingResult, load
 from grader.limits import LIMITS
-from grader.sandbox import Sandboxed
-from grader.student import Student, TimeLimitExceeded, WorkerCrashed, exception_from_report
+from grader.engine.sandbox import Sandboxed
+from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed, exception_from_report
 from tests.helpers import ROOT, SOLUTIONS, failures, make_submission, memory_groups_work
 from tests.redteam.attacks import (ATTACK_CLASSES, ATTACKS, ECHO, FORGED, MORE_CLASSES, Places, build_attack,
                                    build_base)

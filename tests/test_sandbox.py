@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import cgroup
-from grader.cgroup import MemoryGroup
-from grader.sandbox import Sandboxed
-from grader.student import Student, TimeLimitExceeded, WorkerCrashed
+from grader.engine import cgroup
+from grader.engine.cgroup import MemoryGroup
+from grader.engine.sandbox import Sandboxed
+from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed
 from tests.helpers import ROOT, memory_groups_work
 
 PROBE_MODULE = textwrap.dedent('''
@@ -112,8 +112,8 @@ def test_a_grading_process_killed_from_outside_leaves_no_worker_behind(submissio
     script = textwrap.dedent(f'''
         import sys
         from pathlib import Path
-        from grader.sandbox import Sandboxed
-        from grader.student import Student
+        from grader.engine.sandbox import Sandboxed
+        from grader.engine.student import Student
         backend = Sandboxed(Path({str(submission)!r}))
         print(backend._library, flush=True)
         Student(backend).activations.softmax(0)  # spins until killed

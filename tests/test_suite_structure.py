@@ -39,10 +39,10 @@ def attribute_uses(tree: ast.AST, base: str) -> set[str]:
 def probe_modules_used(tree: ast.AST) -> set[str]:
     used = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "grader.probes":
+        if isinstance(node, ast.ImportFrom) and node.module == "grader.worker.probes":
             used.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            used.update(alias.name.split(".")[2] for alias in node.names if alias.name.startswith("grader.probes."))
+            used.update(alias.name.split(".")[2] for alias in node.names if alias.name.startswith("grader.worker.probes."))
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "probes":
             used.add(node.attr)
     return used & set(MODULES)

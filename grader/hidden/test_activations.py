@@ -1,14 +1,14 @@
 """Hidden checks of activations.py: the public checks again, on inputs drawn from the run's seed.
 
 Worth 0 points each; a failure withdraws the public points of its exercise
-(see grader.scoring). Feedback never shows these inputs or expected values.
+(see grader.engine.scoring). Feedback never shows these inputs or expected values.
 """
 
 import numpy as np
 from scipy import special
 
-from grader.feedback import check_array, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_array, describe_call
+from grader.engine.scoring import graded
 
 
 def fresh_input(rng, scale=5.0):

@@ -1,4 +1,4 @@
-"""Hidden checks of backprop.py on inputs drawn from the run's seed (0 points; see grader.scoring).
+"""Hidden checks of backprop.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring).
 
 The loss oracle is NumPy's; the gradient oracle is a central difference of
 that loss (float64, h=1e-5), whose error is far below the tolerance used.
@@ -7,8 +7,8 @@ that loss (float64, h=1e-5), whose error is far below the tolerance used.
 import numpy as np
 from scipy import special
 
-from grader.feedback import check_array, check_number, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_array, check_number, describe_call
+from grader.engine.scoring import graded
 
 
 def oracle_loss(params, X, y, reg):

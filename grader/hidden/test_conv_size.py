@@ -1,12 +1,12 @@
-"""Hidden checks of conv_size.py on configurations drawn from the run's seed (0 points; see grader.scoring).
+"""Hidden checks of conv_size.py on configurations drawn from the run's seed (0 points; see grader.engine.scoring).
 
 Oracle: the public suite's, PyTorch's own convolution on an empty batch. A
 drawn configuration PyTorch refuses (a dilated kernel wider than the padded
 input) must raise ValueError, as the contract says, so every seed is a fair draw.
 """
 
-from grader.feedback import check_equal, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_equal, describe_call
+from grader.engine.scoring import graded
 from grader.suite.test_conv_size import expect_value_error, torch_conv2d_shape, torch_conv_size
 
 

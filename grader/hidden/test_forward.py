@@ -1,10 +1,10 @@
-"""Hidden checks of forward.py on inputs drawn from the run's seed (0 points; see grader.scoring)."""
+"""Hidden checks of forward.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring)."""
 
 import numpy as np
 from scipy import special
 
-from grader.feedback import check_array, check_equal, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_array, check_equal, describe_call
+from grader.engine.scoring import graded
 
 
 def random_params(rng, D, H, C):

@@ -1,7 +1,7 @@
-"""Hidden checks of gradient_descent.py on inputs drawn from the run's seed (0 points; see grader.scoring)."""
+"""Hidden checks of gradient_descent.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring)."""
 
-from grader.feedback import check_array, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_array, describe_call
+from grader.engine.scoring import graded
 
 
 @graded(points=0, exercise="sgd_step")

@@ -1,4 +1,4 @@
-"""Hidden checks of softmax_loss.py on inputs drawn from the run's seed (0 points; see grader.scoring).
+"""Hidden checks of softmax_loss.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring).
 
 Oracle: the loss in closed form with SciPy's log_softmax; its gradient
 X^T (softmax(XW) - onehot(y)) / N + reg W, derived by hand.
@@ -7,8 +7,8 @@ X^T (softmax(XW) - onehot(y)) / N + reg W, derived by hand.
 import numpy as np
 from scipy import special
 
-from grader.feedback import check_array, check_number, describe_call
-from grader.scoring import graded
+from grader.engine.feedback import check_array, check_number, describe_call
+from grader.engine.scoring import graded
 
 
 def problem(rng):

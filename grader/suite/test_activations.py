@@ -13,10 +13,10 @@ import ast
 import numpy as np
 from scipy import special
 
-import grader.probes.activations  # noqa: F401 -- loads probes.activations
-from grader import probes
-from grader.feedback import check, check_array, describe_call, fail
-from grader.scoring import graded
+import grader.worker.probes.activations  # noqa: F401 -- loads probes.activations
+from grader.worker import probes
+from grader.engine.feedback import check, check_array, describe_call, fail
+from grader.engine.scoring import graded
 
 RNG_SEED = 1234  # any fixed seed: inputs are random but the same on every run
 SHAPES = [(7,), (3, 4), (2, 3, 5)]

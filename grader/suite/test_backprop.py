@@ -12,9 +12,9 @@ bias shows.
 import numpy as np
 from scipy import special
 
-from grader.feedback import check, check_array, check_equal, check_number, describe, describe_call, fail
-from grader.probes import backprop as backprop_probes
-from grader.scoring import graded
+from grader.engine.feedback import check, check_array, check_equal, check_number, describe, describe_call, fail
+from grader.worker.probes import backprop as backprop_probes
+from grader.engine.scoring import graded
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 # (N examples, D features, H hidden, C classes): all different, so a transposed

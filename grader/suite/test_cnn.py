@@ -17,9 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.feedback import check, check_array, check_equal, check_number, fail
-from grader.probes import cnn as probes
-from grader.scoring import graded
+from grader.engine.feedback import check, check_array, check_equal, check_number, fail
+from grader.worker.probes import cnn as probes
+from grader.engine.scoring import graded
 
 RNG_SEED = 2024  # any fixed seed: weights and inputs are random but the same on every run
 

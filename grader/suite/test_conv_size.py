@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.feedback import check, check_equal, describe_call, expect_raises, fail
-from grader.scoring import graded
+from grader.engine.feedback import check, check_equal, describe_call, expect_raises, fail
+from grader.engine.scoring import graded
 
 RNG_SEED = 31337  # any fixed seed: configurations are random but the same on every run
 NUM_RANDOM_CONFIGURATIONS = 2000

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from grader.feedback import check, check_equal, fail
-from grader.probes import device as probes
-from grader.scoring import graded
+from grader.engine.feedback import check, check_equal, fail
+from grader.worker.probes import device as probes
+from grader.engine.scoring import graded
 
 DEVICE_TYPE = "torch.device"
 BATCH_TYPE = f"{probes.Batch.__module__}.{probes.Batch.__qualname__}"

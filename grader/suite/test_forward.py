@@ -11,10 +11,10 @@ probabilities.
 import numpy as np
 from scipy import special
 
-import grader.probes.forward  # noqa: F401 -- loads probes.forward
-from grader import probes
-from grader.feedback import check, check_array, check_number, describe, describe_call, fail
-from grader.scoring import graded
+import grader.worker.probes.forward  # noqa: F401 -- loads probes.forward
+from grader.worker import probes
+from grader.engine.feedback import check, check_array, check_number, describe, describe_call, fail
+from grader.engine.scoring import graded
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 PARAM_KEYS = ("W1", "b1", "W2", "b2")

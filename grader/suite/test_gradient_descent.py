@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import special
 
-from grader.feedback import Mismatch, check, check_array, check_equal, describe, describe_call, fail
-from grader.probes import gradient_descent as descent_probes
-from grader.scoring import graded
-from grader.student import StudentFailure
+from grader.engine.feedback import Mismatch, check, check_array, check_equal, describe, describe_call, fail
+from grader.worker.probes import gradient_descent as descent_probes
+from grader.engine.scoring import graded
+from grader.engine.student import StudentFailure
 
 RNG_SEED = 7  # any fixed seed: inputs are random but the same on every run
 # f(x) = sum(curvature * x**2) / 2 has gradient curvature * x, so each step multiplies

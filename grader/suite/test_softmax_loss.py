@@ -14,10 +14,10 @@ import time
 import numpy as np
 from scipy import special
 
-import grader.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
-from grader import probes
-from grader.feedback import check, check_array, check_number, describe_call, fail
-from grader.scoring import graded
+import grader.worker.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
+from grader.worker import probes
+from grader.engine.feedback import check, check_array, check_number, describe_call, fail
+from grader.engine.scoring import graded
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 GRADIENT_TOLERANCE = 1e-7  # CS231n relative error for an exact (float64) gradient

@@ -209,10 +209,10 @@ def witness(label: str) -> str:
 # Module code of a conftest.py that, once loaded by the trusted pytest process, marks
 # every test passed in the results file the runner reads.
 CONFTEST_GIVING_FULL_MARKS = '''
-import grader.results
-import grader.scoring
+import grader.results.model
+import grader.engine.scoring
 
-_save = grader.results.save
+_save = grader.results.model.save
 
 
 def _save_full_marks(result, path):
@@ -221,7 +221,7 @@ def _save_full_marks(result, path):
     _save(result, path)
 
 
-grader.results.save = grader.scoring.save = _save_full_marks
+grader.results.model.save = grader.engine.scoring.save = _save_full_marks
 '''
 # -- the catalogue ------------------------------------------------------------------
 
@@ -317,8 +317,9 @@ sys.modules["numpy"] = _real
             "pytest.py": witness("pytest"),
             "__init__.py": witness("package-init") + "import os\nos._exit(0)\n",
             "grader/__init__.py": witness("grader-package"),
-            "grader/scoring.py": witness("grader-scoring"),
-            "grader/feedback.py": witness("grader-feedback") + "def check_array(*args, **kwargs):\n    pass\n",
+            "grader/engine/__init__.py": witness("grader-engine-package"),
+            "grader/engine/scoring.py": witness("grader-scoring"),
+            "grader/engine/feedback.py": witness("grader-feedback") + "def check_array(*args, **kwargs):\n    pass\n",
             "grader/suite/test_activations.py": witness("grader-suite"),
         }),
     Attack(
@@ -798,7 +799,7 @@ def softmax_loss_vectorized(W, X, y, reg):
         VECTORIZED_CALLS_THE_LOOP, "softmax_loss", append='''
 
 # Whatever yardstick loop the grader runs in this process, make it ten times slower.
-import grader.probes.softmax_loss as _probes
+import grader.worker.probes.softmax_loss as _probes
 
 
 def _ten_times_slower(function):

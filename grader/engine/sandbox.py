@@ -2,8 +2,8 @@
 
 `Sandboxed` starts `python -I` on a private copy of the submission with a
 scrubbed environment, resource limits and, where the OS allows, its own
-namespaces (see `grader.isolation`), and talks to it over two pipes with
-length-prefixed JSON (`grader.worker.Channel`). A call that overruns its time
+namespaces (see `grader.worker.confinement`), and talks to it over two pipes with
+length-prefixed JSON (`grader.channel.Channel`). A call that overruns its time
 limit gets the worker's whole process group killed (SIGKILL); a worker that
 died for any reason is started afresh for the next call, so one test's crash
 costs that test only.
@@ -13,6 +13,9 @@ The limits come from `grader.limits`, the one place an instructor changes them.
 
 from __future__ import annotations
 
+import ast
+import dataclasses
+import functools
 import json
 import os
 import secrets
@@ -25,19 +28,48 @@ import threading
 import time
 from pathlib import Path
 
-from grader.cgroup import MemoryGroup
+from grader.channel import Channel
+from grader.engine.cgroup import MemoryGroup
+from grader.engine.intake import private_copy
 from grader.limits import LIMITS, Limits
-from grader.submission import private_copy
-from grader.worker import Channel
+from grader.system import kill_group
 
-GRADER = Path(__file__).resolve().parent
-# What the worker may import of the grader: the wire format, the course facts,
-# the dispatcher, the confinement code and the probes; never the suite.
-WORKER_LIBRARY = ("__init__.py", "boundary.py", "course.py", "worker.py", "isolation.py", "probes")
+GRADER = Path(__file__).resolve().parent.parent
 # Environment variables the worker keeps: numeric libraries need these to pick
 # safe kernels on some processors; nothing else of the grader's environment leaks.
 KEPT_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
 
+
+@functools.cache
+def worker_library() -> tuple[Path, ...]:
+    """The grader's files the worker may import: the `grader.worker` package and the modules it imports.
+
+    Found by following the package's `import grader.X` statements, so the
+    worker gets what it needs and nothing else: never the suite, the hidden
+    tests or the trusted engine. Paths are relative to the `grader` package.
+    """
+    files = {Path("__init__.py")}
+    files.update(path.relative_to(GRADER) for path in (GRADER / "worker").rglob("*.py"))
+    pending = list(files)
+    while pending:
+        tree = ast.parse((GRADER / pending.pop()).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                # `from grader.x import y`: y is a name in grader/x.py, or the module grader/x/y.py
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != "grader" or len(parts) < 2:
+                    continue
+                candidate = Path(*parts[1:]).with_suffix(".py")
+                if (GRADER / candidate).is_file() and candidate not in files:
+                    files.add(candidate)
+                    pending.append(candidate)
+    return tuple(sorted(files))
 
 
 
@@ -72,14 +104,10 @@ class Sandboxed:
         base = Path(self._temporary.name)
         os.chmod(base, 0o755)
         self._library = base / "lib"
-        (self._library / "grader").mkdir(parents=True)
-        for name in WORKER_LIBRARY:
-            source = GRADER / name
-            if source.is_dir():
-                shutil.copytree(source, self._library / "grader" / name,
-                                ignore=shutil.ignore_patterns("__pycache__"))
-            else:
-                shutil.copyfile(source, self._library / "grader" / name)
+        for relative in worker_library():
+            target = self._library / "grader" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(GRADER / relative, target)
         self._source = Path(submission_folder)
         self.folder = base / "submission"  # what the trusted side reads for static checks
         self.modules = private_copy(self._source, self.folder)
@@ -112,11 +140,10 @@ class Sandboxed:
             "request_fd": request_read, "reply_fd": reply_write, "library": str(self._library),
             "submission": str(submission), "home": str(home), "root": str(run / "root"),
             "namespaces": self.namespaces, "cgroup_procs": self._memory_group and self._memory_group.procs,
-            "limits": {"memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
-                       "file_bytes": self.limits.file_bytes, "processes": self.limits.processes},
+            "limits": dataclasses.asdict(self.limits),
         }
         bootstrap = (f"import sys; sys.path.insert(0, {str(self._library)!r}); "
-                     "from grader.worker import main; main()")
+                     "from grader.worker.main import main; main()")
         environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
         threads = os.environ.get("DLGRADE_WORKER_THREADS", str(self.limits.threads))
         environment.update({"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
@@ -128,7 +155,7 @@ class Sandboxed:
             pass_fds=(request_read, reply_write), env=environment, cwd=submission, start_new_session=True)
         os.close(request_read)
         os.close(reply_write)
-        self._channel = Channel(reply_read, request_write)
+        self._channel = Channel(reply_read, request_write, self.limits.message_bytes)
         self.output = CapturedOutput(self._process.stdout, self.limits.output_bytes)
         self._pid = None
 
@@ -157,19 +184,12 @@ class Sandboxed:
         process, self._process = self._process, None
         if process is None:
             return
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_group(process.pid)
         process.kill()
         process.wait()
         if self._memory_group is not None:
             self._memory_group.kill_all()  # a process that left the process group is still in the cgroup
-        for fd in (self._channel.read_fd, self._channel.write_fd):
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        self._channel.close()
         self.restarts += 1
 
     def _alive(self) -> bool:

@@ -1,14 +1,18 @@
-"""The result model: Gradescope's results.json, from which every other format is written."""
+"""The result model: Gradescope's results.json, from which every other format is written.
+
+A test's module, exercise and whether it is hidden are fields of `TestResult`
+and travel in each test's `extra_data`; `tags` repeats them for Gradescope's
+display only.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import MODULES
+from grader.system import write_atomically
 
 
 @dataclass
@@ -34,7 +38,16 @@ class TestResult:
             "output": self.output,
             "tags": [self.module, self.exercise] + (["hidden"] if self.hidden else []),
             "visibility": self.visibility,
+            "extra_data": {"module": self.module, "exercise": self.exercise, "hidden": self.hidden},
         }
+
+    @classmethod
+    def from_json(cls, data: dict) -> "TestResult":
+        fields = data["extra_data"]
+        return cls(name=data["name"], number=data["number"], module=fields["module"], exercise=fields["exercise"],
+                   score=data["score"], max_score=data["max_score"], status=data["status"],
+                   output=data.get("output", ""), visibility=data.get("visibility", "visible"),
+                   hidden=bool(fields.get("hidden", False)))
 
 
 @dataclass
@@ -75,31 +88,8 @@ class GradingResult:
 
     @classmethod
     def from_json(cls, data: dict) -> "GradingResult":
-        tests = []
-        for test in data["tests"]:
-            tags = test.get("tags", [])
-            module, exercise = tags[0], tags[1] if len(tags) > 1 else ""  # as to_json writes them
-            tests.append(TestResult(name=test["name"], number=test["number"], module=module, exercise=exercise,
-                                    score=test["score"], max_score=test["max_score"], status=test["status"],
-                                    output=test.get("output", ""), visibility=test.get("visibility", "visible"),
-                                    hidden="hidden" in tags))
-        return cls(tests=tests, execution_time=data.get("execution_time", 0.0), extra=data.get("extra_data", {}))
-
-
-def write_atomically(path: Path, text: str):
-    """Write `text` to `path` so that a reader sees the old file or the new one, never half of one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        return cls(tests=[TestResult.from_json(test) for test in data["tests"]],
+                   execution_time=data.get("execution_time", 0.0), extra=data.get("extra_data", {}))
 
 
 def save(result: GradingResult, path: Path):

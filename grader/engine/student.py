@@ -1,67 +1,32 @@
 """The `student` object: the graded suite's only way to reach a submission.
 
     student.activations.softmax(z, axis=0)        # -> a NumPy array
-    student.probe(probes.cnn.logits_shape, image_size=8)
+    student.probe(probes.cnn.convnet_logits_shapes, cases=[...])
 
 A call is sent as plain data to a backend that runs it beside the submission
-and sends back plain data (see `grader.boundary`). Tests never hold a student
+and sends back plain data (see `grader.wire`). Tests never hold a student
 object, only values built on the trusted side. Whatever the student's code
 raises arrives as `NotAttempted` (a stub's NotImplementedError) or
 `StudentRaised`, whose message is written for the student.
 
-Backends: `InProcess` (the submission imported into this process: fast, not
-isolated) and the sandboxed worker of `grader.sandbox`.
+Backends (`grader.engine.backends.Backend`): `InProcess` (the submission
+imported into this process: fast, not isolated) and the sandboxed worker of
+`grader.engine.sandbox`.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
-import json
-import tempfile
-import time
-from pathlib import Path
 
-from grader import boundary
+from grader import wire
 from grader.course import MODULES
-from grader.feedback import describe_call
-from grader.submission import private_copy
-from grader.worker import Dispatcher
+from grader.engine.backends import Backend
+from grader.engine.feedback import describe_call, fail
+from grader.errors import NotAttempted, ProtocolError, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 
-
-class StudentFailure(Exception):
-    """A check failed because of the submission; `str()` is the student's feedback."""
-
-
-class NotAttempted(StudentFailure):
-    """The function (still) raises NotImplementedError."""
-
-
-class StudentRaised(StudentFailure):
-    """The student's code raised; carries what the worker reported, as plain data.
-
-    For a built-in exception type the instance is also an instance of that
-    type (a student's ValueError is caught by `except ValueError`), so a test
-    can expect the exceptions the contract asks for.
-    """
-
-    type_name = "Exception"
-    builtin = "Exception"
-
-    def __init__(self, message: str, report: dict):
-        super().__init__(message)
-        self.report = report
-        self.type_name = report.get("type", "Exception")
-        self.builtin = report.get("builtin", "Exception")
-
-
-class TimeLimitExceeded(StudentFailure):
-    """The student's code did not finish within the test's time limit."""
-
-
-class WorkerCrashed(StudentFailure):
-    """The process running the student's code died (exit, signal, memory)."""
-
+__all__ = ["Student", "exception_from_report", "NotAttempted", "StudentFailure", "StudentRaised",
+           "TimeLimitExceeded", "WorkerCrashed"]
 
 _raised_classes: dict[str, type] = {}
 
@@ -111,37 +76,12 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
     return _raised_class(report.get("builtin", "Exception"))(text, report)
 
 
-class InProcess:
-    """Runs the submission inside this process: fast, and not isolated at all.
-
-    Requests and replies still make a JSON round trip, so the suite sees the
-    same exactly-typed values as with the sandboxed worker.
-    """
-
-    def __init__(self, submission_folder: Path):
-        self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
-        self.folder = Path(self._temporary.name) / "submission"
-        self.isolation = "none (in-process, not isolated)"
-        self.modules = private_copy(Path(submission_folder), self.folder)
-        self._dispatcher = Dispatcher(self.folder)
-
-    def request(self, request: dict, time_limit: float | None = None) -> dict:
-        reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))
-        return json.loads(json.dumps(reply, allow_nan=False))
-
-    def cpu_seconds(self) -> float:
-        return time.process_time()
-
-    def close(self):
-        self._temporary.cleanup()
-
-
 class Student:
     """What a graded test holds: module proxies and probes, nothing live."""
 
-    def __init__(self, backend):
+    def __init__(self, backend: Backend):
         self._backend = backend
-        self.time_limit: float | None = None  # seconds; set per test by the scoring plugin
+        self.time_limit: float | None = None  # seconds; set per test by `limited_to` (grader.engine.fixtures)
 
     @property
     def modules(self) -> list[str]:
@@ -157,7 +97,6 @@ class Student:
         """The text of the submission's `module` file, for static checks (never imported here)."""
         path = self._backend.folder / f"{module}.py"
         if not path.is_file():
-            from grader.feedback import fail
             fail(f"the submission has no {module}.py")
         return path.read_text(encoding="utf-8", errors="replace")
 
@@ -172,7 +111,7 @@ class Student:
 
     def call(self, module: str, function: str, args: tuple, kwargs: dict):
         request = {"op": "call", "module": module, "function": function,
-                   "args": boundary.encode(list(args)), "kwargs": boundary.encode(kwargs)}
+                   "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs)}
         return self._send(request, lambda: f"your `{describe_call(function, args, kwargs)}`")
 
     def probe(self, probe, /, **kwargs):
@@ -181,7 +120,7 @@ class Student:
         Failures read "checking <the first line of the probe's docstring>".
         """
         reference = f"{probe.__module__}:{probe.__name__}"
-        request = {"op": "probe", "probe": reference, "kwargs": boundary.encode(kwargs)}
+        request = {"op": "probe", "probe": reference, "kwargs": wire.encode(kwargs)}
         summary = (probe.__doc__ or "").strip().splitlines()
         what = summary[0].rstrip(".") if summary else probe.__name__.replace("_", " ")
         return self._send(request, lambda: f"checking {what[0].lower() + what[1:]}")
@@ -189,7 +128,7 @@ class Student:
     def _send(self, request: dict, describe):
         reply = self._backend.request(request, self.time_limit)
         if "ok" in reply:
-            return boundary.decode(reply["ok"])
+            return wire.decode(reply["ok"])
         if "raised" in reply and isinstance(reply["raised"], dict):
             raise exception_from_report(reply["raised"], describe())
         if "timeout" in reply:
@@ -197,7 +136,7 @@ class Student:
                                     "endless loop, or work that grows faster than the input")
         if "crashed" in reply:
             raise WorkerCrashed(f"{describe()} ended the process running your code ({reply['crashed']})")
-        raise boundary.ProtocolError("malformed reply")
+        raise ProtocolError("malformed reply")
 
     def close(self):
         self._backend.close()

@@ -12,7 +12,8 @@ nothing). The public score is so the most a hidden run can give, and every
 module keeps its points total. The plugin numbers
 the tests `<module index>.<test index>` in course order, keeps the student's
 feedback for every failure, prints the score table and writes the result
-model (`grader.results`).
+model (`grader.results.model`). The result is also left in `config.stash[RESULT]`
+for a caller that ran pytest in its own process (`grader.engine.runner`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,16 @@ from pathlib import Path
 
 import pytest
 
-from grader import feedback
 from grader.course import MODULES, module_index
-from grader.limits import LIMITS
-from grader.results import GradingResult, TestResult, save
-from grader.student import NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
+from grader.engine.backends import Backend
+from grader.errors import (Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded,
+                           WorkerCrashed)
+from grader.results.model import GradingResult, TestResult, save
 
-
+# What a grading run keeps in pytest's config.stash (never in the result's extra_data):
+BACKEND = pytest.StashKey[Backend]()  # the live backend running the submission (grader.engine.fixtures)
+RUN_FACTS = pytest.StashKey[dict]()  # facts of the run recorded in results.json: seed, submission
+RESULT = pytest.StashKey[GradingResult]()  # the final result, once the session finished
 
 def graded(points: float, exercise: str, time_limit: float | None = None):
     """Mark a test as graded: worth `points`, checking the student's `exercise`."""
@@ -55,11 +59,11 @@ def feedback_text(error: BaseException, hidden: bool) -> str:
     its arguments): its feedback names only the call and the kind of failure.
     """
     if not hidden:
-        if isinstance(error, (feedback.Mismatch, StudentFailure)):
+        if isinstance(error, (Mismatch, StudentFailure)):
             return str(error)
         return (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
                 "result did not have the structure the exercise asks for.")
-    if isinstance(error, feedback.Mismatch):
+    if isinstance(error, Mismatch):
         # The function's name only: the call's arguments are hidden inputs.
         call = str(error).splitlines()[0] if str(error) else ""
         function = call.split("(")[0].strip() if "(" in call else ""
@@ -108,7 +112,7 @@ class ScoringPlugin:
             self.order.append(item.nodeid)
             hidden = is_hidden(item)
             if hidden and marker.kwargs["points"] != 0:
-                raise pytest.UsageError(f"{item.nodeid}: hidden tests are worth 0 points (see grader.scoring)")
+                raise pytest.UsageError(f"{item.nodeid}: hidden tests are worth 0 points (see grader.engine.scoring)")
             self.results[item.nodeid] = TestResult(
                 name=item.name, number=f"{module_index(module)}.{counters[module]}", module=module,
                 exercise=marker.kwargs["exercise"], score=0.0, max_score=float(marker.kwargs["points"]),
@@ -146,22 +150,23 @@ class ScoringPlugin:
                 test.output = (f"passed on the published inputs, but a hidden check of `{test.exercise}` "
                                "with fresh inputs failed, so its points are withdrawn: make it work for "
                                "every input, not only the ones in the public tests")
-        extra = dict(getattr(self.config, "_dlgrade_extra", {}))
-        backend = extra.pop("backend", None)
+        extra = dict(self.config.stash.get(RUN_FACTS, {}))
+        backend = self.config.stash.get(BACKEND, None)
         if backend is not None:
             extra["isolation"] = backend.isolation or "not started"
         return GradingResult(tests=tests, execution_time=time.monotonic() - self.started, extra=extra)
 
     def pytest_sessionfinish(self, session):
+        result = self.config.stash[RESULT] = self.result()
         path = self.config.getoption("results")
         if path:
-            save(self.result(), Path(path))
+            save(result, Path(path))
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.config.getoption("score_table"):
-            from grader.report import score_table
+            from grader.results.report import score_table
 
-            terminalreporter.write(score_table(self.result()))
+            terminalreporter.write(score_table(self.config.stash.get(RESULT, None) or self.result()))
 
 
 def add_options(parser):

@@ -23,8 +23,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from grader.cli import UsageError
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES, TOTAL_POINTS
+from grader.errors import UsageError
 
 WORKFLOW = Path("autograding") / "github-classroom" / "classroom.yml"
 # Left out of the released grader: the hidden tests and whatever a build or a

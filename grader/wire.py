@@ -11,6 +11,7 @@ it built itself.
 
 `encode` refuses anything that is not plain data with `NotPlainData`, whose
 message tells the student what they returned and what to return instead.
+The framing of messages is `grader.channel`'s.
 """
 
 from __future__ import annotations
@@ -21,24 +22,20 @@ import math
 
 import numpy as np
 
+from grader.channel import reject_constant
+from grader.errors import NotPlainData, ProtocolError
+from grader.limits import LIMITS
+
 # dtypes an array may have on the wire: numbers and booleans, nothing that
 # could carry objects.
 ARRAY_DTYPES = frozenset(
     ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
      "float16", "float32", "float64", "complex64", "complex128"]
 )
-# Caps that keep a hostile reply from exhausting the trusted side's memory.
-MAX_ARRAY_BYTES = 256 * 1024 * 1024
-MAX_DEPTH = 32
-MAX_STRING = 1_000_000
-
-
-class NotPlainData(TypeError):
-    """A value that may not cross the boundary (said on the sending side)."""
-
-
-class ProtocolError(ValueError):
-    """The wire held something `encode` never writes (said on the trusted side)."""
+# Caps that keep a hostile reply from exhausting the trusted side's memory (sized in grader.limits).
+MAX_ARRAY_BYTES = LIMITS.wire_array_bytes
+MAX_DEPTH = LIMITS.wire_depth
+MAX_STRING = LIMITS.wire_string_chars
 
 
 def type_name(value) -> str:
@@ -50,7 +47,7 @@ def type_name(value) -> str:
 def encode(value, _depth: int = 0):
     """Turn plain data into JSON-ready wire data; refuse everything else."""
     if _depth > MAX_DEPTH:
-        raise NotPlainData("a value nested more than 32 levels deep")
+        raise NotPlainData(f"a value nested more than {MAX_DEPTH} levels deep")
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
@@ -133,7 +130,7 @@ def dumps(value) -> str:
 
 def loads(text: str | bytes):
     """JSON text + decode."""
-    return decode(json.loads(text, parse_constant=_reject_constant))
+    return decode(json.loads(text, parse_constant=reject_constant))
 
 
 def roundtrip(value):
@@ -191,6 +188,3 @@ def _decode_array(wire) -> np.ndarray:
         array.flags.writeable = False
     return array
 
-
-def _reject_constant(name: str):
-    raise ProtocolError(f"JSON constant {name} is not allowed")

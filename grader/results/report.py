@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 from grader.course import MODULE_POINTS
-from grader.results import GradingResult
+from grader.results.model import GradingResult
 
 
 def score_table(result: GradingResult, *, feedback: bool = True, width: int = 100) -> str:

@@ -19,9 +19,10 @@ import math
 
 import numpy as np
 
+from grader.errors import Mismatch, NotAttempted, StudentRaised
 
-class Mismatch(AssertionError):
-    """A check failed; the message is the student's feedback."""
+__all__ = ["Mismatch", "check", "check_array", "check_equal", "check_number", "describe", "describe_call",
+           "expect_raises", "fail"]
 
 
 def describe(value) -> str:
@@ -188,7 +189,6 @@ def expect_raises(exception: type[BaseException], *, call: str, hint: str | None
     except Mismatch:
         raise
     except Exception as error:  # noqa: BLE001 -- any other exception is the student's wrong answer
-        from grader.student import StudentRaised, NotAttempted
         if isinstance(error, NotAttempted):
             raise
         got = error.type_name if isinstance(error, StudentRaised) else type(error).__name__

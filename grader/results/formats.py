@@ -1,11 +1,11 @@
-"""Every output format, written from the one result model (`grader.results`).
+"""Every output format, written from the one result model (`grader.results.model`).
 
 - Gradescope `results.json`: `GradingResult.to_json()` itself.
 - GitHub Classroom grader output: `classroom(result)` (version 1, one entry per
   test with its weighted score) and `classroom_base64` for `$GITHUB_OUTPUT`.
 - JUnit XML: `junit(result)`.
 - CSV gradebook: `gradebook_csv(rows)`, one row per submission.
-- Markdown feedback: `grader.report.markdown`.
+- Markdown feedback: `grader.results.report.markdown`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from grader.course import MODULES
-from grader.results import GradingResult
+from grader.results.model import GradingResult
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 

@@ -11,7 +11,7 @@
 Both scripts come from autograding/gradescope/ in the course. The reference
 package is never put in the zip.
 
-`run` (`python -m grader.gradescope run`) grades one submission with
+`run` (`python -m grader.doors.gradescope run`) grades one submission with
 `dlgrade grade SUBMISSION --format json`, hidden tests on, in a child process
 under a time limit below Gradescope's 10 minutes. The placeholder is in place
 before grading starts, so a platform timeout or a crash leaves a valid result
@@ -23,29 +23,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS, module_index
+from grader.errors import UsageError
+from grader.limits import LIMITS
+from grader.system import atomic_output, run_in_own_group, write_atomically
 
 TEMPLATES = Path("autograding") / "gradescope"
 SCRIPTS = ("setup.sh", "run_autograder")  # executable, at the zip's root
 PLACEHOLDER = "placeholder_results.json"
 GRADER_EXCLUDED_PARTS = {"__pycache__"}
-TIME_LIMIT = 480.0  # seconds for grading: Gradescope stops everything at 600
-GRACE = 60.0  # for the grading process to write its result after its own limit
 
 
 def build_bundle(out_zip: Path, course: Path):
     """Write Gradescope's autograder zip for the course at `course`."""
-    from grader.cli import UsageError
-
     out_zip, course = Path(out_zip), Path(course)
     needed = [course / "grader", course / "pyproject.toml", *(course / TEMPLATES / name for name in SCRIPTS)]
     missing = [path for path in needed if not path.exists()]
@@ -54,10 +49,7 @@ def build_bundle(out_zip: Path, course: Path):
                          "with --course DIR")
     if out_zip.is_dir():
         raise UsageError(f"{out_zip}: is a folder; give the path of the .zip to write")
-    out_zip.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=out_zip.parent, prefix=f".{out_zip.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
+    with atomic_output(out_zip) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in SCRIPTS:
                 add_file(archive, name, (course / TEMPLATES / name).read_bytes(), executable=True)
@@ -72,10 +64,6 @@ def build_bundle(out_zip: Path, course: Path):
                         and not any(part.startswith(".") for part in relative.parts)
                         and path.suffix not in (".pyc", ".pyo")):
                     add_file(archive, relative.as_posix(), path.read_bytes())
-        os.replace(temporary, out_zip)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def add_file(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False):
@@ -95,17 +83,20 @@ def placeholder_result(message: str) -> dict:
             "tests": tests}
 
 
-def run(submission: Path, results: Path, time_limit: float = TIME_LIMIT) -> int:
+def run(submission: Path, results: Path, time_limit: float = LIMITS.gradescope_seconds) -> int:
     """Grade `submission` (hidden tests on) into `results`; the placeholder first, the real result last."""
-    from grader.results import write_atomically
-
     started = time.monotonic()
     write_atomically(results, json.dumps(placeholder_result(
         "Grading did not finish in the time Gradescope allows, or it crashed; ask your instructor."), indent=2))
     command = [sys.executable, "-m", "grader", "grade", str(submission), "--format", "json",
                "--time-limit", f"{time_limit:g}"]
     print("running:", " ".join(command), flush=True)
-    code, output, log = run_command(command, time_limit + GRACE)
+    # Run beside this grader, so that `python -m grader` is this copy (the bundle's, hidden tests included).
+    completed = run_in_own_group(command, time_limit + LIMITS.gradescope_grace_seconds, text=True,
+                                 cwd=Path(__file__).resolve().parents[2])
+    code, output, log = completed.returncode, completed.stdout, completed.stderr
+    if completed.timed_out:
+        log += f"\nkilled after {time_limit + LIMITS.gradescope_grace_seconds:g} s"
     print(log, flush=True)  # run_autograder's stdout: instructors only (stdout_visibility hidden)
     data = parsed_result(output) if code == 0 else None
     if data is None:
@@ -127,29 +118,11 @@ def run(submission: Path, results: Path, time_limit: float = TIME_LIMIT) -> int:
     return 0
 
 
-def run_command(command: list[str], timeout: float) -> tuple[int | None, str, str]:
-    """Run `command` in its own process group, killed whole after `timeout` s: (code, stdout, stderr)."""
-    # Run beside this grader, so that `python -m grader` is this copy (the bundle's, hidden tests included).
-    process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, start_new_session=True, cwd=Path(__file__).resolve().parent.parent)
-    try:
-        output, log = process.communicate(timeout=timeout)
-        return process.returncode, output, log
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, log = process.communicate()
-        return None, output, log + f"\nkilled after {timeout:g} s"
-    except BaseException:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-        raise
-
-
 def parsed_result(output: str) -> dict | None:
     """The results.json `dlgrade grade --format json` printed, if it is valid and graded something."""
     import jsonschema
 
-    from grader.formats import schema
+    from grader.results.formats import schema
 
     try:
         data = json.loads(output)
@@ -161,13 +134,14 @@ def parsed_result(output: str) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.gradescope",
+    parser = argparse.ArgumentParser(prog="python -m grader.doors.gradescope",
                                      description="Gradescope's run_autograder: grade one submission.")
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("run", help="grade a submission into results.json")
     grade.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     grade.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
-    grade.add_argument("--time-limit", type=float, default=TIME_LIMIT, metavar="S")
+    grade.add_argument("--time-limit", type=float, default=LIMITS.gradescope_seconds, metavar="S",
+                       help=f"seconds for grading (default {LIMITS.gradescope_seconds:g})")
     arguments = parser.parse_args(argv)
     return run(arguments.submission.resolve(), arguments.results.resolve(), arguments.time_limit)
 

@@ -19,9 +19,10 @@ import os
 import sys
 from pathlib import Path
 
-from grader import formats, report, runner
 from grader.course import TOTAL_POINTS
-from grader.submission import SubmissionError
+from grader.engine import runner
+from grader.errors import SubmissionError
+from grader.results import formats, report
 
 
 def grading_step(submission: Path, time_limit: float) -> int:

@@ -13,7 +13,7 @@ A notebook holds, in the module's order:
   (`from .activations import softmax`) becomes
   `softmax = load_sibling("activations", "softmax")`, which loads the
   student's own sibling notebook (and turns back into the relative import
-  when `grader.notebook` exports the notebook to a .py module);
+  when `grader.engine.notebooks` exports the notebook to a .py module);
 - a solution cell per function or class, its body (each method's body for a
   class) between `### BEGIN SOLUTION` / `### END SOLUTION`, so the released
   stub keeps the signature and docstring; definitions that `exercises/` gives
@@ -45,8 +45,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import MODULES
-from grader.results import load
-from grader.notebook import SEED_VARIABLE, plural, share_submission_folder
+from grader.doors import jupyter
+from grader.doors.jupyter import SEED_VARIABLE, plural, share_submission_folder
+from grader.errors import UsageError
+from grader.limits import LIMITS
+from grader.results.model import load
 
 ASSIGNMENT = "dl-exercises"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -90,8 +93,6 @@ def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
     nbgrader_config.py in `out_dir` (regenerating keeps grading consistent),
     else a fresh random one. Returns the assignment's source folder.
     """
-    from grader.cli import UsageError
-
     out_dir, course = Path(out_dir), Path(course).resolve()
     solutions, exercises = course / "solutions", course / "exercises"
     modules = [module for module in MODULES if (solutions / f"{module}.py").is_file()]
@@ -127,7 +128,7 @@ def existing_seed(config_path: Path) -> int | None:
 
 def collect_exercises(solutions: Path, modules: list[str]) -> dict[str, ModulePlan]:
     """module -> its exercises with public points and test counts, as the graded suite collects them."""
-    from grader import runner
+    from grader.engine import runner
 
     graded = [module for module in modules if (runner.SUITE / f"test_{module}.py").is_file()]
     plans = {module: ModulePlan() for module in modules}
@@ -205,7 +206,7 @@ def module_notebook(module: str, solution_text: str, stub_text: str | None, plan
         if is_main_guard(statement):
             continue
         if isinstance(statement, (ast.Import, ast.ImportFrom)) and relative_import(statement):
-            text = "from grader.notebook import load_sibling\n" + load_sibling_text(statement)
+            text = f"from {jupyter.__name__} import load_sibling\n" + load_sibling_text(statement)
         definition = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
         if not definition or same_definition(statement, stub_definitions.get(statement.name)):
             provided.append(text)
@@ -233,7 +234,7 @@ def test_cell(module: str, exercise: Exercise):
 
     lines = [f"# Check of `{exercise.name}`: {plural(exercise.points, 'point')}, all or nothing "
              f"({plural(exercise.tests, 'graded test')} of the course's suite).",
-             "from grader.notebook import check", "",
+             f"from {jupyter.__name__} import check", "",
              f"check({json.dumps(module)}, {json.dumps(exercise.name)})"]
     if exercise.hidden_tests:
         lines += [BEGIN_HIDDEN, f"check({json.dumps(module)}, {json.dumps(exercise.name)}, hidden=True)", END_HIDDEN]
@@ -306,7 +307,7 @@ def setup_text(imports: list[ast.stmt], lines: list[str]) -> str:
             plain.append("\n".join(lines[statement.lineno - 1:statement.end_lineno]))
     text = "\n".join(plain)
     if siblings:
-        text += ("\n\n" if text else "") + "from grader.notebook import load_sibling\n\n" + "\n".join(siblings)
+        text += ("\n\n" if text else "") + f"from {jupyter.__name__} import load_sibling\n\n" + "\n".join(siblings)
     return text
 
 
@@ -376,7 +377,7 @@ c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
 # The hidden tests' secret seed, drawn when the course was written. The test cells
 # hold no seed: autograded notebooks go back to students as feedback. Autograde's
-# kernels inherit this variable, and grader.notebook.check reads it there: every
+# kernels inherit this variable, and grader.doors.jupyter.check reads it there: every
 # check then runs the public and hidden tests of its module together, once per
 # notebook. Export another value in the shell to regrade with fresh hidden inputs.
 os.environ.setdefault("{SEED_VARIABLE}", "{seed}")
@@ -406,7 +407,7 @@ c.IgnorePattern.pattern = r"\\w+Warning: "
 # nbgrader's default of 30 s per cell is too short on a slow machine. The outputs are
 # complete once the last cell ran: stop the kernel at once instead of waiting for it
 # (saves 1-3 s per notebook).
-c.Execute.timeout = 900
+c.Execute.timeout = {LIMITS.nbgrader_cell_seconds}
 c.Execute.shutdown_kernel = "immediate"
 
 # Feedback is made from the autograded notebooks, which hold the hidden test code:

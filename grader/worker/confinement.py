@@ -2,7 +2,7 @@
 
 Always: resource limits (address space, CPU seconds, file size, processes),
 and membership of the memory cgroup the trusted side made, where it could
-(see `grader.cgroup`).
+(see `grader.engine.cgroup`).
 Where the OS allows it (Linux, as root): new mount, PID, IPC and network
 namespaces, a root file system holding only the Python installation and the
 system libraries (read-only), the grader's worker library (read-only) and the
@@ -11,8 +11,8 @@ student's code starts then lives in the PID namespace and dies with it, and
 there is no network. Elsewhere (macOS, an unprivileged container) the limits
 alone apply; `confine` says which isolation it achieved.
 
-Runs with the standard library only: it executes in the fresh worker before
-NumPy or anything else is imported.
+Runs with the standard library only, in the fresh worker before any of the
+student's code is loaded.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     user (or, without one, of the process group).
     """
     paths = {"library": config["library"], "submission": config["submission"], "home": config["home"]}
-    # Join the memory cgroup the trusted side made (grader.cgroup) before anything
+    # Join the memory cgroup the trusted side made (grader.engine.cgroup) before anything
     # else: every process started from here on shares its one limit.
     grouped = _join(config.get("cgroup_procs"))
     tree = ", one memory limit for its whole process tree (cgroup)" if grouped else ""
@@ -136,7 +136,7 @@ def _bind(libc, source: str, target: str, read_only: bool):
 
 
 def _enter_namespaces(config: dict, report_pid) -> str:
-    libc = _libc()
+    libc, limits = _libc(), config["limits"]
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET), "unshare")
     # A user of its own for every worker, unique while this process lives: the
     # process limit then counts this worker's processes only (one submission's
@@ -157,11 +157,11 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
     root = config["root"]
     os.makedirs(root, exist_ok=True)
-    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=755")
+    _mount(libc, "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['root_tmpfs_bytes']},mode=755")
     # /tmp first: a Python installation under /tmp (a virtual environment, say) is
     # bound on top of it below, where a later /tmp mount would hide it.
     os.makedirs(root + "/tmp", exist_ok=True)
-    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=1777")
+    _mount(libc, "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['tmp_tmpfs_bytes']},mode=1777")
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     for path in sorted(prefixes) + [p for p in SYSTEM_PATHS if os.path.exists(p)]:
         target = root + path
@@ -178,7 +178,7 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     # The submission's copy lives on a size-limited tmpfs: whatever the code
     # writes there (or in /tmp) cannot fill the grading machine's disk.
     os.makedirs(root + "/submission", exist_ok=True)
-    _mount(libc, "tmpfs", root + "/submission", "tmpfs", MS_NOSUID | MS_NODEV, "size=256m,mode=755")
+    _mount(libc, "tmpfs", root + "/submission", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['submission_tmpfs_bytes']},mode=755")
     for entry in os.listdir(config["submission"]):
         target = os.path.join(root + "/submission", entry)
         with open(os.path.join(config["submission"], entry), "rb") as source, open(target, "wb") as copy:

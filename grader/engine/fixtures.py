@@ -1,9 +1,11 @@
-"""The graded suites' fixtures: the `student` object, per-test time limits, hidden seeds.
+"""The graded suites' pytest plugin: the `student` object, per-test time limits, hidden seeds.
 
 `grader/suite/` holds the public tests, `grader/hidden/` the hidden ones (run
-only with `--hidden`, which `dlgrade grade` passes). Run the public suite with
-`pytest grader/suite --submission=DIR` (one argument: a separate DIR would be
-taken for a test path, and a conftest.py in it loaded), or through `dlgrade`.
+only with `--hidden`, which `dlgrade grade` passes). `grader.engine.runner`
+loads this plugin with `-p grader.engine.fixtures` and `--noconftest`. By hand:
+`pytest grader/suite -p grader.engine.fixtures --noconftest --submission=DIR`,
+DIR the folder holding the modules (one argument: a separate DIR would be
+taken for a test path, and a conftest.py in it loaded); or through `dlgrade`.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import scoring
+from grader.engine import scoring
+from grader.engine.intake import module_files
+from grader.engine.student import Student
 from grader.limits import LIMITS
-from grader.student import Student
 
 
 def pytest_addoption(parser):
@@ -31,43 +34,42 @@ def pytest_ignore_collect(collection_path, config):
 def pytest_configure(config):
     config.addinivalue_line("markers", "graded(points, exercise, time_limit): a graded test")
     config.addinivalue_line("markers", "cuda: needs a real CUDA GPU; worth no points")
-    config._dlgrade_extra = {}
+    facts = config.stash[scoring.RUN_FACTS] = {}
     if config.getoption("hidden"):
         seed = config.getoption("seed")
-        config._dlgrade_extra["seed"] = secrets.randbelow(2**31) if seed is None else seed
+        facts["seed"] = secrets.randbelow(2**31) if seed is None else seed
     if not config.pluginmanager.has_plugin("dlgrade-scoring"):
         config.pluginmanager.register(scoring.ScoringPlugin(config), "dlgrade-scoring")
 
 
 def pytest_sessionstart(session):
     """Start the submission's backend before collection, so the worker boots while tests load."""
-    from grader.submission import SubmissionError, locate
-
     config = session.config
-    try:
-        folder = locate(config.getoption("submission") or Path.cwd() / "exercises")
-    except SubmissionError as error:
-        raise pytest.UsageError(str(error)) from None
+    folder = Path(config.getoption("submission") or Path.cwd() / "exercises")
+    if not module_files(folder):
+        raise pytest.UsageError(f"{folder}: holds none of the course modules; give --submission=DIR, "
+                                "the folder with the .py modules")
     if config.getoption("in_process"):
-        from grader.student import InProcess
+        from grader.engine.backends import InProcess
 
         backend = InProcess(folder)
     else:
-        from grader.sandbox import Sandboxed
+        from grader.engine.sandbox import Sandboxed
 
         backend = Sandboxed(folder)
-    config._dlgrade_extra.update(submission=str(folder), backend=backend)
+    config.stash[scoring.RUN_FACTS]["submission"] = str(folder)
+    config.stash[scoring.BACKEND] = backend
 
 
 def pytest_unconfigure(config):
-    backend = getattr(config, "_dlgrade_extra", {}).get("backend")
+    backend = config.stash.get(scoring.BACKEND, None)
     if backend is not None:
         backend.close()
 
 
 @pytest.fixture(scope="session")
 def student(request):
-    return Student(request.config._dlgrade_extra["backend"])
+    return Student(request.config.stash[scoring.BACKEND])
 
 
 @pytest.fixture(autouse=True)
@@ -90,5 +92,5 @@ def hidden_rng(request):
 
     import numpy as np
 
-    seed = request.config._dlgrade_extra["seed"]
+    seed = request.config.stash[scoring.RUN_FACTS]["seed"]
     return np.random.default_rng([seed, zlib.crc32(request.node.name.encode())])

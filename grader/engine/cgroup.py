@@ -1,6 +1,6 @@
 """One memory limit for a worker and every process it starts: a memory cgroup.
 
-RLIMIT_AS (see `grader.isolation`) bounds each process's address space, so a
+RLIMIT_AS (see `grader.worker.confinement`) bounds each process's address space, so a
 submission that forks could hold `processes` times `memory_bytes` and exhaust
 the grading machine. Where this process may create cgroups (Linux, as root,
 with cgroup v1's memory controller or a cgroup v2 tree that delegates memory)

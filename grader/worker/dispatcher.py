@@ -1,14 +1,15 @@
-"""The untrusted side: loads a submission and runs what the grader asks.
+"""Loading a submission and running what the grader asks of it (untrusted side).
 
 `Dispatcher.handle` takes one request (plain data) and returns one reply
 (plain data). The same dispatcher serves the in-process mode (called
-directly) and the sandboxed worker process (`main`, reading requests from
-stdin). Nothing here decides a verdict: replies are values or a description
+directly by `grader.engine.backends.InProcess`) and the sandboxed worker
+process (`grader.worker.main`, reading framed requests from its request
+pipe). Nothing here decides a verdict: replies are values or a description
 of what the student's code raised.
 
 Requests:
     {"op": "call", "module": "activations", "function": "softmax", "args": [...], "kwargs": {...}}
-    {"op": "probe", "probe": "grader.probes.cnn:logits_shape", "kwargs": {...}}
+    {"op": "probe", "probe": "grader.worker.probes.cnn:convnet_logits_shapes", "kwargs": {...}}
 Replies:
     {"ok": <wire value>}
     {"raised": {"type", "builtin", "message", "where", "trace", "phase"}}
@@ -25,11 +26,11 @@ import sys
 import traceback
 from pathlib import Path
 
-from grader import boundary
+from grader import wire
 from grader.course import MODULES
+from grader.limits import LIMITS
 
-PROBE_PACKAGE = "grader.probes."
-MAX_MESSAGE = 2000
+PROBE_PACKAGE = "grader.worker.probes."
 _package_numbers = itertools.count()
 
 
@@ -71,17 +72,17 @@ class Dispatcher:
                 phase = "lookup"
                 function = getattr(module, request["function"])
                 phase = "call"
-                args = boundary.decode(request["args"])
-                kwargs = boundary.decode(request["kwargs"])
+                args = wire.decode(request["args"])
+                kwargs = wire.decode(request["kwargs"])
                 value = function(*args, **kwargs)
             elif op == "probe":
                 phase = "call"
                 probe = _resolve_probe(request["probe"])
-                value = probe(self.submission, **boundary.decode(request["kwargs"]))
+                value = probe(self.submission, **wire.decode(request["kwargs"]))
             else:
                 raise ValueError(f"unknown request {op!r}")
             phase = "return"
-            return {"ok": boundary.encode(value)}
+            return {"ok": wire.encode(value)}
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 -- everything student code raises is reported
@@ -121,88 +122,8 @@ def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
     return {
         "type": str(type(error).__name__)[:200],
         "builtin": builtin_base(error),
-        "message": message[:MAX_MESSAGE],
+        "message": message[:LIMITS.exception_message_chars],
         "where": where,
-        "trace": trace[-4 * MAX_MESSAGE:],
+        "trace": trace[-4 * LIMITS.exception_message_chars:],
         "phase": phase,
     }
-
-
-class Channel:
-    """Length-prefixed JSON messages over a pair of pipe file descriptors."""
-
-    HEADER = 4
-    MAX_MESSAGE = 320 * 1024 * 1024
-
-    def __init__(self, read_fd: int, write_fd: int):
-        self.read_fd, self.write_fd = read_fd, write_fd
-
-    def send(self, message: dict):
-        import json
-
-        body = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
-        data = len(body).to_bytes(self.HEADER, "big") + body
-        view = memoryview(data)
-        while view:
-            written = os.write(self.write_fd, view)
-            view = view[written:]
-
-    def receive(self, deadline: float | None = None) -> dict | None:
-        """The next message; None at end of input or once `deadline` (time.monotonic) passes."""
-        import json
-
-        header = self._read_exactly(self.HEADER, deadline)
-        if header is None:
-            return None
-        size = int.from_bytes(header, "big")
-        if size > self.MAX_MESSAGE:
-            raise boundary.ProtocolError("message too large")
-        body = self._read_exactly(size, deadline)
-        if body is None:
-            return None
-        return json.loads(body, parse_constant=boundary._reject_constant)
-
-    def _read_exactly(self, size: int, deadline: float | None) -> bytes | None:
-        import select
-        import time
-
-        chunks, remaining = [], size
-        while remaining:
-            if deadline is not None:
-                # A half-written message must not hold the reader past its deadline.
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self.read_fd], [], [], left)[0]:
-                    return None
-            chunk = os.read(self.read_fd, min(remaining, 1 << 20))
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            remaining -= len(chunk)
-        return b"".join(chunks)
-
-
-def main():
-    """The sandboxed worker: confine this process, then serve requests until stdin closes."""
-    import json
-
-    from grader.isolation import confine
-
-    config = json.loads(sys.argv[1])
-    channel = Channel(config["request_fd"], config["reply_fd"])
-    isolation, paths = confine(config, lambda pid, uid: channel.send({"pid": pid, "uid": uid}))
-    sys.path[:] = [paths["library"]] + [entry for entry in sys.path[1:] if entry]
-    # The grader package was imported before a chroot may have moved it.
-    sys.modules["grader"].__path__[:] = [str(Path(paths["library"]) / "grader")]
-    importlib.invalidate_caches()
-    os.environ["HOME"] = paths["home"]
-    os.environ["TMPDIR"] = paths["home"]
-    import numpy  # noqa: F401 -- every module needs it; loading it before the first call keeps timings honest
-
-    dispatcher = Dispatcher(Path(paths["submission"]))
-    channel.send({"hello": {"isolation": isolation}})
-    while True:
-        message = channel.receive()
-        if message is None:
-            return
-        reply = dispatcher.handle(message["body"])
-        channel.send({"id": message["id"], **reply})

@@ -13,17 +13,17 @@ from __future__ import annotations
 import collections
 import concurrent.futures
 import os
-import json
 import re
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader import formats, report, runner
-from grader.results import GradingResult, load, save, write_atomically
-from grader.submission import SubmissionError
-
+from grader.engine import runner
+from grader.errors import SubmissionError
+from grader.results import formats, report
+from grader.results.model import GradingResult, load, save
+from grader.system import write_atomically
 
 BATCH_FILES = ("grades.csv", "summary.md")  # the batch's own files in OUT
 
@@ -62,8 +62,13 @@ def write_submission_files(folder: Path, result: GradingResult, identifier: str,
 
 
 def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = False, progress: bool = True,
-                **options) -> list[dict]:
-    """Grade every submission not graded yet into `out`; return the gradebook rows."""
+                opened: dict | None = None, **options) -> list[dict]:
+    """Grade every submission not graded yet into `out`; return the gradebook rows.
+
+    `opened` maps a path of `paths` to the submission the caller opened already
+    (`grader.engine.intake.opened`), so it is not opened a second time.
+    """
+    opened = opened or {}
     out.mkdir(parents=True, exist_ok=True)
     all_jobs = identifiers(paths)
     pending = [job for job in all_jobs if not (out / job.identifier / "results.json").is_file()]
@@ -72,10 +77,13 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
 
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))  # each parallel grading gets its share of cores
 
+    graded: dict[str, GradingResult] = {}
+
     def work(job: Job):
-        result = runner.grade(job.path, threads=threads, **options)
+        result = runner.grade(opened.get(job.path, job.path), threads=threads, **options)
         result.extra["id"] = job.identifier
         write_submission_files(out / job.identifier, result, job.identifier, junit)
+        graded[job.identifier] = result
 
     bar = _Progress(len(all_jobs), len(all_jobs) - len(pending), enabled=progress)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -101,8 +109,8 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
     rows = []
     for job in all_jobs:
         results_file = out / job.identifier / "results.json"
-        if results_file.is_file():
-            result = load(results_file)
+        result = graded.get(job.identifier) or (load(results_file) if results_file.is_file() else None)
+        if result is not None:
             rows.append(formats.gradebook_row(job.identifier, result,
                                               "incomplete" if result.extra.get("incomplete") else "graded"))
         else:

@@ -1,0 +1,61 @@
+"""Where the submission's code runs: the backend protocol, and the in-process backend.
+
+A backend takes one request as plain data (see `grader.worker.dispatcher`)
+and returns one reply as plain data. `grader.engine.student.Student` is the
+graded suite's handle on a backend; `grader.engine.fixtures` picks one per
+grading run: `grader.engine.sandbox.Sandboxed` (a confined worker process,
+the default) or `InProcess` (the submission imported into this process: fast,
+and not isolated at all).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+from grader.engine.intake import private_copy
+
+
+class Backend(Protocol):
+    folder: Path  # the private copy of the submission's modules, for static checks (never imported here)
+    modules: list[str]  # the course modules the submission has
+    isolation: str | None  # how the code is confined, for results.json; None before it started
+
+    def request(self, request: dict, time_limit: float | None = None) -> dict:
+        """Run one request; the reply is {"ok": ...}, {"raised": ...}, {"timeout": s} or {"crashed": why}."""
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds used so far by the code's processes, measured outside that code."""
+
+    def close(self) -> None:
+        """Stop everything the backend started and remove its files."""
+
+
+class InProcess:
+    """Runs the submission inside this process: fast, and not isolated at all.
+
+    Requests and replies still make a JSON round trip, so the suite sees the
+    same exactly-typed values as with the sandboxed worker.
+    """
+
+    def __init__(self, submission_folder: Path):
+        from grader.worker.dispatcher import Dispatcher
+
+        self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
+        self.folder = Path(self._temporary.name) / "submission"
+        self.isolation = "none (in-process, not isolated)"
+        self.modules = private_copy(Path(submission_folder), self.folder)
+        self._dispatcher = Dispatcher(self.folder)
+
+    def request(self, request: dict, time_limit: float | None = None) -> dict:
+        reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))
+        return json.loads(json.dumps(reply, allow_nan=False))
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
+    def close(self):
+        self._temporary.cleanup()

@@ -1,0 +1,146 @@
+"""Opening a submission, once: finding its modules, unpacking a zip, exporting notebooks.
+
+A submission is a folder holding the course modules (`activations.py`, ...),
+a folder holding `exercises/` with them (a cloned student repository), a
+folder of the module notebooks (`activations.ipynb`, ..., an nbgrader
+submission), or a `.zip` of any of these. `opened(path)` turns any of them
+into an `Opened` submission: one folder of .py modules, ready to grade.
+
+Only the eight module files (or notebooks' code cells) are ever used; anything
+else a submission ships (a `conftest.py`, a `numpy.py`, a `sitecustomize.py`)
+stays behind and is never put on a path. `private_copy` makes the package
+that the worker (or the in-process backend) imports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from grader.course import MODULES, module_files
+from grader.engine import notebooks
+from grader.errors import SubmissionError
+from grader.limits import LIMITS
+
+
+def locate(path: str | Path) -> Path:
+    """The folder holding the .py modules of the submission at `path` (itself, or its exercises/)."""
+    path = Path(path)
+    if not path.exists():
+        raise SubmissionError(f"{path}: no such file or folder; give the folder that holds your modules")
+    if not path.is_dir():
+        raise SubmissionError(f"{path}: not a folder; give the folder that holds your modules")
+    for candidate in (path, path / "exercises"):
+        if candidate != path and candidate.is_symlink():
+            continue  # a student repository's exercises/ must be its own folder, not a link elsewhere
+        if module_files(candidate):
+            return candidate
+    raise SubmissionError(
+        f"{path}: none of the course modules ({', '.join(m + '.py' for m in MODULES)}) is in it "
+        "or in its exercises/ folder")
+
+
+def private_copy(source: Path, destination: Path) -> list[str]:
+    """Copy the course modules of `source` into `destination` as a package.
+
+    The package's `__init__.py` is written empty: the submission's own one is
+    not run. Returns the names of the modules copied.
+    """
+    destination.mkdir(parents=True, exist_ok=True)
+    (destination / "__init__.py").write_text("")
+    files = module_files(source)
+    for name, file in files.items():
+        shutil.copyfile(file, destination / f"{name}.py", follow_symlinks=False)
+    return sorted(files, key=MODULES.index)
+
+
+@dataclasses.dataclass
+class Opened:
+    """A submission ready to grade: the folder of its modules, and their notebooks' exports if it had notebooks."""
+
+    folder: Path
+    notebooks: dict[str, notebooks.ExportedModule] | None = None
+
+    def in_its_terms(self, result):
+        """Feedback on notebooks names cells (`forward.ipynb, cell 7, line 3`) and the cells left out."""
+        if not self.notebooks:
+            return
+        for test in result.tests:
+            test.output = notebooks.in_notebook_terms(test.output, self.notebooks)
+            exported = self.notebooks.get(test.module)
+            if test.status != "passed" and exported is not None:
+                test.output += "".join(f"\nnote: {note}" for note in exported.notes)
+
+
+@contextlib.contextmanager
+def opened(path: Path):
+    """The submission at `path` (a folder or a .zip, of modules or notebooks), ready to grade."""
+    path = Path(path)
+    is_zip = path.suffix.lower() == ".zip"
+    with contextlib.ExitStack() as stack:
+        root = path
+        if is_zip:
+            if not path.is_file():
+                raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
+            temporary = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dlgrade-zip-")))
+            extract_zip(path, temporary)
+            entries = [entry for entry in temporary.iterdir() if entry.name != "__MACOSX"]
+            root = entries[0] if len(entries) == 1 and entries[0].is_dir() else temporary
+        try:
+            submission = stack.enter_context(_modules_of(root))
+        except SubmissionError as error:
+            if not is_zip:
+                raise
+            raise SubmissionError(f"{path}: {str(error).split(': ', 1)[-1]}") from None
+        yield submission
+
+
+@contextlib.contextmanager
+def _modules_of(path: Path):
+    """The .py modules at `path`; a folder of <module>.ipynb notebooks is exported to modules first.
+
+    Notebooks (an nbgrader submission, say) are read as data and their code
+    cells written out as modules (`grader.engine.notebooks`), so they are
+    graded in the sandbox like any other submission.
+    """
+    try:
+        folder = locate(path).resolve()  # the grading process runs elsewhere: no relative paths
+    except SubmissionError:
+        if not (path.is_dir() and module_files(path, ".ipynb")):
+            raise
+        folder = None
+    if folder is not None:
+        yield Opened(folder)
+        return
+    with tempfile.TemporaryDirectory(prefix="dlgrade-notebooks-") as temporary:
+        exported = notebooks.export_modules(path)
+        notebooks.write_package(exported, Path(temporary))
+        yield Opened(Path(temporary).resolve(), exported)
+
+
+def extract_zip(path: Path, destination: Path):
+    """Extract the .py and .ipynb files of a zip, refusing absolute paths, '..', links and zip bombs."""
+    try:
+        archive = zipfile.ZipFile(path)
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SubmissionError(f"{path}: not a readable zip file ({error}); re-create it with `zip -r`") from None
+    with archive:
+        if sum(member.file_size for member in members) > LIMITS.zip_bytes:
+            raise SubmissionError(f"{path}: unpacks to more than {LIMITS.zip_bytes // 1024**2} MB")
+        for member in members:
+            name = Path(member.filename)
+            is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
+            unsafe = is_link or name.is_absolute() or ".." in name.parts
+            if member.is_dir() or unsafe or name.suffix not in (".py", ".ipynb"):
+                continue
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                target.write_bytes(archive.read(member))
+            except (zipfile.BadZipFile, OSError, RuntimeError) as error:
+                raise SubmissionError(f"{path}: {member.filename} cannot be read ({error})") from None

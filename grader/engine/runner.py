@@ -1,0 +1,168 @@
+"""Grading one submission: open it (folder, zip, notebooks), run the graded suite, return the result.
+
+`grade` is the one path from a submission to its `GradingResult`, for
+`dlgrade check`, `dlgrade grade`, the doors and the notebook checks alike.
+The suite (`grader/suite`, and `grader/hidden` when hidden tests are asked
+for) runs under pytest with the plugin of `grader.engine.fixtures`, which
+starts the submission's backend (the sandboxed worker by default).
+
+By default pytest runs in a fresh trusted process that rewrites a partial
+results file after every test, so a submission that exhausts its total time
+(or a run that is killed) still yields every test graded so far, the rest
+marked not run. `fresh_process=False` runs it in this process instead
+(`dlgrade check`: a second interpreter would cost a second start-up).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.course import MODULES
+from grader.engine import intake
+from grader.limits import LIMITS
+from grader.results.model import GradingResult
+from grader.system import run_in_own_group
+
+GRADER = Path(__file__).resolve().parent.parent
+SUITE, HIDDEN = GRADER / "suite", GRADER / "hidden"
+
+
+def suite_files(modules=None, hidden: bool = False) -> list[Path]:
+    """The graded test files for `modules` (all by default), public first."""
+    files = []
+    for module in modules or MODULES:
+        if (SUITE / f"test_{module}.py").is_file():
+            files.append(SUITE / f"test_{module}.py")
+        if hidden and (HIDDEN / f"test_{module}.py").is_file():
+            files.append(HIDDEN / f"test_{module}.py")
+    return files
+
+
+def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_process=False,
+                     results: Path | None = None, partial: Path | None = None, terminal: bool = True) -> list[str]:
+    """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
+    arguments = [str(path) for path in suite_files(modules, hidden)]
+    # `--submission=DIR` as one argument: pytest's first pass over the command
+    # line does not know the option yet and would take a separate DIR for a
+    # test path, loading any conftest.py the submission ships. `--noconftest`
+    # with the grader's fixtures as a named plugin makes sure no conftest.py is
+    # ever loaded, wherever it lies.
+    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER),
+                  f"--submission={Path(folder).resolve()}", "--noconftest", "-p", "grader.engine.fixtures",
+                  "-p", "no:cacheprovider", "--assert=plain"]
+    arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
+    if hidden:
+        arguments.append("--hidden")
+    if seed is not None:
+        arguments.append(f"--seed={seed}")
+    if in_process:
+        arguments.append("--in-process")
+    if results:
+        arguments.append(f"--results={results}")
+    if partial:
+        arguments.append(f"--partial-results={partial}")
+    return arguments
+
+
+def pytest_environment(threads: int | None = None) -> dict:
+    """The grading process's environment: this very grader first on the path, no third-party plugins.
+
+    The grading process must import the `grader` package this runner belongs
+    to (a Gradescope bundle's copy, say), not another one installed elsewhere:
+    its suite files and its fixtures must come from one place. Only the
+    grader's own hooks decide outcomes.
+    """
+    path = os.pathsep.join(filter(None, [str(GRADER.parent), os.environ.get("PYTHONPATH")]))
+    environment = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+                   "PYTHONDONTWRITEBYTECODE": "1"}
+    if threads is not None:
+        # Submissions graded side by side share the cores: each process computes on its share.
+        environment.update({name: str(threads) for name in (
+            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DLGRADE_WORKER_THREADS")})
+    return environment
+
+
+class _ResultOf:
+    """A pytest plugin that keeps the scoring plugin's final result (pytest run in this process)."""
+
+    def __init__(self):
+        self.result: GradingResult | None = None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session):
+        from grader.engine.scoring import RESULT
+
+        self.result = session.config.stash.get(RESULT, None)
+
+
+def grade(path: Path | intake.Opened, *, modules=None, hidden=False, seed=None, in_process=False,
+          time_limit: float = LIMITS.submission_seconds, work_dir: Path | None = None,
+          threads: int | None = None, fresh_process: bool = True) -> GradingResult:
+    """Grade the submission at `path` (or one already opened) and return its result.
+
+    `threads` caps the compute threads of both processes (for batches run in
+    parallel). `fresh_process=False` runs pytest in this process, without a
+    total time limit (see the module's docstring).
+    """
+    if isinstance(path, intake.Opened):
+        return _grade_opened(path, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process)
+    with intake.opened(path) as submission:
+        return _grade_opened(submission, modules, hidden, seed, in_process, time_limit, work_dir, threads,
+                             fresh_process)
+
+
+def _grade_opened(submission: intake.Opened, modules, hidden, seed, in_process, time_limit, work_dir, threads,
+                  fresh_process) -> GradingResult:
+    if fresh_process:
+        result = _in_fresh_process(submission.folder, modules, hidden, seed, in_process, time_limit, work_dir,
+                                   threads)
+    else:
+        result = _in_this_process(submission.folder, modules, hidden, seed, in_process)
+    submission.in_its_terms(result)
+    return result
+
+
+def _in_this_process(folder: Path, modules, hidden, seed, in_process) -> GradingResult:
+    os.environ.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
+    keeper = _ResultOf()
+    code = pytest.main(pytest_arguments(folder, modules, hidden, seed, in_process, terminal=False), plugins=[keeper])
+    if keeper.result is None:
+        raise RuntimeError(f"the grader could not run (pytest exit code {int(code)})")
+    return keeper.result
+
+
+def _in_fresh_process(folder: Path, modules, hidden, seed, in_process, time_limit, work_dir,
+                      threads) -> GradingResult:
+    with tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
+        results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
+        command = [sys.executable, "-m", "pytest",
+                   *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial)]
+        completed = run_in_own_group(command, time_limit, cwd=temporary, env=pytest_environment(threads),
+                                     stderr=subprocess.STDOUT)
+        for candidate in (results, partial):
+            if candidate.is_file():
+                try:
+                    result = GradingResult.from_json(json.loads(candidate.read_text()))
+                    break
+                except (ValueError, KeyError):
+                    continue
+        else:
+            detail = completed.stdout.decode(errors="replace").strip().splitlines()[-5:]
+            raise RuntimeError("the grader produced no result: " + " | ".join(detail))
+        if completed.timed_out or candidate == partial:
+            reason = (f"not run: grading this submission ran out of its total time ({time_limit:g} s)"
+                      if completed.timed_out else "not run: the grading process stopped early")
+            for test in result.tests:
+                if test.output == "not run":
+                    test.output = reason
+            result.extra["incomplete"] = reason
+        return result

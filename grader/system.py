@@ -1,0 +1,76 @@
+"""What the trusted side asks of the operating system: process groups killed whole, files written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def kill_group(pid: int):
+    """SIGKILL the process group led by `pid` (started with `start_new_session=True`); gone already is fine."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclasses.dataclass
+class Completed:
+    returncode: int | None  # None: killed at the time limit
+    stdout: str | bytes
+    stderr: str | bytes | None
+
+    @property
+    def timed_out(self) -> bool:
+        return self.returncode is None
+
+
+def run_in_own_group(command: list[str], timeout: float, **popen) -> Completed:
+    """Run `command` in a process group of its own, killed whole after `timeout` s or on any interruption.
+
+    `popen` goes to `subprocess.Popen` (stdout and stderr are captured unless it says otherwise).
+    """
+    popen = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
+    process = subprocess.Popen(command, start_new_session=True, **popen)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+        return Completed(process.returncode, stdout, stderr)
+    except subprocess.TimeoutExpired:
+        kill_group(process.pid)
+        stdout, stderr = process.communicate()
+        return Completed(None, stdout, stderr)
+    except BaseException:
+        kill_group(process.pid)
+        process.wait()
+        raise
+
+
+@contextlib.contextmanager
+def atomic_output(path: Path):
+    """A temporary path beside `path` to write; moved onto `path` when the block ends without error.
+
+    A reader sees the old file or the new one, never half of one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        with open(temporary, "rb+") as stream:
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_atomically(path: Path, data: str | bytes):
+    """Write `data` (text as UTF-8) to `path` atomically (see `atomic_output`)."""
+    with atomic_output(path) as temporary:
+        temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
