@@ -46,18 +46,28 @@ def main():
     solutions = ROOT / "solutions"
 
     print("1. one submission, the whole public suite: sandboxed vs in-process")
-    single = median_of({
-        "sandboxed": DLGRADE + ["grade", solutions, "--format", "json", "--no-hidden"],
-        "in-process": DLGRADE + ["grade", solutions, "--format", "json", "--no-hidden", "--in-process"],
-    }, arguments.repeat)
-    print(f"   sandboxed {single['sandboxed']:.2f} s, in-process {single['in-process']:.2f} s, "
-          f"ratio {single['sandboxed'] / single['in-process']:.2f} (target <= 1.3)")
+    single = median_of(
+        {
+            "sandboxed": DLGRADE + ["grade", solutions, "--format", "json", "--no-hidden"],
+            "in-process": DLGRADE + ["grade", solutions, "--format", "json", "--no-hidden", "--in-process"],
+        },
+        arguments.repeat,
+    )
+    print(
+        f"   sandboxed {single['sandboxed']:.2f} s, in-process {single['in-process']:.2f} s, "
+        f"ratio {single['sandboxed'] / single['in-process']:.2f} (target <= 1.3)"
+    )
 
     print("3. dlgrade check activations")
-    check = median_of({"check": DLGRADE + ["check", "activations", "--submission", solutions]},
-                      max(5, arguments.repeat))
-    imports = subprocess.run([sys.executable, "-X", "importtime", "-m", "grader", "check", "activations",
-                              "--submission", solutions], cwd=ROOT, capture_output=True, text=True).stderr
+    check = median_of(
+        {"check": DLGRADE + ["check", "activations", "--submission", solutions]}, max(5, arguments.repeat)
+    )
+    imports = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "grader", "check", "activations", "--submission", solutions],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stderr
     torch_imported = any(line.rsplit("|", 1)[-1].strip().split(".")[0] == "torch" for line in imports.splitlines())
     print(f"   {check['check']:.2f} s (target < 1 s); torch imported by the grader: {torch_imported}")
 
@@ -73,10 +83,13 @@ def main():
         times = {}
         for jobs in (1, 2):
             out = Path(temporary) / f"out{jobs}"
-            times[jobs] = timed(DLGRADE + ["grade", *submissions, "--out", out, "--jobs", str(jobs), "--quiet",
-                                           "--no-hidden"])
-        print(f"   --jobs 1 {times[1]:.1f} s, --jobs 2 {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f} "
-              "(target >= 1.7)")
+            times[jobs] = timed(
+                DLGRADE + ["grade", *submissions, "--out", out, "--jobs", str(jobs), "--quiet", "--no-hidden"]
+            )
+        print(
+            f"   --jobs 1 {times[1]:.1f} s, --jobs 2 {times[2]:.1f} s, speed-up {times[1] / times[2]:.2f} "
+            "(target >= 1.7)"
+        )
 
 
 if __name__ == "__main__":

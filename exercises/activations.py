@@ -6,8 +6,6 @@ its input. "Stable" means no nan/inf and no RuntimeWarning for finite inputs
 of any magnitude (|z| up to 1e4 at least).
 """
 
-import numpy as np
-
 
 def sigmoid(z):
     """Logistic sigmoid, stable for inputs of any magnitude.

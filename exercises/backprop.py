@@ -9,10 +9,6 @@ h = 1e-5 and float64, a correct backward agrees with central differences to a
 relative error below 1e-7.
 """
 
-import numpy as np
-
-from .forward import forward
-
 
 def loss(params, X, y, reg_lambda=0.0):
     """Mean cross-entropy of the net's predictions plus L2 weight decay.

@@ -8,10 +8,7 @@ The helpers train for one epoch, measure accuracy, count parameters and
 look inside a model with forward hooks.
 """
 
-import torch
 from torch import nn
-
-from .conv_size import conv_output_size, pool_output_size
 
 
 class NeuralNet(nn.Module):

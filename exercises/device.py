@@ -6,13 +6,6 @@ with `move_to`, seed every random number generator with `seed_everything`,
 and say what the script ran on with `device_summary`.
 """
 
-import platform
-import random
-
-import numpy as np
-import torch
-from torch import nn
-
 
 def get_device(prefer=None):
     """The device to compute on: the one asked for, or the best one available.

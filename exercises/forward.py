@@ -5,9 +5,7 @@ H hidden units, C classes. Its parameters live in a dict with keys "W1",
 "b1", "W2", "b2". No function here modifies its inputs.
 """
 
-import numpy as np
-
-from .activations import sigmoid, softmax, tanh
+from .activations import sigmoid
 
 
 def neuron(x, w, b, activation=sigmoid):

@@ -6,11 +6,6 @@ set into shuffled batches; `train_two_layer_net` puts them together with
 forward.py and backprop.py. None of them modifies its inputs in place.
 """
 
-import numpy as np
-
-from .backprop import backward, loss
-from .forward import forward, init_params
-
 
 def gradient_descent(grad_fn, x0, learning_rate=0.1, num_steps=100):
     """Minimise a function by repeated steps against its gradient.
@@ -95,8 +90,7 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, seed=None):
     raise NotImplementedError("iterate_minibatches: yield (X_batch, y_batch) pairs")
 
 
-def train_two_layer_net(X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_lambda=0.001,
-                        batch_size=None, seed=0):
+def train_two_layer_net(X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_lambda=0.001, batch_size=None, seed=0):
     """Train the two-layer net by gradient descent on `loss`.
 
     Formula: params <- params - learning_rate * backward(params, cache, X_batch, y_batch, reg_lambda)

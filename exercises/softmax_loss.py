@@ -7,8 +7,6 @@ gradient is reg * W. You write the loss twice: once with explicit loops over
 the examples (to see every term), once vectorized (to make it fast).
 """
 
-import numpy as np
-
 # Probabilities below this count as this in cross_entropy, so that a zero
 # probability costs -log(1e-12) ~= 27.6 instead of an infinite loss.
 PROBABILITY_FLOOR = 1e-12

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from grader.course import MODULES, TOTAL_POINTS
@@ -44,8 +42,12 @@ def command_check(arguments) -> int:
     from grader.results import report
 
     modules = parse_modules(arguments.modules)
-    result = runner.grade(Path(arguments.submission or Path.cwd() / "exercises"), modules=modules,
-                          in_process=arguments.in_process, fresh_process=False)
+    result = runner.grade(
+        Path(arguments.submission or Path.cwd() / "exercises"),
+        modules=modules,
+        in_process=arguments.in_process,
+        fresh_process=False,
+    )
     print(report.score_table(result, width=arguments.width))
     if result.extra.get("isolation", "").startswith("none"):
         print("note: --in-process ran your code inside the grader, without isolation")
@@ -61,12 +63,19 @@ def command_grade(arguments) -> int:
     missing = [path for path in paths if not path.exists()]
     if missing:
         raise UsageError(f"{missing[0]}: no such file or folder")
-    options = dict(modules=modules, hidden=not arguments.no_hidden, seed=arguments.seed,
-                   in_process=arguments.in_process, time_limit=arguments.time_limit)
+    options = dict(
+        modules=modules,
+        hidden=not arguments.no_hidden,
+        seed=arguments.seed,
+        in_process=arguments.in_process,
+        time_limit=arguments.time_limit,
+    )
     if arguments.format != "files":
         if len(paths) != 1:
-            raise UsageError(f"--format {arguments.format} prints one submission's result; give exactly one "
-                             "submission, or use --out DIR for a batch")
+            raise UsageError(
+                f"--format {arguments.format} prints one submission's result; give exactly one "
+                "submission, or use --out DIR for a batch"
+            )
         result = runner.grade(paths[0], **options)
         identifier = batch.identifiers(paths)[0].identifier
         if arguments.out:
@@ -82,8 +91,9 @@ def command_grade(arguments) -> int:
         return 0
     if not arguments.out:
         raise UsageError("give --out DIR for the result files (or --format json to print one result)")
-    batch_options = dict(jobs=arguments.jobs, junit=arguments.format == "junit", progress=not arguments.quiet,
-                         **options)
+    batch_options = dict(
+        jobs=arguments.jobs, junit=arguments.format == "junit", progress=not arguments.quiet, **options
+    )
     if len(paths) == 1:
         # A single bad submission is a usage error, not a gradebook row: open it here, once.
         with intake.opened(paths[0]) as submission:
@@ -102,19 +112,24 @@ def command_verify(arguments) -> int:
     expectations = (("solutions", TOTAL_POINTS), ("exercises", 0))
     for name, _ in expectations:
         if not (course / name).is_dir():
-            raise UsageError(f"{course / name}: no such folder; run verify in the course repository "
-                             "(or give --course DIR)")
+            raise UsageError(
+                f"{course / name}: no such folder; run verify in the course repository (or give --course DIR)"
+            )
     failures = 0
     for name, expected in expectations:
         result = runner.grade(course / name, hidden=True, seed=arguments.seed, in_process=arguments.in_process)
         good = result.score == expected and result.max_score == TOTAL_POINTS
         failures += not good
-        print(f"{name}: {result.score:g}/{result.max_score:g} (expected {expected}) "
-              f"{'ok' if good else 'WRONG'}  [{result.execution_time:.1f} s, seed {result.extra.get('seed')}]")
+        print(
+            f"{name}: {result.score:g}/{result.max_score:g} (expected {expected}) "
+            f"{'ok' if good else 'WRONG'}  [{result.execution_time:.1f} s, seed {result.extra.get('seed')}]"
+        )
         if not good:
             wrong = [test for test in result.tests if (test.status == "passed") != bool(expected)]
             for test in wrong[:20]:
-                print(f"  {test.number} {test.name}: {test.status}  {test.output.splitlines()[0] if test.output else ''}")
+                print(
+                    f"  {test.number} {test.name}: {test.status}  {test.output.splitlines()[0] if test.output else ''}"
+                )
     return 1 if failures else 0
 
 
@@ -163,15 +178,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     grade.add_argument("--out", metavar="DIR", help="folder for results.json, feedback.md, grades.csv")
     grade.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel")
-    grade.add_argument("--format", choices=FORMATS, default="files",
-                       help="files (default) writes into --out; the others print one submission's result")
+    grade.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="files",
+        help="files (default) writes into --out; the others print one submission's result",
+    )
     grade.add_argument("--modules", nargs="+", metavar="MODULE", help="grade only these modules")
     grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: random, recorded)")
     grade.add_argument("--no-hidden", action="store_true", help="public tests only")
     grade.add_argument("--in-process", action="store_true", help="no sandbox (NOT isolated; for debugging)")
-    grade.add_argument("--time-limit", type=float, default=LIMITS.submission_seconds, metavar="S",
-                       help=f"seconds for one whole submission (default {LIMITS.submission_seconds:g}; "
-                            "see grader/limits.py for the others)")
+    grade.add_argument(
+        "--time-limit",
+        type=float,
+        default=LIMITS.submission_seconds,
+        metavar="S",
+        help=f"seconds for one whole submission (default {LIMITS.submission_seconds:g}; "
+        "see grader/limits.py for the others)",
+    )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
     grade.set_defaults(handler=command_grade)
 
@@ -186,11 +210,17 @@ def build_parser() -> argparse.ArgumentParser:
     release.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
     release.set_defaults(handler=command_release)
 
-    classroom = commands.add_parser("classroom", help="GitHub Classroom grading step: writes result= to "
-                                    "$GITHUB_OUTPUT, always with a tests array")
+    classroom = commands.add_parser(
+        "classroom", help="GitHub Classroom grading step: writes result= to $GITHUB_OUTPUT, always with a tests array"
+    )
     classroom.add_argument("--submission", default="exercises", metavar="DIR")
-    classroom.add_argument("--time-limit", type=float, default=LIMITS.classroom_seconds, metavar="S",
-                           help=f"seconds for grading (default {LIMITS.classroom_seconds:g})")
+    classroom.add_argument(
+        "--time-limit",
+        type=float,
+        default=LIMITS.classroom_seconds,
+        metavar="S",
+        help=f"seconds for grading (default {LIMITS.classroom_seconds:g})",
+    )
     classroom.set_defaults(handler=command_classroom)
 
     bundle = commands.add_parser("gradescope-bundle", help="build the Gradescope autograder zip")

@@ -62,4 +62,3 @@ class Limits:
 
 
 LIMITS = Limits()
-

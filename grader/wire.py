@@ -29,8 +29,22 @@ from grader.limits import LIMITS
 # dtypes an array may have on the wire: numbers and booleans, nothing that
 # could carry objects.
 ARRAY_DTYPES = frozenset(
-    ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-     "float16", "float32", "float64", "complex64", "complex128"]
+    [
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
+    ]
 )
 # Caps that keep a hostile reply from exhausting the trusted side's memory (sized in grader.limits).
 MAX_ARRAY_BYTES = LIMITS.wire_array_bytes
@@ -62,8 +76,13 @@ def encode(value, _depth: int = 0):
         if value.dtype.name not in ARRAY_DTYPES:
             raise NotPlainData(f"an array of dtype {value.dtype}; return an array of numbers")
         data = np.ascontiguousarray(value).tobytes()
-        return {"t": "nd", "dtype": value.dtype.name, "shape": list(value.shape),
-                "ro": not value.flags.writeable, "data": base64.b64encode(data).decode("ascii")}
+        return {
+            "t": "nd",
+            "dtype": value.dtype.name,
+            "shape": list(value.shape),
+            "ro": not value.flags.writeable,
+            "data": base64.b64encode(data).decode("ascii"),
+        }
     if kind is list or kind is tuple:
         return {"t": kind.__name__, "items": [encode(item, _depth + 1) for item in value]}
     if kind is dict:
@@ -76,10 +95,12 @@ def encode(value, _depth: int = 0):
     if isinstance(value, np.ndarray):
         raise NotPlainData(f"a {type_name(value)} (a subclass of numpy.ndarray); return a plain np.ndarray")
     if isinstance(value, (int, float)):
-        raise NotPlainData(f"a {type_name(value)} (a subclass of {type(value).__mro__[1].__name__}); "
-                           "return a plain int or float")
-    raise NotPlainData(f"a {type_name(value)}, which is not plain data (numbers, strings, "
-                       "lists, dicts and NumPy arrays)")
+        raise NotPlainData(
+            f"a {type_name(value)} (a subclass of {type(value).__mro__[1].__name__}); return a plain int or float"
+        )
+    raise NotPlainData(
+        f"a {type_name(value)}, which is not plain data (numbers, strings, lists, dicts and NumPy arrays)"
+    )
 
 
 def decode(wire, _depth: int = 0):
@@ -187,4 +208,3 @@ def _decode_array(wire) -> np.ndarray:
     if wire.get("ro") is True:
         array.flags.writeable = False
     return array
-

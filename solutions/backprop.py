@@ -77,7 +77,7 @@ def backward(params, cache, X, y, reg_lambda=0.0):
     dscores = cache["probs"].copy()
     dscores[np.arange(num_examples), y] -= 1.0
     dscores /= num_examples
-    dhidden = dscores @ params["W2"].T * (1.0 - hidden ** 2)  # tanh'(z1) = 1 - tanh(z1)**2
+    dhidden = dscores @ params["W2"].T * (1.0 - hidden**2)  # tanh'(z1) = 1 - tanh(z1)**2
     return {
         "W1": X.T @ dhidden + reg_lambda * params["W1"],
         "b1": np.sum(dhidden, axis=0, keepdims=True),

@@ -261,6 +261,7 @@ def capture_activations(model, x, layer_names):
     handles = []
     try:
         for name in layer_names:
+
             def record(module, inputs, output, name=name):
                 activations[name] = output.detach()
 

@@ -64,9 +64,11 @@ def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
     _check_int("dilation", dilation, 1)
     output_size = (input_size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
     if output_size < 1:
-        raise ValueError(f"the output size would be {output_size}: the padded input "
-                         f"({input_size + 2 * padding}) is smaller than the dilated kernel "
-                         f"({dilation * (kernel_size - 1) + 1})")
+        raise ValueError(
+            f"the output size would be {output_size}: the padded input "
+            f"({input_size + 2 * padding}) is smaller than the dilated kernel "
+            f"({dilation * (kernel_size - 1) + 1})"
+        )
     return output_size
 
 
@@ -98,8 +100,9 @@ def pool_output_size(input_size, kernel_size, stride=None, padding=0):
     if stride is None:
         stride = kernel_size
     if padding > kernel_size // 2:
-        raise ValueError(f"padding must be at most half the kernel size (kernel_size // 2 = "
-                         f"{kernel_size // 2}), got {padding}")
+        raise ValueError(
+            f"padding must be at most half the kernel size (kernel_size // 2 = {kernel_size // 2}), got {padding}"
+        )
     return conv_output_size(input_size, kernel_size, stride, padding)
 
 
@@ -198,6 +201,7 @@ def same_padding(kernel_size, dilation=1):
     _check_int("dilation", dilation, 1)
     extent = dilation * (kernel_size - 1) + 1
     if extent % 2 == 0:
-        raise ValueError(f"the dilated kernel spans {extent} inputs, an even number: no symmetric "
-                         "padding keeps the size")
+        raise ValueError(
+            f"the dilated kernel spans {extent} inputs, an even number: no symmetric padding keeps the size"
+        )
     return (extent - 1) // 2

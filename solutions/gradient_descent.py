@@ -99,12 +99,11 @@ def iterate_minibatches(X, y, batch_size, shuffle=True, seed=None):
     num_examples = X.shape[0]
     order = np.random.default_rng(seed).permutation(num_examples) if shuffle else np.arange(num_examples)
     for start in range(0, num_examples, batch_size):
-        batch = order[start:start + batch_size]
+        batch = order[start : start + batch_size]
         yield X[batch], y[batch]
 
 
-def train_two_layer_net(X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_lambda=0.001,
-                        batch_size=None, seed=0):
+def train_two_layer_net(X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_lambda=0.001, batch_size=None, seed=0):
     """Train the two-layer net by gradient descent on `loss`.
 
     Formula: params <- params - learning_rate * backward(params, cache, X_batch, y_batch, reg_lambda)
@@ -140,8 +139,7 @@ def train_two_layer_net(X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_l
         if batch_size is None:
             batches = [(X, y)]
         else:
-            batches = iterate_minibatches(X, y, batch_size, shuffle=True,
-                                          seed=int(shuffle_seeds.integers(2**31)))
+            batches = iterate_minibatches(X, y, batch_size, shuffle=True, seed=int(shuffle_seeds.integers(2**31)))
         for X_batch, y_batch in batches:
             _, cache = forward(params, X_batch)
             grads = backward(params, cache, X_batch, y_batch, reg_lambda)

@@ -26,9 +26,15 @@ def main(jobs_file: str):
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     for job in json.loads(Path(jobs_file).read_text()):
         seed = job.get("seed")
-        arguments = runner.pytest_arguments(Path(job["submission"]), job["modules"], hidden=seed is not None,
-                                            seed=seed, in_process=True, results=Path(job["results"]),
-                                            terminal=False)
+        arguments = runner.pytest_arguments(
+            Path(job["submission"]),
+            job["modules"],
+            hidden=seed is not None,
+            seed=seed,
+            in_process=True,
+            results=Path(job["results"]),
+            terminal=False,
+        )
         if not job.get("public", True):
             arguments = [argument for argument in arguments if not argument.startswith(str(runner.SUITE))]
         pytest.main(arguments)

@@ -6,9 +6,9 @@ import dataclasses
 import shutil
 from pathlib import Path
 
+from grader.course import MODULES
 from grader.engine import runner
 from grader.engine.cgroup import MemoryGroup
-from grader.course import MODULES
 from grader.results.model import GradingResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +61,7 @@ def grade(submission: Path, modules=None, hidden: bool = False, **options) -> Gr
 
 def failures(result: GradingResult) -> str:
     """Every failed test's feedback, for assertion messages."""
-    return "\n".join(f"{test.number} {test.name}: {test.output}" for test in result.tests
-                     if test.status != "passed")
+    return "\n".join(f"{test.number} {test.name}: {test.output}" for test in result.tests if test.status != "passed")
 
 
 def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[GradingResult]:
@@ -80,16 +79,29 @@ def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[Grading
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-many-"))
-    entries = [{"submission": str(Path(job[0]).resolve()), "modules": list(job[1]),
-                "results": str(folder / f"{index}.json"), **(job[2] if len(job) > 2 else {})}
-               for index, job in enumerate(jobs)]
+    entries = [
+        {
+            "submission": str(Path(job[0]).resolve()),
+            "modules": list(job[1]),
+            "results": str(folder / f"{index}.json"),
+            **(job[2] if len(job) > 2 else {}),
+        }
+        for index, job in enumerate(jobs)
+    ]
     shares = [entries[start::processes] for start in range(processes)]
     running = []
     for number, share in enumerate(shares):
         jobs_file = folder / f"jobs-{number}.json"
         jobs_file.write_text(json.dumps(share))
-        running.append(subprocess.Popen([sys.executable, "-m", "tests.grade_many", str(jobs_file)], cwd=ROOT,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        running.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.grade_many", str(jobs_file)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     errors = [process.communicate()[1] for process in running]
     results = []
     for entry in entries:

@@ -11,12 +11,11 @@ import time
 
 import jsonschema
 import pytest
-
-from grader.limits import LIMITS
 import yaml
 
-from grader.results import formats
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES, TOTAL_POINTS
+from grader.limits import LIMITS
+from grader.results import formats
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 WORKFLOWS = ROOT / "autograding" / "github-classroom"
@@ -71,8 +70,13 @@ def grading_step(workflow) -> dict:
 
 def test_workflow_has_classroom_names_triggers_permissions_and_steps(workflow):
     steps = check_classroom_header(workflow)
-    assert [step.get("uses") for step in steps] == ["actions/checkout@v4", "actions/setup-python@v5", None, None,
-                                                    REPORTER]
+    assert [step.get("uses") for step in steps] == [
+        "actions/checkout@v4",
+        "actions/setup-python@v5",
+        None,
+        None,
+        REPORTER,
+    ]
     install = steps[2]["run"]
     assert CPU_TORCH in install and "pip install -e ." in install
     assert install.index(CPU_TORCH) < install.index("pip install -e .")
@@ -97,8 +101,14 @@ def run_grading_step(workflow, submission, tmp_path, *extra, github_output=True)
     if github_output:
         environment["GITHUB_OUTPUT"] = str(output)
     where = [] if submission is None else ["--submission", str(submission)]
-    completed = subprocess.run([sys.executable, "-m", "grader", *command[1:], *where, *map(str, extra)],
-                               capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=600)
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", *command[1:], *where, *map(str, extra)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stderr
     text = output.read_text() if github_output else completed.stdout
     lines = text.splitlines()
@@ -119,8 +129,7 @@ def reference_step(workflow, tmp_path_factory):
 
 def test_reference_reports_100_with_a_weighted_entry_per_test(reference_step):
     data, completed = reference_step
-    assert (data["version"], data["status"], data["max_score"], total(data)) == (1, "pass", TOTAL_POINTS,
-                                                                                  TOTAL_POINTS)
+    assert (data["version"], data["status"], data["max_score"], total(data)) == (1, "pass", TOTAL_POINTS, TOTAL_POINTS)
     assert len(data["tests"]) > len(MODULES) and all(test["status"] == "pass" for test in data["tests"])
     assert {test["score"] for test in data["tests"]} != {1}  # weights, not one point per test
     assert "Score: 100/100" in completed.stderr  # the table is in the log, not in $GITHUB_OUTPUT
@@ -147,9 +156,16 @@ def test_half_done_submission_reports_the_points_of_its_finished_modules(workflo
 
 
 def test_a_run_killed_by_its_time_limit_still_reports_a_tests_array(workflow, tmp_path):
-    folder = make_submission(tmp_path / "loops", "activations", [(
-        "    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
-        "    while True:\n        pass\n    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)")])
+    folder = make_submission(
+        tmp_path / "loops",
+        "activations",
+        [
+            (
+                "    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
+                "    while True:\n        pass\n    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
+            )
+        ],
+    )
     started = time.monotonic()
     data, _ = run_grading_step(workflow, folder, tmp_path, "--time-limit", 5)
     assert time.monotonic() - started < 60
@@ -185,13 +201,17 @@ def test_per_module_workflow_has_one_command_grader_per_module_summing_to_100(pe
         assert re.fullmatch(r"[a-z0-9]+", step["id"])  # the reporter's runner ids
     reporter = steps[-1]
     assert reporter["with"]["runners"].split(",") == [step["id"] for step in graders]
-    assert reporter["env"] == {f"{step['id'].upper()}_RESULTS": f"${{{{ steps.{step['id']}.outputs.result }}}}"
-                               for step in graders}
+    assert reporter["env"] == {
+        f"{step['id'].upper()}_RESULTS": f"${{{{ steps.{step['id']}.outputs.result }}}}" for step in graders
+    }
 
 
 def test_per_module_command_passes_only_with_full_marks(per_module_workflow, tmp_path):
-    step = next(step for step in per_module_workflow["jobs"]["run-autograding-tests"]["steps"]
-                if step.get("with", {}).get("test-name") == "activations")
+    step = next(
+        step
+        for step in per_module_workflow["jobs"]["run-autograding-tests"]["steps"]
+        if step.get("with", {}).get("test-name") == "activations"
+    )
     tools = tmp_path / "bin"  # `dlgrade` and `python` as the runner's PATH would give them
     tools.mkdir()
     for name, target in (("dlgrade", f'"{sys.executable}" -m grader'), ("python", f'"{sys.executable}"')):
@@ -201,8 +221,13 @@ def test_per_module_command_passes_only_with_full_marks(per_module_workflow, tmp
     for name, base in (("reference", SOLUTIONS), ("stubs", EXERCISES)):
         repository = tmp_path / name
         make_submission(repository / "exercises", base=base)
-        completed = subprocess.run(["/bin/sh", "-c", step["with"]["command"]], cwd=repository, capture_output=True,
-                                   text=True, env={"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path)},
-                                   timeout=300)
+        completed = subprocess.run(
+            ["/bin/sh", "-c", step["with"]["command"]],
+            cwd=repository,
+            capture_output=True,
+            text=True,
+            env={"PATH": f"{tools}:/usr/bin:/bin", "HOME": str(tmp_path)},
+            timeout=300,
+        )
         codes[name] = completed.returncode
     assert codes == {"reference": 0, "stubs": 1}

@@ -21,16 +21,20 @@ FAST = ["--modules", "activations", "--no-hidden", "--quiet"]
 
 
 def dlgrade(*arguments, cwd=ROOT, timeout=300):
-    return subprocess.run([sys.executable, "-m", "grader", *map(str, arguments)], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *map(str, arguments)], cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
-@pytest.mark.parametrize("arguments, words", [
-    (["check", "--submission", "/no/such/folder"], "no such file or folder"),
-    (["check", "softmax"], "unknown module 'softmax'"),
-    (["grade", "/no/such/folder", "--out", "x"], "no such file or folder"),
-    (["grade", str(SOLUTIONS), "--modules", "convolution", "--out", "x"], "unknown module"),
-])
+@pytest.mark.parametrize(
+    "arguments, words",
+    [
+        (["check", "--submission", "/no/such/folder"], "no such file or folder"),
+        (["check", "softmax"], "unknown module 'softmax'"),
+        (["grade", "/no/such/folder", "--out", "x"], "no such file or folder"),
+        (["grade", str(SOLUTIONS), "--modules", "convolution", "--out", "x"], "unknown module"),
+    ],
+)
 def test_bad_input_gets_one_line_and_exit_code_2(arguments, words, tmp_path):
     completed = dlgrade(*arguments, cwd=tmp_path)
     assert completed.returncode == 2, completed
@@ -80,11 +84,20 @@ def test_check_activations_imports_torch_in_neither_process(tmp_path):
     folder = make_submission(tmp_path / "sub")
     # The student's side: a sigmoid that turns wrong if torch was imported in its process.
     source = (folder / "activations.py").read_text()
-    (folder / "activations.py").write_text(source.replace(
-        "def sigmoid(z):", "def sigmoid(z):\n    import sys\n    assert 'torch' not in sys.modules, 'torch!'\n"
-        "    return _sigmoid(z)\n\n\ndef _sigmoid(z):", 1).replace('    """Logistic sigmoid', '    """Logistic sigmoid', 1))
-    completed = subprocess.run([sys.executable, "-X", "importtime", "-m", "grader", "check", "activations",
-                                "--submission", folder], cwd=tmp_path, capture_output=True, text=True)
+    (folder / "activations.py").write_text(
+        source.replace(
+            "def sigmoid(z):",
+            "def sigmoid(z):\n    import sys\n    assert 'torch' not in sys.modules, 'torch!'\n"
+            "    return _sigmoid(z)\n\n\ndef _sigmoid(z):",
+            1,
+        ).replace('    """Logistic sigmoid', '    """Logistic sigmoid', 1)
+    )
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "grader", "check", "activations", "--submission", folder],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
     assert completed.returncode == 0
     assert "14/14" in completed.stdout, completed.stdout
     imported = [line.split("|")[-1].strip() for line in completed.stderr.splitlines() if "|" in line]
@@ -103,8 +116,11 @@ def test_batch_writes_every_file_and_resumes_without_regrading(tmp_path):
     assert completed.returncode == 0, completed.stderr
     rows = (out / "grades.csv").read_text().splitlines()
     assert rows[0].startswith("id,total,max_total,activations")
-    assert sorted(row.split(",")[:3] for row in rows[1:]) == [["alice", "14", "14"], ["bob", "0", "14"],
-                                                               ["carol", "0", "14"]]
+    assert sorted(row.split(",")[:3] for row in rows[1:]) == [
+        ["alice", "14", "14"],
+        ["bob", "0", "14"],
+        ["carol", "0", "14"],
+    ]
     for name in ("alice", "bob", "carol"):
         assert {path.name for path in (out / name).iterdir()} == {"results.json", "feedback.md"}
     assert "Score: 14/14" in (out / "alice" / "feedback.md").read_text()
@@ -122,8 +138,9 @@ def test_a_killed_batch_loses_nothing_and_the_rerun_finishes_it(tmp_path):
         make_submission(tmp_path / name)
     out = tmp_path / "out"
     command = [sys.executable, "-m", "grader", "grade", *(tmp_path / name for name in "abcd"), "--out", out, *FAST]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 120
     while not list(out.glob("*/results.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -148,7 +165,19 @@ def test_verify_fails_when_the_reference_is_not_100(tmp_path):
 
 
 def test_batch_ids_are_unique_and_name_the_student_where_folder_names_repeat():
-    paths = ["submitted/alice/dl-exercises", "submitted/bob/dl-exercises", "zips/carol.zip", "grades.csv", "x/dave",
-             "y/dave"]
+    paths = [
+        "submitted/alice/dl-exercises",
+        "submitted/bob/dl-exercises",
+        "zips/carol.zip",
+        "grades.csv",
+        "x/dave",
+        "y/dave",
+    ]
     assert [job.identifier for job in batch.identifiers(paths)] == [
-        "alice-dl-exercises", "bob-dl-exercises", "carol", "grades.csv-2", "x-dave", "y-dave"]
+        "alice-dl-exercises",
+        "bob-dl-exercises",
+        "carol",
+        "grades.csv-2",
+        "x-dave",
+        "y-dave",
+    ]

@@ -38,15 +38,24 @@ class Fault:
     append: str = ""
 
 
-SYNTAX_ERROR_LINE = next(number for number, line in enumerate(
-    (SOLUTIONS / "forward.py").read_text().splitlines(), start=1) if line.startswith("def neuron("))
+SYNTAX_ERROR_LINE = next(
+    number
+    for number, line in enumerate((SOLUTIONS / "forward.py").read_text().splitlines(), start=1)
+    if line.startswith("def neuron(")
+)
 FAULTS = {
     # The colon after a def forgotten, in forward.py; activations.py stays fine.
-    "syntax-error": Fault("forward", ("activations", "forward"), edits=(
-        ("def neuron(x, w, b, activation=sigmoid):", "def neuron(x, w, b, activation=sigmoid)"),)),
+    "syntax-error": Fault(
+        "forward",
+        ("activations", "forward"),
+        edits=(("def neuron(x, w, b, activation=sigmoid):", "def neuron(x, w, b, activation=sigmoid)"),),
+    ),
     "missing-function": Fault("activations", ("activations",), edits=(("def relu_grad(z):", "def relu_gradient(z):"),)),
     # Three functions fail three ways; the other seven work.
-    "crashes": Fault("activations", ("activations",), append='''
+    "crashes": Fault(
+        "activations",
+        ("activations",),
+        append="""
 
 def relu(z):
     import os
@@ -63,16 +72,21 @@ def sigmoid_grad(z):
 
 def binary_step(z):
     return np.zeros((1 << 20, 1 << 20)) >= 0  # 8 TB: MemoryError
-'''),
+""",
+    ),
     # Training never ends; the tests after it (hidden sgd_step, all of softmax_loss) must still run.
-    "endless-training": Fault("gradient_descent", ("gradient_descent", "softmax_loss"), append='''
+    "endless-training": Fault(
+        "gradient_descent",
+        ("gradient_descent", "softmax_loss"),
+        append="""
 
 def train_two_layer_net(*args, **kwargs):
     while True:
         pass
-'''),
+""",
+    ),
 }
-LOUD = '''
+LOUD = """
 
 import functools as _functools
 import sys as _sys
@@ -93,16 +107,16 @@ def _loud(function):
 for _name in ("sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad", "leaky_relu",
               "leaky_relu_grad", "binary_step", "softmax"):
     globals()[_name] = _loud(globals()[_name])
-'''
+"""
 # Grades in a fresh process, so that its peak memory (the trusted pytest process and the
 # worker are its children) is the grading's alone.
-MEASURED_GRADING = '''
+MEASURED_GRADING = """
 import json, resource, sys
 from grader.engine import runner
 result = runner.grade(sys.argv[1], modules=["activations"], hidden=True, seed=1, time_limit=180)
 print(json.dumps({"result": result.to_json(),
                   "peak_megabytes": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-'''
+"""
 PEAK_MEGABYTES = 250  # grading activations peaks near 65 MB; keeping the ~300 MB printed would not fit
 
 
@@ -114,8 +128,9 @@ def build(folder: Path, fault: Fault) -> Path:
 
 
 def grade_measured(folder: Path) -> dict:
-    completed = subprocess.run([sys.executable, "-c", MEASURED_GRADING, str(folder)], capture_output=True,
-                               text=True, cwd=ROOT, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-c", MEASURED_GRADING, str(folder)], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
     assert completed.returncode == 0, completed.stderr[-2000:]
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -141,8 +156,11 @@ def graded():
 
 
 def select_tests(result: GradingResult, module: str | None = None, exercises=None):
-    return [test for test in result.tests if (module is None or test.module == module)
-            and (exercises is None or test.exercise in exercises)]
+    return [
+        test
+        for test in result.tests
+        if (module is None or test.module == module) and (exercises is None or test.exercise in exercises)
+    ]
 
 
 def assert_complete(result: GradingResult):
@@ -196,7 +214,7 @@ def test_an_endless_loop_costs_only_its_tests_and_later_tests_still_run(graded):
     training = select_tests(result, "gradient_descent", {"train_two_layer_net"})
     assert training and all(test.status == "failed" for test in training)
     assert all("did not finish in" in test.output for test in training if not test.hidden), failures(result)
-    later = result.tests[result.tests.index(training[-1]) + 1:]
+    later = result.tests[result.tests.index(training[-1]) + 1 :]
     assert len(later) >= 10, "softmax_loss's tests run after training's"
     assert all(test.status == "passed" for test in later), failures(result)
     others = [test for test in result.tests if test.exercise != "train_two_layer_net"]
@@ -213,8 +231,12 @@ def test_megabytes_of_output_are_graded_normally_and_not_kept(graded):
 
 
 def test_every_fault_was_graded_in_the_sandbox(graded):
-    isolations = {name: GradingResult.from_json(value["result"]).extra.get("isolation") if name == "loud"
-                  else value.extra.get("isolation") for name, value in graded.items()}
+    isolations = {
+        name: GradingResult.from_json(value["result"]).extra.get("isolation")
+        if name == "loud"
+        else value.extra.get("isolation")
+        for name, value in graded.items()
+    }
     assert all(isolations.values()), isolations
     assert all(not isolation.startswith("none") for isolation in isolations.values()), isolations
     assert set(MODULES) >= {module for fault in FAULTS.values() for module in fault.modules}

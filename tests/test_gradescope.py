@@ -12,9 +12,9 @@ import zipfile
 import jsonschema
 import pytest
 
-from grader.results import formats
 from grader.course import MODULES, TOTAL_POINTS
 from grader.doors.gradescope import build_bundle
+from grader.results import formats
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 
@@ -40,12 +40,19 @@ def autograder(bundle, tmp_path_factory):
 
 def run_autograder(autograder, submission, results, wait=True, **environment):
     command = [str(autograder / "run_autograder")]
-    environment = {"PATH": "/usr/bin:/bin", "HOME": str(results.parent), "DLGRADE_AUTOGRADER": str(autograder),
-                   "DLGRADE_SUBMISSION": str(submission), "DLGRADE_RESULTS": str(results),
-                   "DLGRADE_PYTHON": sys.executable, **environment}  # setup.sh's venv is not built here
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(results.parent),
+        "DLGRADE_AUTOGRADER": str(autograder),
+        "DLGRADE_SUBMISSION": str(submission),
+        "DLGRADE_RESULTS": str(results),
+        "DLGRADE_PYTHON": sys.executable,
+        **environment,
+    }  # setup.sh's venv is not built here
     if not wait:
-        return subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
+        return subprocess.Popen(
+            command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return read_results(results)
@@ -64,8 +71,13 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
         placeholder = json.loads(archive.read("placeholder_results.json"))
     for script in ("setup.sh", "run_autograder"):
         assert (members[script].external_attr >> 16) & 0o111, f"{script} is not executable"
-    assert {"pyproject.toml", "README.md", "grader/cli.py", "grader/pytest.ini", "grader/results/schemas/gradescope.json"} \
-        <= set(members)
+    assert {
+        "pyproject.toml",
+        "README.md",
+        "grader/cli.py",
+        "grader/pytest.ini",
+        "grader/results/schemas/gradescope.json",
+    } <= set(members)
     for module in MODULES:
         assert f"grader/suite/test_{module}.py" in members
     hidden = {path.name for path in (ROOT / "grader" / "hidden").glob("test_*.py")}
@@ -82,8 +94,9 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
 
 def test_reference_scores_100_with_the_hidden_tests(autograder, tmp_path):
     data = run_autograder(autograder, SOLUTIONS, tmp_path / "results" / "results.json")
-    failed = "\n".join(f"{test['number']} {test['name']}: {test['output']}" for test in data["tests"]
-                       if test["status"] != "passed")
+    failed = "\n".join(
+        f"{test['number']} {test['name']}: {test['output']}" for test in data["tests"] if test["status"] != "passed"
+    )
     assert (data["score"], data["max_score"]) == (TOTAL_POINTS, TOTAL_POINTS), f"{data['output']}\n{failed}"
     hidden = [test for test in data["tests"] if "hidden" in test["tags"]]
     assert hidden and all(test["status"] == "passed" for test in hidden)
@@ -117,9 +130,16 @@ def test_a_submission_without_modules_is_told_what_to_upload(autograder, tmp_pat
 
 
 def test_a_run_killed_midway_leaves_the_placeholder_result(autograder, tmp_path):
-    folder = make_submission(tmp_path / "loops", "activations", [(
-        "    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
-        "    while True:\n        pass\n    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)")])
+    folder = make_submission(
+        tmp_path / "loops",
+        "activations",
+        [
+            (
+                "    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
+                "    while True:\n        pass\n    z = np.asarray(z, dtype=float)\n    result = np.empty_like(z)",
+            )
+        ],
+    )
     results = tmp_path / "results" / "results.json"
     # A short limit: the grading process, orphaned by the kill, then ends by itself soon after.
     process = run_autograder(autograder, folder, results, wait=False, DLGRADE_TIME_LIMIT="20")

@@ -3,8 +3,8 @@
 import jsonschema
 import pytest
 
-from grader.results import formats
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
+from grader.results import formats
 from tests.helpers import EXERCISES, SOLUTIONS, failures, grade, grade_many_in_process
 
 SEED = 20261125  # any fixed seed: hidden inputs are then the same on every run of this file

@@ -18,13 +18,21 @@ GRADER = ROOT / "grader"
 # Each package may import only from its own layer and the ones below it (a
 # lower number). Shared by both sides of the trust boundary: layers 0 and 1.
 LAYERS = {
-    "grader": 0, "grader.course": 0, "grader.limits": 0, "grader.errors": 0, "grader.system": 0,
-    "grader.channel": 1, "grader.wire": 1,
-    "grader.worker": 2, "grader.results": 2,
+    "grader": 0,
+    "grader.course": 0,
+    "grader.limits": 0,
+    "grader.errors": 0,
+    "grader.system": 0,
+    "grader.channel": 1,
+    "grader.wire": 1,
+    "grader.worker": 2,
+    "grader.results": 2,
     "grader.engine": 3,
-    "grader.suite": 4, "grader.hidden": 4,
+    "grader.suite": 4,
+    "grader.hidden": 4,
     "grader.doors": 5,
-    "grader.cli": 6, "grader.__main__": 7,
+    "grader.cli": 6,
+    "grader.__main__": 7,
 }
 # The untrusted side may import nothing of the trusted one: the sandbox copies
 # it (and what it imports of grader) into the worker, and nothing else.
@@ -47,8 +55,10 @@ def imports_of(name: str) -> set[str]:
             candidates = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             # `from grader.x import y` imports the module grader.x.y when there is one
-            candidates = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
-                          for alias in node.names]
+            candidates = [
+                f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in MODULES else node.module
+                for alias in node.names
+            ]
         else:
             continue
         for candidate in candidates:
@@ -77,7 +87,7 @@ def find_cycle(graph: dict) -> list[str] | None:
         stack.append(node)
         for target in sorted(graph.get(node, ())):
             if state.get(target) == "open":
-                return stack[stack.index(target):] + [target]
+                return stack[stack.index(target) :] + [target]
             if target not in state:
                 cycle = visit(target)
                 if cycle:
@@ -140,10 +150,14 @@ def test_the_exporter_drops_the_imports_of_the_module_notebooks_import():
 
 
 def test_one_exceptions_module():
-    defined = {name for name, path in MODULES.items() if name != "grader.errors"
-               for node in ast.walk(ast.parse(path.read_text()))
-               if isinstance(node, ast.ClassDef) and any(
-                   isinstance(base, ast.Name) and base.id.endswith(("Error", "Exception")) for base in node.bases)}
+    defined = {
+        name
+        for name, path in MODULES.items()
+        if name != "grader.errors"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ClassDef)
+        and any(isinstance(base, ast.Name) and base.id.endswith(("Error", "Exception")) for base in node.bases)
+    }
     assert not defined, f"exceptions defined outside grader/errors.py: {sorted(defined)}"
 
 
@@ -184,8 +198,8 @@ def test_the_architecture_note_walks_one_submission_through_real_functions():
 
 def test_the_readme_layout_matches_the_tree():
     readme = (ROOT / "README.md").read_text()
-    layout = readme[readme.index("## Layout"):]
-    layout = layout[:layout.index("\n## ", 4)]
+    layout = readme[readme.index("## Layout") :]
+    layout = layout[: layout.index("\n## ", 4)]
     named = set(re.findall(r"\bgrader/[\w/]+\.py|\bgrader/\w+/", layout))
     assert named, "the layout section names grader's files"
     assert all((ROOT / path).exists() for path in named), sorted(path for path in named if not (ROOT / path).exists())

@@ -24,10 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
 from grader.doors import jupyter, nbgrader_course
 from grader.engine import notebooks, runner
 from grader.limits import LIMITS
-from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
 from tests.helpers import ROOT, SOLUTIONS
 
 try:
@@ -49,8 +49,9 @@ NBGRADER_TIME_LIMIT = 900  # seconds for one nbgrader command
 @pytest.fixture(scope="module", autouse=True)
 def nbgrader_installed():
     if MISSING:
-        pytest.fail(f"nbgrader is not installed ({MISSING}); install the extra: pip install -e '.[nbgrader]'",
-                    pytrace=False)
+        pytest.fail(
+            f"nbgrader is not installed ({MISSING}); install the extra: pip install -e '.[nbgrader]'", pytrace=False
+        )
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +73,15 @@ def nbgrader_environment() -> dict:
 
 
 def run_nbgrader(course: Path, *arguments: str) -> subprocess.CompletedProcess:
-    completed = subprocess.run([sys.executable, "-m", "nbgrader", *arguments], cwd=course,
-                               env=nbgrader_environment(), capture_output=True, text=True,
-                               timeout=NBGRADER_TIME_LIMIT, stdin=subprocess.DEVNULL)
+    completed = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *arguments],
+        cwd=course,
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+        timeout=NBGRADER_TIME_LIMIT,
+        stdin=subprocess.DEVNULL,
+    )
     assert completed.returncode == 0, f"nbgrader {' '.join(arguments)} failed:\n{completed.stderr[-4000:]}"
     return completed
 
@@ -82,8 +89,7 @@ def run_nbgrader(course: Path, *arguments: str) -> subprocess.CompletedProcess:
 def cells(path: Path, role=None):
     """The cells of the notebook at `path`, or those whose nbgrader metadata has `role` true."""
     notebook_node = nbformat.read(str(path), as_version=4)
-    return [cell for cell in notebook_node.cells
-            if role is None or cell.metadata.get("nbgrader", {}).get(role)]
+    return [cell for cell in notebook_node.cells if role is None or cell.metadata.get("nbgrader", {}).get(role)]
 
 
 def solution_regions(source: str) -> list[str]:
@@ -103,23 +109,29 @@ def top_level(source: str) -> tuple[set[str], set[tuple]]:
     """A module's top-level definitions and its relative imports."""
     tree = ast.parse(source)
     names = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
-    imports = {(node.module, tuple((alias.name, alias.asname) for alias in node.names))
-               for node in tree.body if isinstance(node, ast.ImportFrom) and node.level}
+    imports = {
+        (node.module, tuple((alias.name, alias.asname) for alias in node.names))
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.level
+    }
     return names, imports
 
 
 # ----------------------------------------------------------------------------- the generated course
 
+
 def test_each_module_is_a_notebook_worth_its_points(course):
     source = course / "source" / ASSIGNMENT
-    assert sorted(path.name for path in source.iterdir()) == sorted(f"{module}.ipynb" for module in MODULES), \
+    assert sorted(path.name for path in source.iterdir()) == sorted(f"{module}.ipynb" for module in MODULES), (
         "source/ must hold the notebooks only: generate_assignment copies any other file into the release"
+    )
     for module in MODULES:
         path = source / f"{module}.ipynb"
         nbformat.validate(nbformat.read(str(path), as_version=4))
         tests = cells(path, "grade")
-        assert all(cell.metadata["nbgrader"]["locked"] and not cell.metadata["nbgrader"]["solution"]
-                   for cell in tests), f"{module}: test cells must be locked"
+        assert all(
+            cell.metadata["nbgrader"]["locked"] and not cell.metadata["nbgrader"]["solution"] for cell in tests
+        ), f"{module}: test cells must be locked"
         expected = MODULE_POINTS[module] if module in GRADED else 0
         assert sum(cell.metadata["nbgrader"]["points"] for cell in tests) == expected, module
         assert all(cell.metadata["nbgrader"]["points"] > 0 for cell in tests), f"{module}: a 0-point test cell"
@@ -128,8 +140,10 @@ def test_each_module_is_a_notebook_worth_its_points(course):
             header = cell.source.split("### BEGIN SOLUTION")[0]
             assert '"""' in header, f"{module}: the docstring must stay outside the solution region"
         setup = [cell for cell in cells(path) if cell.get("id") == nbgrader_course.SETUP_ID]
-        if any(isinstance(node, (ast.Import, ast.ImportFrom))
-               for node in ast.parse((SOLUTIONS / f"{module}.py").read_text()).body):
+        if any(
+            isinstance(node, (ast.Import, ast.ImportFrom))
+            for node in ast.parse((SOLUTIONS / f"{module}.py").read_text()).body
+        ):
             assert setup and setup[0].metadata["nbgrader"]["locked"], f"{module}: no locked setup cell"
 
 
@@ -148,11 +162,21 @@ def test_dlgrade_grade_takes_a_folder_or_zip_of_notebooks_and_grades_it_sandboxe
     folder.mkdir(parents=True)
     shutil.copy(source / "activations.ipynb", folder)
     broken = json.loads((source / "conv_size.ipynb").read_text())
-    number, cell = next((number, cell) for number, cell in enumerate(broken["cells"], start=1)
-                        if cell["metadata"].get("nbgrader", {}).get("solution"))
+    number, cell = next(
+        (number, cell)
+        for number, cell in enumerate(broken["cells"], start=1)
+        if cell["metadata"].get("nbgrader", {}).get("solution")
+    )
     cell["source"] = "raise RuntimeError('broken on purpose')\n" + "".join(cell["source"])
-    broken["cells"].append({"cell_type": "code", "metadata": {}, "source": "def scratch(:\n    pass",
-                            "outputs": [], "execution_count": None})  # a student's own cell, not valid Python
+    broken["cells"].append(
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "source": "def scratch(:\n    pass",
+            "outputs": [],
+            "execution_count": None,
+        }
+    )  # a student's own cell, not valid Python
     (folder / "conv_size.ipynb").write_text(json.dumps(broken))
     (folder / "forward.ipynb").symlink_to(source / "forward.ipynb")  # a link could reach the instructor's files
     (folder / "backprop.ipynb").write_text("{not json")
@@ -160,8 +184,10 @@ def test_dlgrade_grade_takes_a_folder_or_zip_of_notebooks_and_grades_it_sandboxe
     result = runner.grade(folder, modules=graded)
     assert not result.extra["isolation"].startswith("none")
     points = {module: MODULE_POINTS[module] for module in graded}
-    assert result.module_scores() == {**{module: (0.0, points[module]) for module in graded},
-                                      "activations": (points["activations"],) * 2}
+    assert result.module_scores() == {
+        **{module: (0.0, points[module]) for module in graded},
+        "activations": (points["activations"],) * 2,
+    }
     feedback = {module: [test.output for test in result.tests if test.module == module] for module in graded}
     assert "backprop.ipynb is not a readable notebook" in feedback["backprop"][0], feedback["backprop"][0]
     # In the notebook's terms: cells, not lines of an exported module, and the cells left out.
@@ -176,14 +202,21 @@ def test_dlgrade_grade_takes_a_folder_or_zip_of_notebooks_and_grades_it_sandboxe
 
 
 def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypatch):
-    code = ("import json, sys; from traitlets.config.loader import PyFileConfigLoader; "
-            "c = PyFileConfigLoader('nbgrader_config.py', path=sys.argv[1]).load_config(); "
-            "import os; print(json.dumps({'exclude': c.Autograde.exclude_overwriting, "
-            "'ignore': c.CourseDirectory.ignore, 'hook': c.Autograde.pre_convert_hook, "
-            "'seed': os.environ.get('DLGRADE_HIDDEN_SEED'), 'timeout': c.Execute.timeout, "
-            "'feedback': [p.__name__ for p in c.GenerateFeedback.preprocessors]}))")
-    completed = subprocess.run([sys.executable, "-c", code, str(course)], env=nbgrader_environment(),
-                               capture_output=True, text=True, check=True)
+    code = (
+        "import json, sys; from traitlets.config.loader import PyFileConfigLoader; "
+        "c = PyFileConfigLoader('nbgrader_config.py', path=sys.argv[1]).load_config(); "
+        "import os; print(json.dumps({'exclude': c.Autograde.exclude_overwriting, "
+        "'ignore': c.CourseDirectory.ignore, 'hook': c.Autograde.pre_convert_hook, "
+        "'seed': os.environ.get('DLGRADE_HIDDEN_SEED'), 'timeout': c.Execute.timeout, "
+        "'feedback': [p.__name__ for p in c.GenerateFeedback.preprocessors]}))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code, str(course)],
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     config = json.loads(completed.stdout)
     assert set(config["exclude"][ASSIGNMENT]) == {f"{module}.py" for module in MODULES}
     assert "*.py" in config["ignore"]
@@ -192,13 +225,17 @@ def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypa
     assert "ClearHiddenTests" in config["feedback"]
     # Regenerating the course keeps its seed (the suite's collection is left out: not what is tested here).
     shutil.copyfile(course / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
-    monkeypatch.setattr(nbgrader_course, "collect_exercises",
-                        lambda solutions, modules: {module: nbgrader_course.ModulePlan() for module in modules})
+    monkeypatch.setattr(
+        nbgrader_course,
+        "collect_exercises",
+        lambda solutions, modules: {module: nbgrader_course.ModulePlan() for module in modules},
+    )
     nbgrader_course.write_course(tmp_path, ROOT)
     assert nbgrader_course.existing_seed(tmp_path / "nbgrader_config.py") == SEED
 
 
 # ----------------------------------------------------------------------------- notebook -> module
+
 
 def code_cell(source: str, **nbgrader_metadata):
     cell = nbformat.v4.new_code_cell(source)
@@ -208,16 +245,23 @@ def code_cell(source: str, **nbgrader_metadata):
 
 
 def test_export_keeps_module_code_and_drops_the_rest():
-    node = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# forward"),
-        code_cell('import numpy as np\nfrom grader.doors.jupyter import load_sibling\n\n'
-                  'sig, softmax = load_sibling("activations", "sigmoid", "softmax")', locked=True),
-        code_cell('def dense(X, W, b):\n    return X @ W + b\n\ncheck("forward", "dense")', solution=True),
-        code_cell('from grader.doors.jupyter import check\ncheck("forward", "dense")', grade=True, locked=True),
-        code_cell('%matplotlib inline\nimport math\nprint(dense(1, 2, 3))\nmodel = train_for_an_hour()\n\n'
-                  'def helper():\n    return math.pi'),
-        code_cell('def broken(:\n    pass', solution=True),
-    ])
+    node = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# forward"),
+            code_cell(
+                "import numpy as np\nfrom grader.doors.jupyter import load_sibling\n\n"
+                'sig, softmax = load_sibling("activations", "sigmoid", "softmax")',
+                locked=True,
+            ),
+            code_cell('def dense(X, W, b):\n    return X @ W + b\n\ncheck("forward", "dense")', solution=True),
+            code_cell('from grader.doors.jupyter import check\ncheck("forward", "dense")', grade=True, locked=True),
+            code_cell(
+                "%matplotlib inline\nimport math\nprint(dense(1, 2, 3))\nmodel = train_for_an_hour()\n\n"
+                "def helper():\n    return math.pi"
+            ),
+            code_cell("def broken(:\n    pass", solution=True),
+        ]
+    )
     exported = notebooks.export_notebook(node, "forward")
     namespace = {}
     code = exported.text.replace("from .activations import sigmoid as sig, softmax", "sig = softmax = None")
@@ -226,11 +270,12 @@ def test_export_keeps_module_code_and_drops_the_rest():
     assert {"dense", "helper", "np", "math"} <= set(namespace) and "model" not in namespace
     assert "grader.doors.jupyter" not in exported.text and "def broken" in exported.text
     (note,) = exported.notes
-    assert note.startswith("forward.ipynb, cell 6 is not valid Python (SyntaxError at its line 1") and \
-        note.endswith("so it was left out"), note
+    assert note.startswith("forward.ipynb, cell 6 is not valid Python (SyntaxError at its line 1") and note.endswith(
+        "so it was left out"
+    ), note
     # Line numbers in feedback point into the notebook's cells.
     line = exported.text.split("\n").index("    return X @ W + b") + 1
-    text = notebooks.in_notebook_terms(f'dense raised (forward.py, line {line})', {"forward": exported})
+    text = notebooks.in_notebook_terms(f"dense raised (forward.py, line {line})", {"forward": exported})
     assert text == "dense raised (forward.ipynb, cell 3, line 2)"
 
 
@@ -241,8 +286,9 @@ def test_check_grades_the_saved_notebooks_once_and_quietly(course, tmp_path, mon
     monkeypatch.delenv(jupyter.FOLDER_VARIABLE, raising=False)
     runs = []
     grade = runner.grade
-    monkeypatch.setattr(runner, "grade", lambda *arguments, **options: runs.append(options) or grade(
-        *arguments, **options))
+    monkeypatch.setattr(
+        runner, "grade", lambda *arguments, **options: runs.append(options) or grade(*arguments, **options)
+    )
     monkeypatch.setattr(jupyter, "_state", jupyter._Exports())
     jupyter.check("activations", "softmax")
     jupyter.check("activations", "sigmoid")
@@ -262,6 +308,7 @@ def test_check_grades_the_saved_notebooks_once_and_quietly(course, tmp_path, mon
 
 # ----------------------------------------------------------------------------- nbgrader end to end
 
+
 def make_submissions(course: Path):
     """submitted/<student>/<assignment>/: release notebooks with some modules' solution cells filled in."""
     release, source = course / "release" / ASSIGNMENT, course / "source" / ASSIGNMENT
@@ -271,13 +318,17 @@ def make_submissions(course: Path):
         for module in MODULES:
             node = nbformat.read(str(release / f"{module}.ipynb"), as_version=4)
             if module in completed_modules:
-                answers = {cell.metadata["nbgrader"]["grade_id"]: cell.source
-                           for cell in cells(source / f"{module}.ipynb", "solution")}
+                answers = {
+                    cell.metadata["nbgrader"]["grade_id"]: cell.source
+                    for cell in cells(source / f"{module}.ipynb", "solution")
+                }
                 for cell in node.cells:
                     if cell.metadata.get("nbgrader", {}).get("solution"):
-                        cell.source = "\n".join(line for line in answers[cell.metadata["nbgrader"]["grade_id"]]
-                                                .split("\n") if "### BEGIN SOLUTION" not in line
-                                                and "### END SOLUTION" not in line)
+                        cell.source = "\n".join(
+                            line
+                            for line in answers[cell.metadata["nbgrader"]["grade_id"]].split("\n")
+                            if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line
+                        )
             nbformat.write(node, str(folder / f"{module}.ipynb"))
 
 
@@ -290,9 +341,13 @@ def dlgrade_scores(course: Path, student: str) -> dict[str, tuple[float, float]]
 
 def nbgrader_scores(course: Path, student: str) -> dict[str, tuple[float, float]]:
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        return {module: (gradebook.find_submission_notebook(module, ASSIGNMENT, student).score,
-                         gradebook.find_submission_notebook(module, ASSIGNMENT, student).max_score)
-                for module in MODULES}
+        return {
+            module: (
+                gradebook.find_submission_notebook(module, ASSIGNMENT, student).score,
+                gradebook.find_submission_notebook(module, ASSIGNMENT, student).max_score,
+            )
+            for module in MODULES
+        }
 
 
 @pytest.mark.slow
@@ -306,8 +361,11 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
         text = (release / f"{module}.ipynb").read_text()
         for leak in ("BEGIN HIDDEN TESTS", "hidden=True", str(SEED), "### BEGIN SOLUTION"):
             assert leak not in text, f"release/{module}.ipynb shows {leak!r}"
-        released = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in cells(release / f"{module}.ipynb")
-                    if "nbgrader" in cell.metadata}
+        released = {
+            cell.metadata["nbgrader"]["grade_id"]: cell.source
+            for cell in cells(release / f"{module}.ipynb")
+            if "nbgrader" in cell.metadata
+        }
         for cell in cells(course / "source" / ASSIGNMENT / f"{module}.ipynb", "solution"):
             stub = released[cell.metadata["nbgrader"]["grade_id"]]
             assert stub.startswith(cell.source.split("### BEGIN SOLUTION")[0]), "the signature and docstring stay"
@@ -318,8 +376,13 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
     # the same submitted notebook folders in its sandbox.
     copies = {}
     for student in STUDENTS:
-        copies[student] = Path(shutil.copytree(course, tmp_path / f"course-{student}", ignore=shutil.ignore_patterns(
-            *[name for name in STUDENTS if name != student])))
+        copies[student] = Path(
+            shutil.copytree(
+                course,
+                tmp_path / f"course-{student}",
+                ignore=shutil.ignore_patterns(*[name for name in STUDENTS if name != student]),
+            )
+        )
     with concurrent.futures.ThreadPoolExecutor(max_workers=2 * len(STUDENTS)) as pool:
         expected = {student: pool.submit(dlgrade_scores, course, student) for student in STUDENTS}
         graded = {student: pool.submit(run_nbgrader, copy, "autograde", ASSIGNMENT) for student, copy in copies.items()}
@@ -331,8 +394,13 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
         got = nbgrader_scores(copy, student)
         wanted = {module: expected[student].get(module, (0.0, 0.0)) for module in MODULES}
         assert got == wanted, f"{student}: nbgrader {got} != dlgrade {wanted}"
-        full = {module: (MODULE_POINTS[module] if module in STUDENTS[student] and module in GRADED else 0.0,
-                         MODULE_POINTS[module] if module in GRADED else 0.0) for module in MODULES}
+        full = {
+            module: (
+                MODULE_POINTS[module] if module in STUDENTS[student] and module in GRADED else 0.0,
+                MODULE_POINTS[module] if module in GRADED else 0.0,
+            )
+            for module in MODULES
+        }
         assert got == full, f"{student}: {got}"
 
         run_nbgrader(copy, "export", "--to", "grades.csv")

@@ -13,38 +13,68 @@ from tests.helpers import EXERCISES, ROOT, SOLUTIONS
 CONTRACT_PAGE = ROOT / "docs" / "contract.md"
 # The contract of docs/contract.md: every public name and its parameters with defaults.
 CONTRACT = {
-    "activations": {"sigmoid": "z", "sigmoid_grad": "z", "tanh": "z", "tanh_grad": "z", "relu": "z",
-                    "relu_grad": "z", "leaky_relu": "z, alpha=0.01", "leaky_relu_grad": "z, alpha=0.01",
-                    "binary_step": "z", "softmax": "z, axis=-1"},
-    "forward": {"neuron": "x, w, b, activation=sigmoid", "perceptron": "x, w, b",
-                "dense": "X, W, b, activation=None",
-                "init_params": "nn_input_dim, nn_hdim, nn_output_dim, seed=0",
-                "forward": "params, X", "predict": "params, X"},
-    "backprop": {"loss": "params, X, y, reg_lambda=0.0", "backward": "params, cache, X, y, reg_lambda=0.0",
-                 "numerical_gradient": "f, x, h=1e-05", "relative_error": "a, b"},
+    "activations": {
+        "sigmoid": "z",
+        "sigmoid_grad": "z",
+        "tanh": "z",
+        "tanh_grad": "z",
+        "relu": "z",
+        "relu_grad": "z",
+        "leaky_relu": "z, alpha=0.01",
+        "leaky_relu_grad": "z, alpha=0.01",
+        "binary_step": "z",
+        "softmax": "z, axis=-1",
+    },
+    "forward": {
+        "neuron": "x, w, b, activation=sigmoid",
+        "perceptron": "x, w, b",
+        "dense": "X, W, b, activation=None",
+        "init_params": "nn_input_dim, nn_hdim, nn_output_dim, seed=0",
+        "forward": "params, X",
+        "predict": "params, X",
+    },
+    "backprop": {
+        "loss": "params, X, y, reg_lambda=0.0",
+        "backward": "params, cache, X, y, reg_lambda=0.0",
+        "numerical_gradient": "f, x, h=1e-05",
+        "relative_error": "a, b",
+    },
     "gradient_descent": {
         "gradient_descent": "grad_fn, x0, learning_rate=0.1, num_steps=100",
         "sgd_step": "params, grads, learning_rate",
         "iterate_minibatches": "X, y, batch_size, shuffle=True, seed=None",
         "train_two_layer_net": "X, y, nn_hdim, num_passes=2000, learning_rate=1.0, reg_lambda=0.001, "
-                               "batch_size=None, seed=0"},
-    "softmax_loss": {"one_hot": "y, num_classes", "cross_entropy": "probs, y",
-                     "softmax_loss_naive": "W, X, y, reg", "softmax_loss_vectorized": "W, X, y, reg"},
-    "conv_size": {"conv_output_size": "input_size, kernel_size, stride=1, padding=0, dilation=1",
-                  "pool_output_size": "input_size, kernel_size, stride=None, padding=0",
-                  "conv2d_output_shape": "input_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1",
-                  "conv2d_num_params": "in_channels, out_channels, kernel_size, bias=True",
-                  "same_padding": "kernel_size, dilation=1"},
-    "cnn": {"NeuralNet.__init__": "self, input_size=784, hidden_size=500, num_classes=10",
-            "NeuralNet.forward": "self, x",
-            "ConvNet.__init__": "self, num_classes=10, in_channels=1, image_size=28",
-            "ConvNet.forward": "self, x",
-            "count_parameters": "model, trainable_only=True",
-            "train_one_epoch": 'model, loader, optimizer, criterion=None, device="cpu"',
-            "evaluate": 'model, loader, device="cpu"',
-            "capture_activations": "model, x, layer_names"},
-    "device": {"get_device": "prefer=None", "move_to": "obj, device", "seed_everything": "seed",
-               "device_summary": "device=None"},
+        "batch_size=None, seed=0",
+    },
+    "softmax_loss": {
+        "one_hot": "y, num_classes",
+        "cross_entropy": "probs, y",
+        "softmax_loss_naive": "W, X, y, reg",
+        "softmax_loss_vectorized": "W, X, y, reg",
+    },
+    "conv_size": {
+        "conv_output_size": "input_size, kernel_size, stride=1, padding=0, dilation=1",
+        "pool_output_size": "input_size, kernel_size, stride=None, padding=0",
+        "conv2d_output_shape": "input_shape, out_channels, kernel_size, stride=1, padding=0, dilation=1",
+        "conv2d_num_params": "in_channels, out_channels, kernel_size, bias=True",
+        "same_padding": "kernel_size, dilation=1",
+    },
+    "cnn": {
+        "NeuralNet.__init__": "self, input_size=784, hidden_size=500, num_classes=10",
+        "NeuralNet.forward": "self, x",
+        "ConvNet.__init__": "self, num_classes=10, in_channels=1, image_size=28",
+        "ConvNet.forward": "self, x",
+        "count_parameters": "model, trainable_only=True",
+        "train_one_epoch": 'model, loader, optimizer, criterion=None, device="cpu"',
+        "evaluate": 'model, loader, device="cpu"',
+        "capture_activations": "model, x, layer_names",
+    },
+    "device": {
+        "get_device": "prefer=None",
+        "move_to": "obj, device",
+        "seed_everything": "seed",
+        "device_summary": "device=None",
+    },
 }
 
 
@@ -60,12 +90,13 @@ def test_the_written_contract_shows_every_signature(module):
     page = CONTRACT_PAGE.read_text()
     heading = f"## exercises/{module}.py"
     assert heading in page, f"docs/contract.md has no section {heading!r}"
-    section = page[page.index(heading):]
-    section = section[:section.find("\n## ", len(heading))]
+    section = page[page.index(heading) :]
+    section = section[: section.find("\n## ", len(heading))]
     for name, parameters in CONTRACT[module].items():
         short = name.rpartition(".")[2]
-        shown = {normalised(found) for found in re.findall(rf"`(?:class )?[^`]*?\b{re.escape(short)}\(([^)`]*)\)",
-                                                          section)}
+        shown = {
+            normalised(found) for found in re.findall(rf"`(?:class )?[^`]*?\b{re.escape(short)}\(([^)`]*)\)", section)
+        }
         assert normalised(parameters) in shown, f"docs/contract.md shows no {short}({parameters}) for {name}"
 
 
@@ -104,7 +135,9 @@ def test_both_packages_follow_the_contract(module):
         found, _ = definitions(package / f"{module}.py")
         for name, parameters in CONTRACT[module].items():
             assert name in found, f"{package.name}/{module}.py lacks {name}"
-            assert found[name][0] == parameters.replace('"', "'"), f"{package.name}/{module}.py: {name}({found[name][0]})"
+            assert found[name][0] == parameters.replace('"', "'"), (
+                f"{package.name}/{module}.py: {name}({found[name][0]})"
+            )
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -124,8 +157,11 @@ def test_public_functions_have_the_documented_sections(module):
 def stub_functions(module):
     tree = ast.parse((EXERCISES / f"{module}.py").read_text())
     for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name != "__init__" or (
-                isinstance(node, ast.FunctionDef) and node.name == "__init__"):
+        if (
+            isinstance(node, ast.FunctionDef)
+            and node.name != "__init__"
+            or (isinstance(node, ast.FunctionDef) and node.name == "__init__")
+        ):
             yield node
 
 
@@ -145,6 +181,5 @@ def test_stubs_raise_not_implemented_and_never_pass(module):
 @pytest.mark.parametrize("package", ["exercises", "solutions"])
 def test_packages_import_cleanly(package):
     code = f"import {package}; " + "; ".join(f"import {package}.{module}" for module in MODULES)
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                               cwd=EXERCISES.parent)
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=EXERCISES.parent)
     assert completed.returncode == 0, completed.stderr

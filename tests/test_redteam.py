@@ -36,16 +36,15 @@ from pathlib import Path
 
 import pytest
 
-from grader.engine import batch, scoring
 from grader.course import MODULES, TOTAL_POINTS
+from grader.engine import batch, scoring
 from grader.engine.feedback import Mismatch, check_equal, describe_call
-from grader.results.model import GradingResult, load
-from grader.limits import LIMITS
 from grader.engine.sandbox import Sandboxed
 from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed, exception_from_report
+from grader.limits import LIMITS
+from grader.results.model import GradingResult, load
 from tests.helpers import ROOT, SOLUTIONS, failures, make_submission, memory_groups_work
-from tests.redteam.attacks import (ATTACK_CLASSES, ATTACKS, ECHO, FORGED, MORE_CLASSES, Places, build_attack,
-                                   build_base)
+from tests.redteam.attacks import ATTACK_CLASSES, ATTACKS, ECHO, FORGED, MORE_CLASSES, Places, build_attack, build_base
 
 SEED = 1  # the hidden tests' seed, the same for every submission
 BASE_TIME_LIMIT = 180.0  # seconds for an honest base's whole grading
@@ -58,8 +57,16 @@ REFERENCE_TIME_LIMIT = 900.0
 # attacks of gradient_descent also wait out its 20 s limit).
 SECONDS_TO_GRADE = {"activations": 5, "forward": 5, "gradient_descent": 35, "softmax_loss": 15}
 # Result-file places an attack aims at on the grading machine itself.
-HOST_FILES = [Path(path) for path in ("/tmp/results.json", "/tmp/grades.csv", "/results.json", "/grades.csv",
-                                      "/autograder/results/results.json")]
+HOST_FILES = [
+    Path(path)
+    for path in (
+        "/tmp/results.json",
+        "/tmp/grades.csv",
+        "/results.json",
+        "/grades.csv",
+        "/autograder/results/results.json",
+    )
+]
 
 
 def sandbox_isolation() -> str:
@@ -85,8 +92,7 @@ def fingerprint(folder: Path) -> dict:
 
 
 def host_files_state() -> dict:
-    return {str(path): (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None
-            for path in HOST_FILES}
+    return {str(path): (path.stat().st_mtime_ns, path.stat().st_size) if path.exists() else None for path in HOST_FILES}
 
 
 @dataclasses.dataclass
@@ -150,14 +156,25 @@ def campaign():
         (watch / "grades.csv").write_text("id,total,status\nsomeone,12,graded\n")
         paths[identifier] = build(what, submissions / identifier, Places(watch=watch, root=root))
     paths["reference"] = make_submission(submissions / "reference")
-    before = {folder: fingerprint(folder) for identifier in paths
-              for folder in (submissions / identifier, root / "watch" / identifier)}
+    before = {
+        folder: fingerprint(folder)
+        for identifier in paths
+        for folder in (submissions / identifier, root / "watch" / identifier)
+    }
     host_before = host_files_state()
     rows = {}
 
     def grade(identifier, modules, time_limit):
-        for row in batch.grade_batch([paths[identifier]], out, jobs=1, progress=False, modules=list(modules),
-                                     hidden=True, seed=SEED, time_limit=time_limit):
+        for row in batch.grade_batch(
+            [paths[identifier]],
+            out,
+            jobs=1,
+            progress=False,
+            modules=list(modules),
+            hidden=True,
+            seed=SEED,
+            time_limit=time_limit,
+        ):
             rows[row["id"]] = row
 
     shared, alone = plan(attacks)
@@ -169,8 +186,17 @@ def campaign():
     for job in alone:  # bombs that exhaust what every sandboxed worker shares
         grade(*job)
     time.sleep(DAEMON_SECONDS)
-    yield Campaign(root=root, out=out, namespaces=namespaces, isolation=isolation, paths=paths, rows=rows,
-                   before=before, host_before=host_before, seconds=time.monotonic() - started)
+    yield Campaign(
+        root=root,
+        out=out,
+        namespaces=namespaces,
+        isolation=isolation,
+        paths=paths,
+        rows=rows,
+        before=before,
+        host_before=host_before,
+        seconds=time.monotonic() - started,
+    )
     shutil.rmtree(root, ignore_errors=True)
 
 
@@ -184,7 +210,8 @@ def known_weakness(attack):
 def assert_complete(result: GradingResult, expected: GradingResult, what: str):
     """Every test `expected` has, in order, each passed or failed, and no sign of an unfinished run."""
     assert [test.name for test in result.tests] == [test.name for test in expected.tests], (
-        f"{what}: the tests differ from the honest base's")
+        f"{what}: the tests differ from the honest base's"
+    )
     assert all(test.status in ("passed", "failed") for test in result.tests), what
     assert not any(test.output.startswith("not run") for test in result.tests), f"{what}:\n{failures(result)}"
     assert "incomplete" not in result.extra, f"{what}: {result.extra['incomplete']}"
@@ -200,8 +227,9 @@ def test_the_catalogue_covers_every_attack_class():
     assert "reference" not in names
 
 
-@pytest.mark.parametrize("attack", [pytest.param(attack, marks=known_weakness(attack), id=attack.name)
-                                    for attack in ATTACKS])
+@pytest.mark.parametrize(
+    "attack", [pytest.param(attack, marks=known_weakness(attack), id=attack.name) for attack in ATTACKS]
+)
 def test_attack_scores_no_more_than_its_honest_base(attack, campaign):
     if attack.needs_namespaces and not campaign.namespaces:
         pytest.skip(f"only the namespace sandbox stops this attack; here: {campaign.isolation}")
@@ -212,7 +240,8 @@ def test_attack_scores_no_more_than_its_honest_base(attack, campaign):
     assert_complete(attacked, base, attack.name)
     assert attacked.execution_time < attack.time_limit
     assert attacked.score <= base.score, (
-        f"{attack.name} scored {attacked.score:g}, its honest base {base.score:g}:\n{failures(attacked)}")
+        f"{attack.name} scored {attacked.score:g}, its honest base {base.score:g}:\n{failures(attacked)}"
+    )
     for test in attacked.tests:
         assert FORGED not in test.output, f"{test.name}: {test.output}"
         if test.hidden:
@@ -228,12 +257,12 @@ def test_attack_scores_no_more_than_its_honest_base(attack, campaign):
 def test_no_attack_changed_a_file_outside_the_graders_folders(campaign):
     """The decoys and submissions of every attack but the known weaknesses', /tmp's result files, the output."""
     weak = {attack.name for attack in ATTACKS if known_weakness(attack)}
-    changed = [str(folder) for folder in campaign.before
-               if folder.name not in weak and not campaign.unchanged(folder)]
+    changed = [str(folder) for folder in campaign.before if folder.name not in weak and not campaign.unchanged(folder)]
     assert not changed, f"changed during grading: {changed}"
     assert host_files_state() == campaign.host_before, "a result file on the grading machine changed"
-    forged = [str(path) for path in campaign.out.rglob("*")
-              if path.is_file() and FORGED in path.read_text(errors="replace")]
+    forged = [
+        str(path) for path in campaign.out.rglob("*") if path.is_file() and FORGED in path.read_text(errors="replace")
+    ]
     assert not forged, f"forged results in the output folder: {forged}"
     assert {path.name for path in campaign.out.iterdir()} == set(campaign.rows) | {"grades.csv", "summary.md"}
 
@@ -249,8 +278,20 @@ def test_the_reference_scores_full_marks_beside_the_attacks(campaign):
 def test_the_batch_command_lists_every_submission(campaign):
     """`dlgrade grade <every submission> --out DIR --jobs 2`: graded ones are kept, the gradebook is whole."""
     paths = list(campaign.paths.values())
-    command = [sys.executable, "-m", "grader", "grade", *map(str, paths), "--out", str(campaign.out),
-               "--jobs", "2", "--quiet", "--seed", str(SEED)]
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        *map(str, paths),
+        "--out",
+        str(campaign.out),
+        "--jobs",
+        "2",
+        "--quiet",
+        "--seed",
+        str(SEED),
+    ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr
     with open(campaign.out / "grades.csv", newline="") as stream:
@@ -273,12 +314,28 @@ def test_the_batch_command_lists_every_submission(campaign):
 HIDDEN_INPUT = "[0.53771, -1.23456, 2.71828]"  # what a hidden test handed the student's code
 
 
-@pytest.mark.parametrize("report", [
-    {"type": "ValueError", "builtin": "ValueError", "message": f"{ECHO} {HIDDEN_INPUT}", "phase": "call",
-     "where": "activations.py, line 3", "trace": f'  File "activations.py", line 3\n    {HIDDEN_INPUT}'},
-    {"type": "Exception", "builtin": "Exception", "message": f"{ECHO}{HIDDEN_INPUT}", "phase": "import",
-     "where": "", "trace": ""},
-], ids=["raised-in-call", "raised-at-import"])
+@pytest.mark.parametrize(
+    "report",
+    [
+        {
+            "type": "ValueError",
+            "builtin": "ValueError",
+            "message": f"{ECHO} {HIDDEN_INPUT}",
+            "phase": "call",
+            "where": "activations.py, line 3",
+            "trace": f'  File "activations.py", line 3\n    {HIDDEN_INPUT}',
+        },
+        {
+            "type": "Exception",
+            "builtin": "Exception",
+            "message": f"{ECHO}{HIDDEN_INPUT}",
+            "phase": "import",
+            "where": "",
+            "trace": "",
+        },
+    ],
+    ids=["raised-in-call", "raised-at-import"],
+)
 def test_hidden_feedback_never_shows_what_the_students_code_said(report):
     error = exception_from_report(report, "your `relu_grad(float64 array of shape (3,))`")
     text = scoring.feedback_text(error, hidden=True)
@@ -286,8 +343,10 @@ def test_hidden_feedback_never_shows_what_the_students_code_said(report):
 
 
 def test_hidden_feedback_never_shows_a_crashing_calls_last_output():
-    error = WorkerCrashed(f"your `relu_grad(1.5)` ended the process running your code (it exited with status 0 "
-                          f"in the middle of the call (os._exit or a crash); its last output: {ECHO}{HIDDEN_INPUT}")
+    error = WorkerCrashed(
+        f"your `relu_grad(1.5)` ended the process running your code (it exited with status 0 "
+        f"in the middle of the call (os._exit or a crash); its last output: {ECHO}{HIDDEN_INPUT}"
+    )
     text = scoring.feedback_text(error, hidden=True)
     assert ECHO not in text and "0.53771" not in text, text
 
@@ -305,7 +364,8 @@ def test_hidden_feedback_never_shows_the_hidden_inputs():
 
 needs_namespaces = pytest.mark.skipif(
     not (sys.platform.startswith("linux") and os.geteuid() == 0),
-    reason="checks the namespace sandbox, which needs root on Linux")
+    reason="checks the namespace sandbox, which needs root on Linux",
+)
 
 HOLD_PROCESSES = '''
 import os
@@ -323,14 +383,14 @@ def hold_processes():
             os._exit(0)
         count += 1
 '''
-MATRIX_PRODUCT = '''
+MATRIX_PRODUCT = """
 import numpy as np
 
 
 def matrix_product():
     a = np.ones((400, 400))
     return float((a @ a).sum())
-'''
+"""
 
 
 def submission_of(folder: Path, code: str) -> Path:
@@ -347,7 +407,7 @@ def test_a_fork_bomb_costs_a_submission_graded_beside_it_nothing(tmp_path):
         assert bomb.activations.hold_processes() > 0
         with victim.limited_to(10):
             try:
-                assert victim.activations.matrix_product() == 400.0 ** 3
+                assert victim.activations.matrix_product() == 400.0**3
             except TimeLimitExceeded as error:
                 pytest.fail(f"the bystander's call failed: {error}")
     finally:
@@ -392,10 +452,13 @@ def hold_memory(children, megabytes):
 
 
 @needs_namespaces
-@pytest.mark.xfail(not memory_groups_work(), strict=True,
-                   reason="known weakness where no memory cgroup can be made (not root, or cgroup v2 without "
-                   "memory delegated): RLIMIT_AS bounds each process, not the worker's process tree, so with 64 "
-                   "processes a submission can hold 64 x memory_bytes (256 GB by default)")
+@pytest.mark.xfail(
+    not memory_groups_work(),
+    strict=True,
+    reason="known weakness where no memory cgroup can be made (not root, or cgroup v2 without "
+    "memory delegated): RLIMIT_AS bounds each process, not the worker's process tree, so with 64 "
+    "processes a submission can hold 64 x memory_bytes (256 GB by default)",
+)
 def test_the_worker_and_its_children_share_one_memory_limit(tmp_path):
     limits = dataclasses.replace(LIMITS, memory_bytes=1024**3)
     backend = Sandboxed(submission_of(tmp_path / "hog", HOLD_MEMORY), limits=limits)
@@ -444,13 +507,30 @@ def test_the_worker_cannot_write_more_than_its_scratch_space(tmp_path):
 
 # -- the batch's own files -----------------------------------------------------------------
 
+
 def test_a_submission_named_like_the_gradebook_breaks_nothing(tmp_path):
     named = make_submission(tmp_path / "grades.csv", base=ROOT / "solutions")
     other = make_submission(tmp_path / "alice", base=ROOT / "solutions")
     out = tmp_path / "out"
-    completed = subprocess.run([sys.executable, "-m", "grader", "grade", str(named), str(other), "--out", str(out),
-                                "--modules", "activations", "--no-hidden", "--quiet"],
-                               capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "grade",
+            str(named),
+            str(other),
+            "--out",
+            str(out),
+            "--modules",
+            "activations",
+            "--no-hidden",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-1000:]
     with open(out / "grades.csv", newline="") as stream:
         assert len(list(csv.DictReader(stream))) == 2

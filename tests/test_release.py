@@ -68,9 +68,12 @@ def solution_statements(course: Path) -> dict[str, str]:
 
 @functools.lru_cache
 def hidden_test_names(course: Path) -> set[str]:
-    return {node.name for path in (course / "grader" / "hidden").glob("test_*.py")
-            for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")}
+    return {
+        node.name
+        for path in (course / "grader" / "hidden").glob("test_*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+    }
 
 
 def leaks(release: Path, course: Path = ROOT) -> list[str]:
@@ -86,16 +89,25 @@ def leaks(release: Path, course: Path = ROOT) -> list[str]:
             continue
         text = path.read_text(errors="replace")
         flat = normalised(text)
-        found += [f"{relative}: reference statement from {where}: {statement}"
-                  for statement, where in statements.items() if statement in flat]
+        found += [
+            f"{relative}: reference statement from {where}: {statement}"
+            for statement, where in statements.items()
+            if statement in flat
+        ]
         found += [f"{relative}: hidden test name {match}" for match in sorted(set(hidden_names.findall(text)))]
-        if text.count("hidden_rng") > (text.count("def hidden_rng(") if relative.as_posix() == "grader/engine/fixtures.py"
-                                       else 0):
+        if text.count("hidden_rng") > (
+            text.count("def hidden_rng(") if relative.as_posix() == "grader/engine/fixtures.py" else 0
+        ):
             found.append(f"{relative}: uses hidden_rng, the hidden tests' secret-seeded inputs")
         if path.suffix == ".py":
             for node in ast.walk(ast.parse(text)):
-                names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
-                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                names = (
+                    [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else []
+                )
                 found += [f"{relative}: imports {name}" for name in names if name.split(".")[0] == "solutions"]
     return found
 
@@ -113,11 +125,13 @@ def release_leaks(release):
 
 
 def test_release_has_the_student_layout(release):
-    assert (release / ".github" / "workflows" / "classroom.yml").read_text() == \
-        (ROOT / "autograding" / "github-classroom" / "classroom.yml").read_text()
+    assert (release / ".github" / "workflows" / "classroom.yml").read_text() == (
+        ROOT / "autograding" / "github-classroom" / "classroom.yml"
+    ).read_text()
     assert (release / "pyproject.toml").read_text() == (ROOT / "pyproject.toml").read_text()
-    assert sorted(path.name for path in (release / "exercises").glob("*.py")) == \
-        sorted(["__init__.py", *(f"{module}.py" for module in MODULES)])
+    assert sorted(path.name for path in (release / "exercises").glob("*.py")) == sorted(
+        ["__init__.py", *(f"{module}.py" for module in MODULES)]
+    )
     for module in MODULES:
         assert (release / "exercises" / f"{module}.py").read_text() == (ROOT / "exercises" / f"{module}.py").read_text()
         assert (release / "grader" / "suite" / f"test_{module}.py").is_file()
@@ -197,19 +211,41 @@ def test_release_installs_and_runs_dlgrade_check_in_a_fresh_virtual_environment(
     # The venv sees this interpreter's packages (torch and the rest, not reinstalled)
     # through a .pth file; .pth files there are not run, so this project's own
     # editable install stays invisible and the release's grader is the one found.
-    site_packages = Path(subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                                        capture_output=True, text=True, check=True).stdout.strip())
+    site_packages = Path(
+        subprocess.run(
+            [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     parent = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (site_packages / "parent_site_packages.pth").write_text("\n".join(sorted(parent)) + "\n")
     environment = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
-    installed = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", release],
-                               capture_output=True, text=True, env=environment, cwd=tmp_path)
+    installed = subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", release],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    located = subprocess.run([python, "-c", "import grader; print(grader.__file__)"], capture_output=True, text=True,
-                             env=environment, cwd=tmp_path)
+    located = subprocess.run(
+        [python, "-c", "import grader; print(grader.__file__)"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
     assert Path(located.stdout.strip()).resolve() == (release / "grader" / "__init__.py").resolve(), located
-    checked = subprocess.run([venv / "bin" / "dlgrade", "check", "activations"], capture_output=True, text=True,
-                             env=environment, cwd=release, timeout=300)
+    checked = subprocess.run(
+        [venv / "bin" / "dlgrade", "check", "activations"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=release,
+        timeout=300,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     table = checked.stdout
     assert "activations" in table and "0/14" in table and "not attempted" in table, table

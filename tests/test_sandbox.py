@@ -16,7 +16,7 @@ from grader.engine.sandbox import Sandboxed
 from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed
 from tests.helpers import ROOT, memory_groups_work
 
-PROBE_MODULE = textwrap.dedent('''
+PROBE_MODULE = textwrap.dedent("""
     import os, socket, sys, time
 
     def sigmoid(z):
@@ -40,7 +40,7 @@ PROBE_MODULE = textwrap.dedent('''
     def softmax(z):
         while True:
             pass
-''') % {"reference": str(ROOT / "solutions" / "activations.py")}
+""") % {"reference": str(ROOT / "solutions" / "activations.py")}
 
 
 def processes_with(marker: str) -> list[int]:
@@ -76,9 +76,22 @@ def test_the_worker_sees_only_python_and_the_submission_and_has_no_network(submi
 
 
 # Without namespaces a daemon leaves the worker's process group; its cgroup still holds it.
-@pytest.mark.parametrize("namespaces", [
-    True, pytest.param(False, marks=pytest.mark.xfail(not memory_groups_work(), strict=True, reason=(
-        "known weakness without namespaces or a cgroup: a daemon that calls setsid() outlives the worker")))])
+@pytest.mark.parametrize(
+    "namespaces",
+    [
+        True,
+        pytest.param(
+            False,
+            marks=pytest.mark.xfail(
+                not memory_groups_work(),
+                strict=True,
+                reason=(
+                    "known weakness without namespaces or a cgroup: a daemon that calls setsid() outlives the worker"
+                ),
+            ),
+        ),
+    ],
+)
 def test_daemons_die_with_the_worker(submission, namespaces):
     backend = Sandboxed(submission, namespaces=namespaces)
     student = Student(backend)
@@ -109,7 +122,7 @@ def test_a_timeout_kills_the_call_and_the_next_call_gets_a_fresh_worker(submissi
 
 
 def test_a_grading_process_killed_from_outside_leaves_no_worker_behind(submission):
-    script = textwrap.dedent(f'''
+    script = textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from grader.engine.sandbox import Sandboxed
@@ -117,7 +130,7 @@ def test_a_grading_process_killed_from_outside_leaves_no_worker_behind(submissio
         backend = Sandboxed(Path({str(submission)!r}))
         print(backend._library, flush=True)
         Student(backend).activations.softmax(0)  # spins until killed
-    ''')
+    """)
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     marker = process.stdout.readline().strip()
     deadline = time.monotonic() + 30
@@ -151,8 +164,9 @@ def test_a_memory_group_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
     group = MemoryGroup.create(1 << 30)
     if group is None:
         pytest.skip("no memory cgroup can be made here (needs root and a memory controller)")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
     stale = group.folder.parent / f"{cgroup.PREFIX}{dead}-left"
     stale.mkdir()
     group.remove()

@@ -8,7 +8,6 @@ shows it for every check.
 """
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
 from tests.helpers import ROOT
 
 SUITES = [ROOT / "grader" / "suite", ROOT / "grader" / "hidden"]
-PROBES = ROOT / "grader" / "probes"
+PROBES = ROOT / "grader" / "worker" / "probes"
 
 
 def reachable(module: str) -> set[str]:
@@ -32,8 +31,11 @@ def reachable(module: str) -> set[str]:
 
 def attribute_uses(tree: ast.AST, base: str) -> set[str]:
     """Every `base.<name>` in the tree."""
-    return {node.attr for node in ast.walk(tree)
-            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == base}
+    return {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == base
+    }
 
 
 def probe_modules_used(tree: ast.AST) -> set[str]:
@@ -42,14 +44,19 @@ def probe_modules_used(tree: ast.AST) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.module == "grader.worker.probes":
             used.update(alias.name for alias in node.names)
         elif isinstance(node, ast.Import):
-            used.update(alias.name.split(".")[2] for alias in node.names if alias.name.startswith("grader.worker.probes."))
+            used.update(
+                alias.name.split(".")[2] for alias in node.names if alias.name.startswith("grader.worker.probes.")
+            )
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "probes":
             used.add(node.attr)
     return used & set(MODULES)
 
 
-@pytest.mark.parametrize("path", [path for suite in SUITES for path in sorted(suite.glob("test_*.py"))],
-                         ids=lambda path: f"{path.parent.name}/{path.name}")
+@pytest.mark.parametrize(
+    "path",
+    [path for suite in SUITES for path in sorted(suite.glob("test_*.py"))],
+    ids=lambda path: f"{path.parent.name}/{path.name}",
+)
 def test_a_modules_checks_reach_only_that_module_and_what_it_imports(path):
     module = path.stem.removeprefix("test_")
     assert module in MODULES

@@ -16,8 +16,7 @@ import pytest
 from grader.course import MODULES, dependents
 from tests.helpers import failures, grade_many_in_process, make_submission
 
-VARIANTS = [variant for module in MODULES
-            for variant in importlib.import_module(f"tests.variants.{module}").VARIANTS]
+VARIANTS = [variant for module in MODULES for variant in importlib.import_module(f"tests.variants.{module}").VARIANTS]
 
 
 def graded_modules(variant) -> list[str]:
@@ -40,8 +39,10 @@ def graded_variants():
     team cover the sandboxed path.
     """
     folder = Path(tempfile.mkdtemp(prefix="dlgrade-variants-"))
-    jobs = [(make_submission(folder / variant.name, variant.module, variant.edits), graded_modules(variant))
-            for variant in VARIANTS]
+    jobs = [
+        (make_submission(folder / variant.name, variant.module, variant.edits), graded_modules(variant))
+        for variant in VARIANTS
+    ]
     return dict(zip((variant.name for variant in VARIANTS), grade_many_in_process(jobs)))
 
 

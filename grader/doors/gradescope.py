@@ -45,24 +45,34 @@ def build_bundle(out_zip: Path, course: Path):
     needed = [course / "grader", course / "pyproject.toml", *(course / TEMPLATES / name for name in SCRIPTS)]
     missing = [path for path in needed if not path.exists()]
     if missing:
-        raise UsageError(f"{course}: has no {missing[0].relative_to(course)}; give the course repository "
-                         "with --course DIR")
+        raise UsageError(
+            f"{course}: has no {missing[0].relative_to(course)}; give the course repository with --course DIR"
+        )
     if out_zip.is_dir():
         raise UsageError(f"{out_zip}: is a folder; give the path of the .zip to write")
     with atomic_output(out_zip) as temporary:
         with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name in SCRIPTS:
                 add_file(archive, name, (course / TEMPLATES / name).read_bytes(), executable=True)
-            add_file(archive, PLACEHOLDER, json.dumps(placeholder_result(
-                "Grading did not finish (it was stopped, or crashed before writing a result)."), indent=2).encode())
+            add_file(
+                archive,
+                PLACEHOLDER,
+                json.dumps(
+                    placeholder_result("Grading did not finish (it was stopped, or crashed before writing a result)."),
+                    indent=2,
+                ).encode(),
+            )
             add_file(archive, "pyproject.toml", (course / "pyproject.toml").read_bytes())
             readme = course / TEMPLATES / "README.md"
             add_file(archive, "README.md", readme.read_bytes() if readme.is_file() else b"# dlgrade autograder\n")
             for path in sorted((course / "grader").rglob("*")):
                 relative = path.relative_to(course)
-                if (path.is_file() and not GRADER_EXCLUDED_PARTS.intersection(relative.parts)
-                        and not any(part.startswith(".") for part in relative.parts)
-                        and path.suffix not in (".pyc", ".pyo")):
+                if (
+                    path.is_file()
+                    and not GRADER_EXCLUDED_PARTS.intersection(relative.parts)
+                    and not any(part.startswith(".") for part in relative.parts)
+                    and path.suffix not in (".pyc", ".pyo")
+                ):
                     add_file(archive, relative.as_posix(), path.read_bytes())
 
 
@@ -75,25 +85,59 @@ def add_file(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool 
 
 def placeholder_result(message: str) -> dict:
     """A valid results.json worth 0: one failed entry per module saying `message`."""
-    tests = [{"name": f"{module}: not graded", "number": f"{module_index(module)}.0", "score": 0,
-              "max_score": MODULE_POINTS[module], "status": "failed", "output": message, "tags": [module],
-              "visibility": "visible"} for module in MODULES]
-    return {"score": 0, "max_score": TOTAL_POINTS, "execution_time": 0, "output": message,
-            "visibility": "visible", "stdout_visibility": "hidden", "extra_data": {"placeholder": True},
-            "tests": tests}
+    tests = [
+        {
+            "name": f"{module}: not graded",
+            "number": f"{module_index(module)}.0",
+            "score": 0,
+            "max_score": MODULE_POINTS[module],
+            "status": "failed",
+            "output": message,
+            "tags": [module],
+            "visibility": "visible",
+        }
+        for module in MODULES
+    ]
+    return {
+        "score": 0,
+        "max_score": TOTAL_POINTS,
+        "execution_time": 0,
+        "output": message,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {"placeholder": True},
+        "tests": tests,
+    }
 
 
 def run(submission: Path, results: Path, time_limit: float = LIMITS.gradescope_seconds) -> int:
     """Grade `submission` (hidden tests on) into `results`; the placeholder first, the real result last."""
     started = time.monotonic()
-    write_atomically(results, json.dumps(placeholder_result(
-        "Grading did not finish in the time Gradescope allows, or it crashed; ask your instructor."), indent=2))
-    command = [sys.executable, "-m", "grader", "grade", str(submission), "--format", "json",
-               "--time-limit", f"{time_limit:g}"]
+    write_atomically(
+        results,
+        json.dumps(
+            placeholder_result(
+                "Grading did not finish in the time Gradescope allows, or it crashed; ask your instructor."
+            ),
+            indent=2,
+        ),
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "grader",
+        "grade",
+        str(submission),
+        "--format",
+        "json",
+        "--time-limit",
+        f"{time_limit:g}",
+    ]
     print("running:", " ".join(command), flush=True)
     # Run beside this grader, so that `python -m grader` is this copy (the bundle's, hidden tests included).
-    completed = run_in_own_group(command, time_limit + LIMITS.gradescope_grace_seconds, text=True,
-                                 cwd=Path(__file__).resolve().parents[2])
+    completed = run_in_own_group(
+        command, time_limit + LIMITS.gradescope_grace_seconds, text=True, cwd=Path(__file__).resolve().parents[2]
+    )
     code, output, log = completed.returncode, completed.stdout, completed.stderr
     if completed.timed_out:
         log += f"\nkilled after {time_limit + LIMITS.gradescope_grace_seconds:g} s"
@@ -102,9 +146,11 @@ def run(submission: Path, results: Path, time_limit: float = LIMITS.gradescope_s
     if data is None:
         if code == 2:  # a usage error: nothing in the submission to grade
             problem = log.strip().splitlines()[-1].removeprefix("dlgrade: ") if log.strip() else "no modules"
-            message = (f"Your submission could not be graded: {problem}. Upload your module files "
-                       f"({', '.join(module + '.py' for module in MODULES)}), or your repository with its "
-                       "exercises/ folder.")
+            message = (
+                f"Your submission could not be graded: {problem}. Upload your module files "
+                f"({', '.join(module + '.py' for module in MODULES)}), or your repository with its "
+                "exercises/ folder."
+            )
         elif code == 0:
             message = "The grader graded nothing (an empty or invalid result); your instructor has the log."
         else:
@@ -134,14 +180,20 @@ def parsed_result(output: str) -> dict | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.doors.gradescope",
-                                     description="Gradescope's run_autograder: grade one submission.")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.doors.gradescope", description="Gradescope's run_autograder: grade one submission."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser("run", help="grade a submission into results.json")
     grade.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     grade.add_argument("--results", type=Path, default=Path("/autograder/results/results.json"))
-    grade.add_argument("--time-limit", type=float, default=LIMITS.gradescope_seconds, metavar="S",
-                       help=f"seconds for grading (default {LIMITS.gradescope_seconds:g})")
+    grade.add_argument(
+        "--time-limit",
+        type=float,
+        default=LIMITS.gradescope_seconds,
+        metavar="S",
+        help=f"seconds for grading (default {LIMITS.gradescope_seconds:g})",
+    )
     arguments = parser.parse_args(argv)
     return run(arguments.submission.resolve(), arguments.results.resolve(), arguments.time_limit)
 

@@ -55,6 +55,7 @@ def plural(count: float, noun: str) -> str:
 
 # ----------------------------------------------------------------------------- the kernel's state
 
+
 class _Exports:
     """Per kernel: exported packages by content, and the results of the runs on them."""
 
@@ -67,8 +68,9 @@ class _Exports:
 
     def package(self, folder: Path) -> tuple[str, Path, dict[str, ExportedModule]]:
         modules = export_modules(folder)
-        digest = hashlib.sha256("\0".join(f"{name}\0{module.text}" for name, module in modules.items())
-                                .encode()).hexdigest()[:16]
+        digest = hashlib.sha256(
+            "\0".join(f"{name}\0{module.text}" for name, module in modules.items()).encode()
+        ).hexdigest()[:16]
         if digest not in self.packages:
             if self._directory is None:
                 self._directory = tempfile.TemporaryDirectory(prefix="dlgrade-notebooks-")
@@ -123,8 +125,10 @@ def load_sibling(module: str, *names: str):
     if module not in MODULES:
         raise SiblingMissing(f"{module!r} is not a module of the course ({', '.join(MODULES)})")
     if not (folder / f"{module}.ipynb").is_file():
-        raise SiblingMissing(f"there is no {module}.ipynb in {folder}: this notebook uses it, keep the "
-                             "course's notebooks together in one folder")
+        raise SiblingMissing(
+            f"there is no {module}.ipynb in {folder}: this notebook uses it, keep the "
+            "course's notebooks together in one folder"
+        )
     with _quiet():
         digest, destination, _ = _state.package(folder)
         if digest not in _state.submissions:
@@ -132,8 +136,9 @@ def load_sibling(module: str, *names: str):
     try:
         loaded = getattr(_state.submissions[digest], module)
     except Exception as error:
-        raise SiblingMissing(f"{module}.ipynb (as saved) could not be loaded: "
-                             f"{type(error).__name__}: {error}") from None
+        raise SiblingMissing(
+            f"{module}.ipynb (as saved) could not be loaded: {type(error).__name__}: {error}"
+        ) from None
     values = []
     for name in names:
         if not hasattr(loaded, name):
@@ -146,12 +151,14 @@ def load_sibling(module: str, *names: str):
 
 # ----------------------------------------------------------------------------- checks
 
+
 def _grade(module: str, hidden: bool, seed: int | None):
     """The module's graded suite on the exported notebooks (cached per kernel), and the export's notes."""
     folder = notebook_folder()
     if not (folder / f"{module}.ipynb").is_file():
-        raise CheckFailed(f"there is no {module}.ipynb in {folder}; keep the notebook's name "
-                          f"{module}.ipynb and save it there")
+        raise CheckFailed(
+            f"there is no {module}.ipynb in {folder}; keep the notebook's name {module}.ipynb and save it there"
+        )
     configured = os.environ.get(SEED_VARIABLE, "").strip()
     if seed is None and configured.isdigit():
         seed = int(configured)
@@ -162,8 +169,14 @@ def _grade(module: str, hidden: bool, seed: int | None):
     key = (digest, module, with_hidden, seed if with_hidden else None)
     if key not in _state.results:
         try:
-            _state.results[key] = runner.grade(destination, modules=[module], hidden=with_hidden, seed=seed,
-                                               in_process=True, time_limit=LIMITS.notebook_module_seconds)
+            _state.results[key] = runner.grade(
+                destination,
+                modules=[module],
+                hidden=with_hidden,
+                seed=seed,
+                in_process=True,
+                time_limit=LIMITS.notebook_module_seconds,
+            )
         except RuntimeError as error:
             raise CheckFailed(f"the grader could not grade {module}.ipynb: {error}") from None
     notes = [note for exported in modules.values() for note in exported.notes]
@@ -188,15 +201,17 @@ def check(module: str, exercise: str, hidden: bool = False, seed: int | None = N
         if hidden:
             print(f"{exercise}: {plural(sum(test.hidden for test in tests), 'hidden check')} passed")
         else:
-            print(f"{exercise}: {plural(len(tests), 'check')} passed "
-                  f"({plural(sum(test.max_score for test in tests), 'point')})")
+            print(
+                f"{exercise}: {plural(len(tests), 'check')} passed "
+                f"({plural(sum(test.max_score for test in tests), 'point')})"
+            )
         return
     kind = "hidden checks" if hidden else "checks"
     lines = [f"{exercise}: {len(failed)} of {len(tests)} {kind} failed (graded from the saved notebooks):"]
     for test in failed:
         output = in_notebook_terms(test.output or "failed", modules)
         if len(output) > LIMITS.notebook_feedback_chars:
-            output = output[:LIMITS.notebook_feedback_chars] + " [...]"
+            output = output[: LIMITS.notebook_feedback_chars] + " [...]"
         lines.append(f"- {test.name}: " + output.replace("\n", "\n  "))
     lines += [f"note: {note}" for note in notes]
     raise CheckFailed("\n".join(lines))

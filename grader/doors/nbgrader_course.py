@@ -97,8 +97,7 @@ def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
     solutions, exercises = course / "solutions", course / "exercises"
     modules = [module for module in MODULES if (solutions / f"{module}.py").is_file()]
     if not modules:
-        raise UsageError(f"{solutions}: no course modules there; run in the course repository "
-                         "(or give --course DIR)")
+        raise UsageError(f"{solutions}: no course modules there; run in the course repository (or give --course DIR)")
     config_path = out_dir / "nbgrader_config.py"
     if seed is None:
         seed = existing_seed(config_path)
@@ -111,8 +110,12 @@ def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
     source.mkdir(parents=True, exist_ok=True)
     for module in modules:
         stub = exercises / f"{module}.py"
-        notebook = module_notebook(module, (solutions / f"{module}.py").read_text(encoding="utf-8"),
-                                   stub.read_text(encoding="utf-8") if stub.is_file() else None, plans[module])
+        notebook = module_notebook(
+            module,
+            (solutions / f"{module}.py").read_text(encoding="utf-8"),
+            stub.read_text(encoding="utf-8") if stub.is_file() else None,
+            plans[module],
+        )
         nbformat.validate(notebook)
         nbformat.write(notebook, source / f"{module}.ipynb")
     config_path.write_text(config_text(seed, modules), encoding="utf-8")
@@ -136,11 +139,23 @@ def collect_exercises(solutions: Path, modules: list[str]) -> dict[str, ModulePl
         return plans
     with tempfile.TemporaryDirectory(prefix="dlgrade-collect-") as temporary:
         results = Path(temporary) / "results.json"
-        command = [sys.executable, "-m", "pytest", "--collect-only",
-                   *runner.pytest_arguments(solutions, graded, hidden=True, seed=0, in_process=True,
-                                            results=results, terminal=False)]
-        completed = subprocess.run(command, cwd=temporary, env=runner.pytest_environment(), capture_output=True,
-                                   text=True, stdin=subprocess.DEVNULL)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--collect-only",
+            *runner.pytest_arguments(
+                solutions, graded, hidden=True, seed=0, in_process=True, results=results, terminal=False
+            ),
+        ]
+        completed = subprocess.run(
+            command,
+            cwd=temporary,
+            env=runner.pytest_environment(),
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
         if not results.is_file():
             tail = (completed.stdout + completed.stderr).strip().splitlines()[-5:]
             raise RuntimeError("collecting the graded suite failed: " + " | ".join(tail))
@@ -157,9 +172,15 @@ def collect_exercises(solutions: Path, modules: list[str]) -> dict[str, ModulePl
 
 # ----------------------------------------------------------------------------- notebook cells
 
+
 def nbgrader_metadata(grade_id: str, *, solution=False, grade=False, locked=False, points=None) -> dict:
-    metadata = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": NBGRADER_SCHEMA_VERSION,
-                "solution": solution}
+    metadata = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": NBGRADER_SCHEMA_VERSION,
+        "solution": solution,
+    }
     if points is not None:
         metadata["points"] = int(points) if float(points).is_integer() else float(points)
     return {"nbgrader": metadata}
@@ -178,30 +199,42 @@ def module_notebook(module: str, solution_text: str, stub_text: str | None, plan
     if statements and is_docstring(statements[0]):
         statements = statements[1:]
 
-    cells = [v4.new_markdown_cell(f"# `{module}`\n\n{docstring}\n\n{HOW_TO.format(module=module)}".strip(),
-                                  id="module-introduction")]
+    cells = [
+        v4.new_markdown_cell(
+            f"# `{module}`\n\n{docstring}\n\n{HOW_TO.format(module=module)}".strip(), id="module-introduction"
+        )
+    ]
     imports = []
     while statements and isinstance(statements[0], (ast.Import, ast.ImportFrom)):
         imports.append(statements.pop(0))
     if imports:
-        cells.append(v4.new_code_cell(setup_text(imports, lines), id=SETUP_ID,
-                                      metadata=nbgrader_metadata(SETUP_ID, locked=True)))
+        cells.append(
+            v4.new_code_cell(setup_text(imports, lines), id=SETUP_ID, metadata=nbgrader_metadata(SETUP_ID, locked=True))
+        )
 
     pending = dict(plan.exercises)
     provided: list[str] = []
-    previous_end = imports[-1].end_lineno if imports else (tree.body[0].end_lineno if tree.body and
-                                                           is_docstring(tree.body[0]) else 0)
+    previous_end = (
+        imports[-1].end_lineno
+        if imports
+        else (tree.body[0].end_lineno if tree.body and is_docstring(tree.body[0]) else 0)
+    )
 
     def flush_provided():
         if provided:
             number = sum(1 for cell in cells if cell.id.startswith("provided")) + 1
-            cells.append(v4.new_code_cell("\n\n".join(provided), id=f"provided-{number}",
-                                          metadata=nbgrader_metadata(f"provided-{number}", locked=True)))
+            cells.append(
+                v4.new_code_cell(
+                    "\n\n".join(provided),
+                    id=f"provided-{number}",
+                    metadata=nbgrader_metadata(f"provided-{number}", locked=True),
+                )
+            )
             provided.clear()
 
     for statement in statements:
         start = leading_start(statement, lines, previous_end)
-        text = "\n".join(lines[start - 1:statement.end_lineno]).strip("\n")
+        text = "\n".join(lines[start - 1 : statement.end_lineno]).strip("\n")
         previous_end = statement.end_lineno
         if is_main_guard(statement):
             continue
@@ -213,8 +246,11 @@ def module_notebook(module: str, solution_text: str, stub_text: str | None, plan
             continue
         flush_provided()
         text = solution_cell_text(statement, lines, start, stub_definitions.get(statement.name), stub_lines)
-        cells.append(v4.new_code_cell(text, id=cell_id(statement.name),
-                                      metadata=nbgrader_metadata(statement.name, solution=True)))
+        cells.append(
+            v4.new_code_cell(
+                text, id=cell_id(statement.name), metadata=nbgrader_metadata(statement.name, solution=True)
+            )
+        )
         exercise = pending.pop(statement.name, None)
         if exercise is not None and exercise.points > 0:
             cells.append(test_cell(module, exercise))
@@ -232,15 +268,21 @@ def module_notebook(module: str, solution_text: str, stub_text: str | None, plan
 def test_cell(module: str, exercise: Exercise):
     import nbformat.v4 as v4
 
-    lines = [f"# Check of `{exercise.name}`: {plural(exercise.points, 'point')}, all or nothing "
-             f"({plural(exercise.tests, 'graded test')} of the course's suite).",
-             f"from {jupyter.__name__} import check", "",
-             f"check({json.dumps(module)}, {json.dumps(exercise.name)})"]
+    lines = [
+        f"# Check of `{exercise.name}`: {plural(exercise.points, 'point')}, all or nothing "
+        f"({plural(exercise.tests, 'graded test')} of the course's suite).",
+        f"from {jupyter.__name__} import check",
+        "",
+        f"check({json.dumps(module)}, {json.dumps(exercise.name)})",
+    ]
     if exercise.hidden_tests:
         lines += [BEGIN_HIDDEN, f"check({json.dumps(module)}, {json.dumps(exercise.name)}, hidden=True)", END_HIDDEN]
     grade_id = f"check-{exercise.name}"
-    return v4.new_code_cell("\n".join(lines), id=cell_id(grade_id),
-                            metadata=nbgrader_metadata(grade_id, grade=True, locked=True, points=exercise.points))
+    return v4.new_code_cell(
+        "\n".join(lines),
+        id=cell_id(grade_id),
+        metadata=nbgrader_metadata(grade_id, grade=True, locked=True, points=exercise.points),
+    )
 
 
 def cell_id(name: str) -> str:
@@ -250,20 +292,29 @@ def cell_id(name: str) -> str:
 
 # ----------------------------------------------------------------------------- source text
 
+
 def is_docstring(statement: ast.stmt) -> bool:
-    return (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
-            and isinstance(statement.value.value, str))
+    return (
+        isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Constant)
+        and isinstance(statement.value.value, str)
+    )
 
 
 def is_main_guard(statement: ast.stmt) -> bool:
     """`if __name__ == "__main__":` -- a script block, no part of the module's API."""
-    return (isinstance(statement, ast.If) and isinstance(statement.test, ast.Compare)
-            and isinstance(statement.test.left, ast.Name) and statement.test.left.id == "__name__")
+    return (
+        isinstance(statement, ast.If)
+        and isinstance(statement.test, ast.Compare)
+        and isinstance(statement.test.left, ast.Name)
+        and statement.test.left.id == "__name__"
+    )
 
 
 def definitions(tree: ast.Module) -> dict[str, ast.stmt]:
-    return {node.name: node for node in tree.body
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    return {
+        node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
 
 
 def same_definition(node: ast.AST, other: ast.AST | None) -> bool:
@@ -286,8 +337,10 @@ def relative_import(statement: ast.stmt) -> bool:
 def load_sibling_text(statement: ast.ImportFrom) -> str:
     """`from .activations import a, b as c` as the notebook's `a, c = load_sibling("activations", "a", "b")`."""
     if statement.level != 1 or any(alias.name == "*" for alias in statement.names):
-        raise ValueError(f"line {statement.lineno}: only `from .module import name, ...` imports between course "
-                         "modules can become notebook imports")
+        raise ValueError(
+            f"line {statement.lineno}: only `from .module import name, ...` imports between course "
+            "modules can become notebook imports"
+        )
     if statement.module is None:  # from . import activations
         return "\n".join(f'{alias.asname or alias.name} = load_sibling("{alias.name}")' for alias in statement.names)
     targets = ", ".join(alias.asname or alias.name for alias in statement.names)
@@ -300,11 +353,11 @@ def setup_text(imports: list[ast.stmt], lines: list[str]) -> str:
     plain, siblings = [], []
     for statement in imports:
         if relative_import(statement):
-            original = " ".join(line.strip() for line in lines[statement.lineno - 1:statement.end_lineno])
+            original = " ".join(line.strip() for line in lines[statement.lineno - 1 : statement.end_lineno])
             siblings.append(f"# {original}  (your {statement.module or 'sibling'}.ipynb in this folder)")
             siblings.append(load_sibling_text(statement))
         else:
-            plain.append("\n".join(lines[statement.lineno - 1:statement.end_lineno]))
+            plain.append("\n".join(lines[statement.lineno - 1 : statement.end_lineno]))
     text = "\n".join(plain)
     if siblings:
         text += ("\n\n" if text else "") + f"from {jupyter.__name__} import load_sibling\n\n" + "\n".join(siblings)
@@ -336,15 +389,19 @@ def todo_comments(stub: ast.AST | None, stub_lines: list[str] | None) -> list[st
     region = body_region(stub, stub_lines)
     if region is None:
         return []
-    return [line.strip() for line in stub_lines[region[0] - 1:region[1]] if line.strip().startswith("#")]
+    return [line.strip() for line in stub_lines[region[0] - 1 : region[1]] if line.strip().startswith("#")]
 
 
-def solution_cell_text(node: ast.stmt, lines: list[str], start: int, stub: ast.stmt | None,
-                       stub_lines: list[str] | None) -> str:
+def solution_cell_text(
+    node: ast.stmt, lines: list[str], start: int, stub: ast.stmt | None, stub_lines: list[str] | None
+) -> str:
     """The definition with each function body between the solution markers, after the stub's TODO comments."""
     regions = []  # (first line, last line, indentation, TODO comments)
-    functions = [node] if not isinstance(node, ast.ClassDef) else [
-        child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    functions = (
+        [node]
+        if not isinstance(node, ast.ClassDef)
+        else [child for child in node.body if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    )
     stub_methods = definitions(ast.Module(body=stub.body, type_ignores=[])) if isinstance(stub, ast.ClassDef) else {}
     for function in functions:
         region = body_region(function, lines)
@@ -357,11 +414,11 @@ def solution_cell_text(node: ast.stmt, lines: list[str], start: int, stub: ast.s
         regions.append((*region, indent, todo_comments(stub_function, stub_lines)))
     output, line_number = [], start
     for first, last, indent, todo in regions:
-        output += lines[line_number - 1:first - 1]
+        output += lines[line_number - 1 : first - 1]
         output += [indent + comment for comment in todo]
-        output += [indent + BEGIN_SOLUTION, *lines[first - 1:last], indent + END_SOLUTION]
+        output += [indent + BEGIN_SOLUTION, *lines[first - 1 : last], indent + END_SOLUTION]
         line_number = last + 1
-    output += lines[line_number - 1:node.end_lineno]
+    output += lines[line_number - 1 : node.end_lineno]
     return "\n".join(output).strip("\n")
 
 

@@ -41,8 +41,9 @@ def write_release(out_dir: Path, course: Path):
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     building = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        shutil.copytree(course / "exercises", building / "exercises",
-                        ignore=shutil.ignore_patterns(*EXERCISES_EXCLUDED))
+        shutil.copytree(
+            course / "exercises", building / "exercises", ignore=shutil.ignore_patterns(*EXERCISES_EXCLUDED)
+        )
         shutil.copytree(course / "grader", building / "grader", ignore=shutil.ignore_patterns(*GRADER_EXCLUDED))
         (building / ".github" / "workflows").mkdir(parents=True)
         shutil.copyfile(course / WORKFLOW, building / ".github" / "workflows" / "classroom.yml")
@@ -82,7 +83,7 @@ def module_summary(stub: Path) -> str:
 
 
 def python_requirement(pyproject: Path) -> str:
-    """"Python 3.10 or newer", from the project's `requires-python`."""
+    """ "Python 3.10 or newer", from the project's `requires-python`."""
     found = re.search(r'^requires-python\s*=\s*">=\s*([0-9.]+)"', pyproject.read_text(encoding="utf-8"), re.MULTILINE)
     return f"Python {found.group(1)} or newer" if found else "Python 3"
 

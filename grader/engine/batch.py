@@ -61,8 +61,16 @@ def write_submission_files(folder: Path, result: GradingResult, identifier: str,
     save(result, folder / "results.json")  # last: its presence means "done"
 
 
-def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = False, progress: bool = True,
-                opened: dict | None = None, **options) -> list[dict]:
+def grade_batch(
+    paths: list[Path],
+    out: Path,
+    *,
+    jobs: int = 1,
+    junit: bool = False,
+    progress: bool = True,
+    opened: dict | None = None,
+    **options,
+) -> list[dict]:
     """Grade every submission not graded yet into `out`; return the gradebook rows.
 
     `opened` maps a path of `paths` to the submission the caller opened already
@@ -102,8 +110,7 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
             for future in futures:
                 future.cancel()
             bar.close()
-            print(f"interrupted: results so far are in {out}; run the same command again to finish",
-                  file=sys.stderr)
+            print(f"interrupted: results so far are in {out}; run the same command again to finish", file=sys.stderr)
             raise
     bar.close()
     rows = []
@@ -111,8 +118,11 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
         results_file = out / job.identifier / "results.json"
         result = graded.get(job.identifier) or (load(results_file) if results_file.is_file() else None)
         if result is not None:
-            rows.append(formats.gradebook_row(job.identifier, result,
-                                              "incomplete" if result.extra.get("incomplete") else "graded"))
+            rows.append(
+                formats.gradebook_row(
+                    job.identifier, result, "incomplete" if result.extra.get("incomplete") else "graded"
+                )
+            )
         else:
             rows.append(formats.gradebook_row(job.identifier, None, problems.get(job.identifier, "not graded")))
     gradebook, summary_file = (out / name for name in BATCH_FILES)
@@ -126,13 +136,25 @@ def grade_batch(paths: list[Path], out: Path, *, jobs: int = 1, junit: bool = Fa
 def summary(rows: list[dict], seconds: float) -> str:
     graded = [row for row in rows if row.get("total") not in (None, "")]
     totals = sorted(float(row["total"]) for row in graded)
-    lines = ["# Grading summary", "", f"- submissions: {len(rows)}", f"- graded: {len(graded)}",
-             f"- not graded: {len(rows) - len(graded)}", f"- time of this run: {seconds:.1f} s"]
+    lines = [
+        "# Grading summary",
+        "",
+        f"- submissions: {len(rows)}",
+        f"- graded: {len(graded)}",
+        f"- not graded: {len(rows) - len(graded)}",
+        f"- time of this run: {seconds:.1f} s",
+    ]
     if totals:
-        middle = totals[len(totals) // 2] if len(totals) % 2 else (totals[len(totals) // 2 - 1]
-                                                                  + totals[len(totals) // 2]) / 2
-        lines += [f"- mean score: {sum(totals) / len(totals):.2f}", f"- median score: {middle:g}",
-                  f"- lowest / highest: {totals[0]:g} / {totals[-1]:g}"]
+        middle = (
+            totals[len(totals) // 2]
+            if len(totals) % 2
+            else (totals[len(totals) // 2 - 1] + totals[len(totals) // 2]) / 2
+        )
+        lines += [
+            f"- mean score: {sum(totals) / len(totals):.2f}",
+            f"- median score: {middle:g}",
+            f"- lowest / highest: {totals[0]:g} / {totals[-1]:g}",
+        ]
     problems = [row for row in rows if row["status"] not in ("graded",)]
     if problems:
         lines += ["", "## Needs a look", ""] + [f"- {row['id']}: {row['status']}" for row in problems]
@@ -150,9 +172,15 @@ class _Progress:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self._progress = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[failed]} failed"), TextColumn("ETA"),
-                                  TimeRemainingColumn(), console=Console(stderr=True))
+        self._progress = Progress(
+            TextColumn("grading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
         self._task = self._progress.add_task("grading", total=total, completed=done, failed=0)
         self._progress.start()
 
@@ -165,5 +193,3 @@ class _Progress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
-
-

@@ -45,7 +45,7 @@ def _own_memory_cgroup() -> tuple[Path, int] | None:
                 continue
             if not (path == root or path.startswith(root.rstrip("/") + "/")):
                 continue
-            folder = Path(mount_point) / path[len(root.rstrip("/")):].lstrip("/")
+            folder = Path(mount_point) / path[len(root.rstrip("/")) :].lstrip("/")
             if version == 2 and "memory" not in _read(folder / "cgroup.subtree_control").split():
                 continue  # memory is not delegated below this group: no child can be limited
             if folder.is_dir():
@@ -133,7 +133,7 @@ def _remove_stale(parent: Path):
     for entry in entries:
         if not entry.name.startswith(PREFIX):
             continue
-        creator = entry.name[len(PREFIX):].split("-")[0]
+        creator = entry.name[len(PREFIX) :].split("-")[0]
         if creator.isdigit() and not Path(f"/proc/{creator}").exists():
             try:
                 entry.rmdir()

@@ -21,8 +21,17 @@ import numpy as np
 
 from grader.errors import Mismatch, NotAttempted, StudentRaised
 
-__all__ = ["Mismatch", "check", "check_array", "check_equal", "check_number", "describe", "describe_call",
-           "expect_raises", "fail"]
+__all__ = [
+    "Mismatch",
+    "check",
+    "check_array",
+    "check_equal",
+    "check_number",
+    "describe",
+    "describe_call",
+    "expect_raises",
+    "fail",
+]
 
 
 def describe(value) -> str:
@@ -84,8 +93,9 @@ def _matching_mistake(got, mistakes, rtol, atol) -> str | None:
         if got_array.shape != wrong_array.shape:
             continue
         with np.errstate(all="ignore"):
-            if got_array.dtype.kind in "biufc" and np.allclose(got_array, wrong_array, rtol=max(rtol, 1e-6),
-                                                              atol=max(atol, 1e-9), equal_nan=True):
+            if got_array.dtype.kind in "biufc" and np.allclose(
+                got_array, wrong_array, rtol=max(rtol, 1e-6), atol=max(atol, 1e-9), equal_nan=True
+            ):
                 return sentence
     return None
 
@@ -101,9 +111,18 @@ def check(condition: bool, message: str, *, call: str = "", cause: str | None = 
         fail(message, call=call, cause=cause, hint=hint)
 
 
-def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1e-10,
-                mistakes: dict | None = None, nonfinite_cause: str | None = None,
-                hint: str | None = None, kinds: str = "f"):
+def check_array(
+    got,
+    expected,
+    *,
+    call: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    mistakes: dict | None = None,
+    nonfinite_cause: str | None = None,
+    hint: str | None = None,
+    kinds: str = "f",
+):
     """`got` must be an ndarray of a dtype kind in `kinds`, shaped and valued like `expected`.
 
     Values are compared as `|got - expected| <= atol + rtol*|expected|`
@@ -112,25 +131,35 @@ def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1
     """
     expected = np.asarray(expected)
     if not isinstance(got, np.ndarray):
-        fail(f"expected a NumPy array ({expected.dtype} of shape {expected.shape}); got {describe(got)}",
-             call=call, hint="return np.asarray(...) of your result")
+        fail(
+            f"expected a NumPy array ({expected.dtype} of shape {expected.shape}); got {describe(got)}",
+            call=call,
+            hint="return np.asarray(...) of your result",
+        )
     if got.dtype.kind not in kinds:
         wanted = {"f": "floating", "i": "integer", "b": "boolean", "u": "unsigned integer"}
         names = " or ".join(wanted.get(kind, kind) for kind in kinds)
-        fail(f"expected an array of a {names} dtype; got dtype {got.dtype}", call=call,
-             hint=hint or ("convert the input with np.asarray(..., dtype=float) so the arithmetic is in floats"
-                           if kinds == "f" else None))
+        fail(
+            f"expected an array of a {names} dtype; got dtype {got.dtype}",
+            call=call,
+            hint=hint
+            or (
+                "convert the input with np.asarray(..., dtype=float) so the arithmetic is in floats"
+                if kinds == "f"
+                else None
+            ),
+        )
     if got.shape != expected.shape:
         cause = _matching_mistake(got, mistakes, rtol, atol)
-        raise Mismatch(_compose(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"],
-                                cause, hint))
+        raise Mismatch(_compose(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"], cause, hint))
     finite = np.isfinite(got) if got.dtype.kind in "fc" else np.ones(got.shape, bool)
     if not finite.all() and np.isfinite(expected).all():
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        lines = [f"got {np.count_nonzero(~finite)} non-finite value(s); the first, at index {index}, "
-                 f"is {_format_number(got[index])} where {_format_number(expected[index])} was expected"]
-        raise Mismatch(_compose(call, lines, nonfinite_cause or _matching_mistake(got, mistakes, rtol, atol),
-                                hint))
+        lines = [
+            f"got {np.count_nonzero(~finite)} non-finite value(s); the first, at index {index}, "
+            f"is {_format_number(got[index])} where {_format_number(expected[index])} was expected"
+        ]
+        raise Mismatch(_compose(call, lines, nonfinite_cause or _matching_mistake(got, mistakes, rtol, atol), hint))
     with np.errstate(all="ignore"):
         close = np.isclose(got, expected, rtol=rtol, atol=atol)
         if close.all():
@@ -147,8 +176,17 @@ def check_array(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1
     raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
 
 
-def check_number(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 1e-10,
-                 kind: type = float, mistakes: dict | None = None, hint: str | None = None):
+def check_number(
+    got,
+    expected,
+    *,
+    call: str,
+    rtol: float = 1e-7,
+    atol: float = 1e-10,
+    kind: type = float,
+    mistakes: dict | None = None,
+    hint: str | None = None,
+):
     """`got` must be a real number of type `kind` (int or float) close to `expected`.
 
     NumPy scalars count as floats (np.float64 is one) and, for `kind=int`,
@@ -156,8 +194,11 @@ def check_number(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 
     """
     acceptable = (int, np.integer) if kind is int else (float, int, np.floating, np.integer)
     if isinstance(got, bool) or isinstance(got, np.bool_) or not isinstance(got, acceptable):
-        fail(f"expected {'an int' if kind is int else 'a float'}; got {describe(got)}", call=call,
-             hint=hint or ("return int(...) of your result" if kind is int else "return float(...) of your result"))
+        fail(
+            f"expected {'an int' if kind is int else 'a float'}; got {describe(got)}",
+            call=call,
+            hint=hint or ("return int(...) of your result" if kind is int else "return float(...) of your result"),
+        )
     got_value = float(got)
     if math.isclose(got_value, float(expected), rel_tol=rtol, abs_tol=atol):
         return
@@ -167,15 +208,19 @@ def check_number(got, expected, *, call: str, rtol: float = 1e-7, atol: float = 
     raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
 
 
-def check_equal(got, expected, *, call: str, what: str = "result", mistakes: dict | None = None,
-                hint: str | None = None):
+def check_equal(
+    got, expected, *, call: str, what: str = "result", mistakes: dict | None = None, hint: str | None = None
+):
     """Exact equality for plain data (ints, tuples, strings, dicts of them), compared by type too."""
     if type(got) is type(expected) and got == expected:
         return
-    lines = [f"expected {what} {expected!r}", f"got      {what} {got!r}" if type(got) is type(expected)
-             else f"got      {describe(got)} {got!r}"[:400]]
-    cause = next((sentence for sentence, wrong in (mistakes or {}).items()
-                  if type(wrong) is type(got) and wrong == got), None)
+    lines = [
+        f"expected {what} {expected!r}",
+        f"got      {what} {got!r}" if type(got) is type(expected) else f"got      {describe(got)} {got!r}"[:400],
+    ]
+    cause = next(
+        (sentence for sentence, wrong in (mistakes or {}).items() if type(wrong) is type(got) and wrong == got), None
+    )
     raise Mismatch(_compose(call, lines, cause, hint))
 
 

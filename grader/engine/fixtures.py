@@ -47,8 +47,9 @@ def pytest_sessionstart(session):
     config = session.config
     folder = Path(config.getoption("submission") or Path.cwd() / "exercises")
     if not module_files(folder):
-        raise pytest.UsageError(f"{folder}: holds none of the course modules; give --submission=DIR, "
-                                "the folder with the .py modules")
+        raise pytest.UsageError(
+            f"{folder}: holds none of the course modules; give --submission=DIR, the folder with the .py modules"
+        )
     if config.getoption("in_process"):
         from grader.engine.backends import InProcess
 

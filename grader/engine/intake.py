@@ -41,7 +41,8 @@ def locate(path: str | Path) -> Path:
             return candidate
     raise SubmissionError(
         f"{path}: none of the course modules ({', '.join(m + '.py' for m in MODULES)}) is in it "
-        "or in its exercises/ folder")
+        "or in its exercises/ folder"
+    )
 
 
 def private_copy(source: Path, destination: Path) -> list[str]:

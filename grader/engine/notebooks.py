@@ -24,6 +24,7 @@ KERNEL_MODULE = "grader.doors.jupyter"  # what a notebook imports `check` and `l
 
 # ----------------------------------------------------------------------------- notebook -> module
 
+
 @dataclass
 class ExportedModule:
     """One notebook as a module: its text, and where each of its lines came from."""
@@ -69,14 +70,21 @@ def python_source(source: str) -> str:
 
 def sibling_import(statement: ast.stmt) -> str | None:
     """`a, c = load_sibling("m", "a", "b")` as `from .m import a, b as c`; None for other statements."""
-    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1
-            and isinstance(statement.value, ast.Call) and not statement.value.keywords):
+    if not (
+        isinstance(statement, ast.Assign)
+        and len(statement.targets) == 1
+        and isinstance(statement.value, ast.Call)
+        and not statement.value.keywords
+    ):
         return None
     function = statement.value.func
     name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", None)
     arguments = statement.value.args
-    if name != "load_sibling" or not arguments or not all(
-            isinstance(argument, ast.Constant) and isinstance(argument.value, str) for argument in arguments):
+    if (
+        name != "load_sibling"
+        or not arguments
+        or not all(isinstance(argument, ast.Constant) and isinstance(argument.value, str) for argument in arguments)
+    ):
         return None
     module, *names = (argument.value for argument in arguments)
     target = statement.targets[0]
@@ -104,7 +112,8 @@ def is_grader_statement(statement: ast.stmt) -> bool:
             return True
     # %magic and !shell lines, as IPython rewrites them (a function that calls get_ipython() stays)
     return not isinstance(statement, DEFINITIONS) and any(
-        isinstance(node, ast.Name) and node.id == "get_ipython" for node in ast.walk(statement))
+        isinstance(node, ast.Name) and node.id == "get_ipython" for node in ast.walk(statement)
+    )
 
 
 def export_cell(source: str, whole: bool) -> tuple[list[str], str | None]:
@@ -119,13 +128,17 @@ def export_cell(source: str, whole: bool) -> tuple[list[str], str | None]:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # also a null byte, absurd nesting
         commented = [f"# {line}" if line.strip() else line for line in lines]
-        why = (f"SyntaxError at its line {error.lineno}: {error.msg}" if isinstance(error, SyntaxError)
-               else type(error).__name__)
+        why = (
+            f"SyntaxError at its line {error.lineno}: {error.msg}"
+            if isinstance(error, SyntaxError)
+            else type(error).__name__
+        )
         return commented, f"is not valid Python ({why}), so it was left out"
     for statement in reversed(tree.body):  # from the end, so the positions of earlier statements hold
         replacement = sibling_import(statement)
-        if replacement is None and (is_grader_statement(statement)
-                                    or not (whole or isinstance(statement, DEFINITIONS))):
+        if replacement is None and (
+            is_grader_statement(statement) or not (whole or isinstance(statement, DEFINITIONS))
+        ):
             replacement = ""
         if replacement is None:
             continue
@@ -134,7 +147,7 @@ def export_cell(source: str, whole: bool) -> tuple[list[str], str | None]:
         prefix, suffix = lines[first - 1][:start], lines[last - 1][end:]
         if not replacement and (prefix.strip() or suffix.strip()):
             replacement = "pass"  # `import numpy; print(x)` -> `import numpy; pass`
-        lines[first - 1:last] = [prefix + replacement + suffix] + [""] * (last - first)
+        lines[first - 1 : last] = [prefix + replacement + suffix] + [""] * (last - first)
     return lines, None
 
 
@@ -173,8 +186,12 @@ def read_notebook(path: Path) -> dict | None:
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not (isinstance(notebook, dict) and notebook.get("nbformat") == 4 and isinstance(notebook.get("cells"), list)
-            and all(isinstance(cell, dict) for cell in notebook["cells"])):
+    if not (
+        isinstance(notebook, dict)
+        and notebook.get("nbformat") == 4
+        and isinstance(notebook.get("cells"), list)
+        and all(isinstance(cell, dict) for cell in notebook["cells"])
+    ):
         return None
     return notebook
 
@@ -185,8 +202,10 @@ def export_modules(folder: Path) -> dict[str, ExportedModule]:
     for name, path in module_files(folder, ".ipynb").items():  # never a link: it could reach the reference
         notebook = read_notebook(path)
         if notebook is None:
-            modules[name] = ExportedModule(text=f"raise ImportError('{name}.ipynb is not a readable notebook')\n",
-                                           notes=[f"{name}.ipynb could not be read as a notebook"])
+            modules[name] = ExportedModule(
+                text=f"raise ImportError('{name}.ipynb is not a readable notebook')\n",
+                notes=[f"{name}.ipynb could not be read as a notebook"],
+            )
             continue
         modules[name] = export_notebook(notebook, name)
     return modules

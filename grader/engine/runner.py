@@ -15,8 +15,6 @@ marked not run. `fresh_process=False` runs it in this process instead
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import json
 import os
 import subprocess
@@ -47,8 +45,16 @@ def suite_files(modules=None, hidden: bool = False) -> list[Path]:
     return files
 
 
-def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_process=False,
-                     results: Path | None = None, partial: Path | None = None, terminal: bool = True) -> list[str]:
+def pytest_arguments(
+    folder: Path,
+    modules=None,
+    hidden=False,
+    seed=None,
+    in_process=False,
+    results: Path | None = None,
+    partial: Path | None = None,
+    terminal: bool = True,
+) -> list[str]:
     """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
     arguments = [str(path) for path in suite_files(modules, hidden)]
     # `--submission=DIR` as one argument: pytest's first pass over the command
@@ -56,9 +62,19 @@ def pytest_arguments(folder: Path, modules=None, hidden=False, seed=None, in_pro
     # test path, loading any conftest.py the submission ships. `--noconftest`
     # with the grader's fixtures as a named plugin makes sure no conftest.py is
     # ever loaded, wherever it lies.
-    arguments += ["-c", str(GRADER / "pytest.ini"), "--rootdir", str(GRADER),
-                  f"--submission={Path(folder).resolve()}", "--noconftest", "-p", "grader.engine.fixtures",
-                  "-p", "no:cacheprovider", "--assert=plain"]
+    arguments += [
+        "-c",
+        str(GRADER / "pytest.ini"),
+        "--rootdir",
+        str(GRADER),
+        f"--submission={Path(folder).resolve()}",
+        "--noconftest",
+        "-p",
+        "grader.engine.fixtures",
+        "-p",
+        "no:cacheprovider",
+        "--assert=plain",
+    ]
     arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
     if hidden:
         arguments.append("--hidden")
@@ -82,12 +98,20 @@ def pytest_environment(threads: int | None = None) -> dict:
     grader's own hooks decide outcomes.
     """
     path = os.pathsep.join(filter(None, [str(GRADER.parent), os.environ.get("PYTHONPATH")]))
-    environment = {**os.environ, "PYTHONPATH": path, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-                   "PYTHONDONTWRITEBYTECODE": "1"}
+    environment = {
+        **os.environ,
+        "PYTHONPATH": path,
+        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     if threads is not None:
         # Submissions graded side by side share the cores: each process computes on its share.
-        environment.update({name: str(threads) for name in (
-            "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DLGRADE_WORKER_THREADS")})
+        environment.update(
+            {
+                name: str(threads)
+                for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "DLGRADE_WORKER_THREADS")
+            }
+        )
     return environment
 
 
@@ -104,9 +128,18 @@ class _ResultOf:
         self.result = session.config.stash.get(RESULT, None)
 
 
-def grade(path: Path | intake.Opened, *, modules=None, hidden=False, seed=None, in_process=False,
-          time_limit: float = LIMITS.submission_seconds, work_dir: Path | None = None,
-          threads: int | None = None, fresh_process: bool = True) -> GradingResult:
+def grade(
+    path: Path | intake.Opened,
+    *,
+    modules=None,
+    hidden=False,
+    seed=None,
+    in_process=False,
+    time_limit: float = LIMITS.submission_seconds,
+    work_dir: Path | None = None,
+    threads: int | None = None,
+    fresh_process: bool = True,
+) -> GradingResult:
     """Grade the submission at `path` (or one already opened) and return its result.
 
     `threads` caps the compute threads of both processes (for batches run in
@@ -116,15 +149,16 @@ def grade(path: Path | intake.Opened, *, modules=None, hidden=False, seed=None, 
     if isinstance(path, intake.Opened):
         return _grade_opened(path, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process)
     with intake.opened(path) as submission:
-        return _grade_opened(submission, modules, hidden, seed, in_process, time_limit, work_dir, threads,
-                             fresh_process)
+        return _grade_opened(
+            submission, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process
+        )
 
 
-def _grade_opened(submission: intake.Opened, modules, hidden, seed, in_process, time_limit, work_dir, threads,
-                  fresh_process) -> GradingResult:
+def _grade_opened(
+    submission: intake.Opened, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process
+) -> GradingResult:
     if fresh_process:
-        result = _in_fresh_process(submission.folder, modules, hidden, seed, in_process, time_limit, work_dir,
-                                   threads)
+        result = _in_fresh_process(submission.folder, modules, hidden, seed, in_process, time_limit, work_dir, threads)
     else:
         result = _in_this_process(submission.folder, modules, hidden, seed, in_process)
     submission.in_its_terms(result)
@@ -140,14 +174,18 @@ def _in_this_process(folder: Path, modules, hidden, seed, in_process) -> Grading
     return keeper.result
 
 
-def _in_fresh_process(folder: Path, modules, hidden, seed, in_process, time_limit, work_dir,
-                      threads) -> GradingResult:
+def _in_fresh_process(folder: Path, modules, hidden, seed, in_process, time_limit, work_dir, threads) -> GradingResult:
     with tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
-        command = [sys.executable, "-m", "pytest",
-                   *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial)]
-        completed = run_in_own_group(command, time_limit, cwd=temporary, env=pytest_environment(threads),
-                                     stderr=subprocess.STDOUT)
+        command = [
+            sys.executable,
+            "-m",
+            "pytest",
+            *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial),
+        ]
+        completed = run_in_own_group(
+            command, time_limit, cwd=temporary, env=pytest_environment(threads), stderr=subprocess.STDOUT
+        )
         for candidate in (results, partial):
             if candidate.is_file():
                 try:
@@ -159,8 +197,11 @@ def _in_fresh_process(folder: Path, modules, hidden, seed, in_process, time_limi
             detail = completed.stdout.decode(errors="replace").strip().splitlines()[-5:]
             raise RuntimeError("the grader produced no result: " + " | ".join(detail))
         if completed.timed_out or candidate == partial:
-            reason = (f"not run: grading this submission ran out of its total time ({time_limit:g} s)"
-                      if completed.timed_out else "not run: the grading process stopped early")
+            reason = (
+                f"not run: grading this submission ran out of its total time ({time_limit:g} s)"
+                if completed.timed_out
+                else "not run: the grading process stopped early"
+            )
             for test in result.tests:
                 if test.output == "not run":
                     test.output = reason

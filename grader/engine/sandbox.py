@@ -72,7 +72,6 @@ def worker_library() -> tuple[Path, ...]:
     return tuple(sorted(files))
 
 
-
 class CapturedOutput:
     """Drains a pipe on a thread, keeping the first `limit` bytes."""
 
@@ -137,22 +136,43 @@ class Sandboxed:
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
         config = {
-            "request_fd": request_read, "reply_fd": reply_write, "library": str(self._library),
-            "submission": str(submission), "home": str(home), "root": str(run / "root"),
-            "namespaces": self.namespaces, "cgroup_procs": self._memory_group and self._memory_group.procs,
+            "request_fd": request_read,
+            "reply_fd": reply_write,
+            "library": str(self._library),
+            "submission": str(submission),
+            "home": str(home),
+            "root": str(run / "root"),
+            "namespaces": self.namespaces,
+            "cgroup_procs": self._memory_group and self._memory_group.procs,
             "limits": dataclasses.asdict(self.limits),
         }
-        bootstrap = (f"import sys; sys.path.insert(0, {str(self._library)!r}); "
-                     "from grader.worker.main import main; main()")
+        bootstrap = (
+            f"import sys; sys.path.insert(0, {str(self._library)!r}); from grader.worker.main import main; main()"
+        )
         environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
         threads = os.environ.get("DLGRADE_WORKER_THREADS", str(self.limits.threads))
-        environment.update({"PATH": "/usr/bin:/bin", "HOME": str(home), "TMPDIR": str(home),
-                            "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": threads,
-                            "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads})
+        environment.update(
+            {
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(home),
+                "TMPDIR": str(home),
+                "PYTHONDONTWRITEBYTECODE": "1",
+                "PYTHONUNBUFFERED": "1",
+                "OMP_NUM_THREADS": threads,
+                "MKL_NUM_THREADS": threads,
+                "OPENBLAS_NUM_THREADS": threads,
+            }
+        )
         self._process = subprocess.Popen(
             [sys.executable, "-I", "-c", bootstrap, json.dumps(config)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            pass_fds=(request_read, reply_write), env=environment, cwd=submission, start_new_session=True)
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(request_read, reply_write),
+            env=environment,
+            cwd=submission,
+            start_new_session=True,
+        )
         os.close(request_read)
         os.close(reply_write)
         self._channel = Channel(reply_read, request_write, self.limits.message_bytes)

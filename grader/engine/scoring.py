@@ -26,14 +26,14 @@ import pytest
 
 from grader.course import MODULES, module_index
 from grader.engine.backends import Backend
-from grader.errors import (Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded,
-                           WorkerCrashed)
+from grader.errors import Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 from grader.results.model import GradingResult, TestResult, save
 
 # What a grading run keeps in pytest's config.stash (never in the result's extra_data):
 BACKEND = pytest.StashKey[Backend]()  # the live backend running the submission (grader.engine.fixtures)
 RUN_FACTS = pytest.StashKey[dict]()  # facts of the run recorded in results.json: seed, submission
 RESULT = pytest.StashKey[GradingResult]()  # the final result, once the session finished
+
 
 def graded(points: float, exercise: str, time_limit: float | None = None):
     """Mark a test as graded: worth `points`, checking the student's `exercise`."""
@@ -61,8 +61,10 @@ def feedback_text(error: BaseException, hidden: bool) -> str:
     if not hidden:
         if isinstance(error, (Mismatch, StudentFailure)):
             return str(error)
-        return (f"the check stopped with {type(error).__name__}: {error}. This usually means your "
-                "result did not have the structure the exercise asks for.")
+        return (
+            f"the check stopped with {type(error).__name__}: {error}. This usually means your "
+            "result did not have the structure the exercise asks for."
+        )
     if isinstance(error, Mismatch):
         # The function's name only: the call's arguments are hidden inputs.
         call = str(error).splitlines()[0] if str(error) else ""
@@ -97,8 +99,12 @@ class ScoringPlugin:
                 raise pytest.UsageError(f"{item.nodeid}: suite files are named test_<module>.py")
         wanted = config.getoption("exercise")
         if wanted:
-            chosen = [item for item in items if item.get_closest_marker("graded") is not None
-                      and item.get_closest_marker("graded").kwargs["exercise"] in wanted]
+            chosen = [
+                item
+                for item in items
+                if item.get_closest_marker("graded") is not None
+                and item.get_closest_marker("graded").kwargs["exercise"] in wanted
+            ]
             config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
             items[:] = chosen
         items.sort(key=lambda item: (module_index(module_of(item)), is_hidden(item)))
@@ -114,10 +120,17 @@ class ScoringPlugin:
             if hidden and marker.kwargs["points"] != 0:
                 raise pytest.UsageError(f"{item.nodeid}: hidden tests are worth 0 points (see grader.engine.scoring)")
             self.results[item.nodeid] = TestResult(
-                name=item.name, number=f"{module_index(module)}.{counters[module]}", module=module,
-                exercise=marker.kwargs["exercise"], score=0.0, max_score=float(marker.kwargs["points"]),
-                status="failed", output="not run", hidden=hidden,
-                visibility="after_published" if hidden else "visible")
+                name=item.name,
+                number=f"{module_index(module)}.{counters[module]}",
+                module=module,
+                exercise=marker.kwargs["exercise"],
+                score=0.0,
+                max_score=float(marker.kwargs["points"]),
+                status="failed",
+                output="not run",
+                hidden=hidden,
+                visibility="after_published" if hidden else "visible",
+            )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -147,9 +160,11 @@ class ScoringPlugin:
         for test in tests:
             if not test.hidden and test.score and (test.module, test.exercise) in withdrawn:
                 test.score, test.status = 0.0, "failed"
-                test.output = (f"passed on the published inputs, but a hidden check of `{test.exercise}` "
-                               "with fresh inputs failed, so its points are withdrawn: make it work for "
-                               "every input, not only the ones in the public tests")
+                test.output = (
+                    f"passed on the published inputs, but a hidden check of `{test.exercise}` "
+                    "with fresh inputs failed, so its points are withdrawn: make it work for "
+                    "every input, not only the ones in the public tests"
+                )
         extra = dict(self.config.stash.get(RUN_FACTS, {}))
         backend = self.config.stash.get(BACKEND, None)
         if backend is not None:
@@ -173,11 +188,19 @@ def add_options(parser):
     group = parser.getgroup("dlgrade")
     group.addoption("--submission", default=None, help="folder holding the modules to grade (default ./exercises)")
     group.addoption("--results", default=None, help="write the results.json here")
-    group.addoption("--in-process", action="store_true", help="import the submission into this process "
-                    "(fast, NOT isolated from the grader)")
+    group.addoption(
+        "--in-process",
+        action="store_true",
+        help="import the submission into this process (fast, NOT isolated from the grader)",
+    )
     group.addoption("--hidden", action="store_true", help="also run the hidden tests (instructors' grading)")
     group.addoption("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: random)")
-    group.addoption("--exercise", action="append", default=[], metavar="NAME",
-                    help="grade only the tests of this exercise (a function's name); repeatable")
+    group.addoption(
+        "--exercise",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grade only the tests of this exercise (a function's name); repeatable",
+    )
     group.addoption("--partial-results", default=None, help="rewrite this results file after every test")
     group.addoption("--no-score-table", dest="score_table", action="store_false", help="do not print the table")

@@ -25,8 +25,15 @@ from grader.engine.backends import Backend
 from grader.engine.feedback import describe_call, fail
 from grader.errors import NotAttempted, ProtocolError, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 
-__all__ = ["Student", "exception_from_report", "NotAttempted", "StudentFailure", "StudentRaised",
-           "TimeLimitExceeded", "WorkerCrashed"]
+__all__ = [
+    "Student",
+    "exception_from_report",
+    "NotAttempted",
+    "StudentFailure",
+    "StudentRaised",
+    "TimeLimitExceeded",
+    "WorkerCrashed",
+]
 
 _raised_classes: dict[str, type] = {}
 
@@ -36,8 +43,11 @@ def _raised_class(builtin: str) -> type:
     if builtin not in _raised_classes:
         base = getattr(builtins, builtin, None)
         cls = StudentRaised
-        if (isinstance(base, type) and issubclass(base, Exception)
-                and not issubclass(base, (NotImplementedError, AssertionError))):
+        if (
+            isinstance(base, type)
+            and issubclass(base, Exception)
+            and not issubclass(base, (NotImplementedError, AssertionError))
+        ):
             try:
                 cls = type(f"Student{builtin}", (StudentRaised, base), {})
             except TypeError:  # incompatible layouts (OSError, SyntaxError, ...)
@@ -58,21 +68,26 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
             text += f" ({message})"
         return NotAttempted(text + ".")
     if phase == "import":
-        return StudentRaised(f"the module could not be imported: {kind}: {message}{where}. "
-                             "Every check of this module needs it to import; run "
-                             "`python -c 'import <module>'` on your file to see the error.", report)
+        return StudentRaised(
+            f"the module could not be imported: {kind}: {message}{where}. "
+            "Every check of this module needs it to import; run "
+            "`python -c 'import <module>'` on your file to see the error.",
+            report,
+        )
     if phase == "lookup":
-        return StudentRaised(f"{call}: {message}. Is the function defined, with the name the "
-                             "exercise gives?", report)
+        return StudentRaised(f"{call}: {message}. Is the function defined, with the name the exercise gives?", report)
     if phase == "return":
         return StudentRaised(f"{call} returned {message}", report)
     text = f"{call} raised {kind}: {message}{where}"
     if report.get("builtin") == "ValueError" and "read-only" in message:
-        text += ("\n  likely cause: the grader passes read-only arrays, and your code changes its input in "
-                 "place; work on a copy (np.array(x, dtype=float) or x.copy()) instead")
+        text += (
+            "\n  likely cause: the grader passes read-only arrays, and your code changes its input in "
+            "place; work on a copy (np.array(x, dtype=float) or x.copy()) instead"
+        )
     if report.get("trace"):
         text += "\n  traceback (your code):\n" + "\n".join(
-            "    " + line for line in report["trace"].rstrip().splitlines())
+            "    " + line for line in report["trace"].rstrip().splitlines()
+        )
     return _raised_class(report.get("builtin", "Exception"))(text, report)
 
 
@@ -88,7 +103,7 @@ class Student:
         """The course modules this submission has."""
         return list(self._backend.modules)
 
-    def __getattr__(self, module: str) -> "_ModuleProxy":
+    def __getattr__(self, module: str) -> _ModuleProxy:
         if module in MODULES:
             return _ModuleProxy(self, module)
         raise AttributeError(f"the course has no module {module!r}")
@@ -110,8 +125,13 @@ class Student:
         return self._backend.cpu_seconds()
 
     def call(self, module: str, function: str, args: tuple, kwargs: dict):
-        request = {"op": "call", "module": module, "function": function,
-                   "args": wire.encode(list(args)), "kwargs": wire.encode(kwargs)}
+        request = {
+            "op": "call",
+            "module": module,
+            "function": function,
+            "args": wire.encode(list(args)),
+            "kwargs": wire.encode(kwargs),
+        }
         return self._send(request, lambda: f"your `{describe_call(function, args, kwargs)}`")
 
     def probe(self, probe, /, **kwargs):
@@ -132,8 +152,10 @@ class Student:
         if "raised" in reply and isinstance(reply["raised"], dict):
             raise exception_from_report(reply["raised"], describe())
         if "timeout" in reply:
-            raise TimeLimitExceeded(f"{describe()} did not finish in {reply['timeout']:g} s; look for an "
-                                    "endless loop, or work that grows faster than the input")
+            raise TimeLimitExceeded(
+                f"{describe()} did not finish in {reply['timeout']:g} s; look for an "
+                "endless loop, or work that grows faster than the input"
+            )
         if "crashed" in reply:
             raise WorkerCrashed(f"{describe()} ended the process running your code ({reply['crashed']})")
         raise ProtocolError("malformed reply")

@@ -20,16 +20,23 @@ def oracle_loss(params, X, y, reg):
 
 def problem(rng):
     N, D, H, C = (int(n) for n in rng.integers(2, 7, size=4))
-    params = {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=(1, H)),
-              "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=(1, C))}
+    params = {
+        "W1": rng.normal(size=(D, H)),
+        "b1": rng.normal(size=(1, H)),
+        "W2": rng.normal(size=(H, C)),
+        "b2": rng.normal(size=(1, C)),
+    }
     return params, rng.normal(size=(N, D)), rng.integers(0, C, size=N), float(rng.uniform(0, 0.5))
 
 
 @graded(points=0, exercise="loss")
 def test_hidden_loss(student, hidden_rng):
     params, X, y, reg = problem(hidden_rng)
-    check_number(student.backprop.loss(params, X, y, reg), oracle_loss(params, X, y, reg),
-                 call=describe_call("loss", (params, X, y, reg)))
+    check_number(
+        student.backprop.loss(params, X, y, reg),
+        oracle_loss(params, X, y, reg),
+        call=describe_call("loss", (params, X, y, reg)),
+    )
 
 
 @graded(points=0, exercise="backward")
@@ -46,8 +53,13 @@ def test_hidden_backward(student, hidden_rng):
             minus[name][index] -= 1e-5
             numerical[index] = (oracle_loss(plus, X, y, reg) - oracle_loss(minus, X, y, reg)) / 2e-5
         got = grads.get(name) if isinstance(grads, dict) else None
-        check_array(got, numerical, call=describe_call("backward", (params, cache, X, y, reg)) + f"[{name!r}]",
-                    rtol=1e-5, atol=1e-8)
+        check_array(
+            got,
+            numerical,
+            call=describe_call("backward", (params, cache, X, y, reg)) + f"[{name!r}]",
+            rtol=1e-5,
+            atol=1e-8,
+        )
 
 
 @graded(points=0, exercise="relative_error")

@@ -8,8 +8,12 @@ from grader.engine.scoring import graded
 
 
 def random_params(rng, D, H, C):
-    return {"W1": rng.normal(size=(D, H)), "b1": rng.normal(size=(1, H)),
-            "W2": rng.normal(size=(H, C)), "b2": rng.normal(size=(1, C))}
+    return {
+        "W1": rng.normal(size=(D, H)),
+        "b1": rng.normal(size=(1, H)),
+        "W2": rng.normal(size=(H, C)),
+        "b2": rng.normal(size=(1, C)),
+    }
 
 
 def oracle_probs(params, X):
@@ -37,8 +41,14 @@ def test_hidden_predict(student, hidden_rng):
     N, D, H, C = 20, 3, 5, 4
     params, X = random_params(hidden_rng, D, H, C), hidden_rng.normal(size=(N, D))
     got = student.forward.predict(params, X)
-    check_array(got, np.argmax(oracle_probs(params, X), axis=1), call=describe_call("predict", (params, X)),
-                kinds="iu", rtol=0, atol=0)
+    check_array(
+        got,
+        np.argmax(oracle_probs(params, X), axis=1),
+        call=describe_call("predict", (params, X)),
+        kinds="iu",
+        rtol=0,
+        atol=0,
+    )
 
 
 @graded(points=0, exercise="init_params")
@@ -47,5 +57,9 @@ def test_hidden_init_params_shapes(student, hidden_rng):
     seed = int(hidden_rng.integers(0, 10**6))
     params = student.forward.init_params(D, H, C, seed=seed)
     shapes = {key: value.shape for key, value in params.items()} if isinstance(params, dict) else params
-    check_equal(shapes, {"W1": (D, H), "b1": (1, H), "W2": (H, C), "b2": (1, C)},
-                call=describe_call("init_params", (D, H, C), {"seed": seed}), what="shapes")
+    check_equal(
+        shapes,
+        {"W1": (D, H), "b1": (1, H), "W2": (H, C), "b2": (1, C)},
+        call=describe_call("init_params", (D, H, C), {"seed": seed}),
+        what="shapes",
+    )

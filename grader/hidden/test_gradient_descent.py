@@ -13,5 +13,6 @@ def test_hidden_sgd_step(student, hidden_rng):
     got = student.gradient_descent.sgd_step(params, grads, rate)
     for key in shapes:
         value = got.get(key) if isinstance(got, dict) else None
-        check_array(value, params[key] - rate * grads[key],
-                    call=describe_call("sgd_step", (params, grads, rate)) + f"[{key!r}]")
+        check_array(
+            value, params[key] - rate * grads[key], call=describe_call("sgd_step", (params, grads, rate)) + f"[{key!r}]"
+        )

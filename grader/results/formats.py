@@ -29,26 +29,48 @@ def gradescope(result: GradingResult) -> dict:
 
 def classroom(result: GradingResult) -> dict:
     """GitHub Classroom's autograding result: `{"version": 1, "status", "max_score", "tests": [...]}`."""
-    tests = [{
-        "name": f"{test.number} {test.module}: {test.name}",
-        "status": "pass" if test.status == "passed" else "fail",
-        "score": test.score,
-        "message": test.output,
-        "test_code": f"dlgrade grade ({test.module}, {test.exercise})",
-        "filename": f"grader/suite/test_{test.module}.py",
-        "line_no": 0,
-        "duration": 0,
-    } for test in result.tests if test.max_score > 0]
+    tests = [
+        {
+            "name": f"{test.number} {test.module}: {test.name}",
+            "status": "pass" if test.status == "passed" else "fail",
+            "score": test.score,
+            "message": test.output,
+            "test_code": f"dlgrade grade ({test.module}, {test.exercise})",
+            "filename": f"grader/suite/test_{test.module}.py",
+            "line_no": 0,
+            "duration": 0,
+        }
+        for test in result.tests
+        if test.max_score > 0
+    ]
     everything_passed = all(test["status"] == "pass" for test in tests)
-    return {"version": 1, "status": "pass" if everything_passed else "fail",
-            "max_score": result.max_score, "tests": tests}
+    return {
+        "version": 1,
+        "status": "pass" if everything_passed else "fail",
+        "max_score": result.max_score,
+        "tests": tests,
+    }
 
 
 def classroom_error(message: str, max_score: float) -> dict:
     """A valid Classroom result for a grading run that could not finish (always with `tests`)."""
-    return {"version": 1, "status": "error", "max_score": max_score, "tests": [{
-        "name": "grading", "status": "error", "score": 0, "message": message, "test_code": "dlgrade grade",
-        "filename": "", "line_no": 0, "duration": 0}]}
+    return {
+        "version": 1,
+        "status": "error",
+        "max_score": max_score,
+        "tests": [
+            {
+                "name": "grading",
+                "status": "error",
+                "score": 0,
+                "message": message,
+                "test_code": "dlgrade grade",
+                "filename": "",
+                "line_no": 0,
+                "duration": 0,
+            }
+        ],
+    }
 
 
 def classroom_base64(data: dict) -> str:
@@ -57,13 +79,23 @@ def classroom_base64(data: dict) -> str:
 
 def junit(result: GradingResult, suite_name: str = "dlgrade") -> str:
     failures = sum(test.status != "passed" for test in result.tests)
-    suite = ElementTree.Element("testsuite", name=suite_name, tests=str(len(result.tests)),
-                                failures=str(failures), errors="0", time=f"{result.execution_time:.3f}")
+    suite = ElementTree.Element(
+        "testsuite",
+        name=suite_name,
+        tests=str(len(result.tests)),
+        failures=str(failures),
+        errors="0",
+        time=f"{result.execution_time:.3f}",
+    )
     for test in result.tests:
         case = ElementTree.SubElement(suite, "testcase", classname=f"{suite_name}.{test.module}", name=test.name)
         properties = ElementTree.SubElement(case, "properties")
-        for name, value in (("number", test.number), ("score", f"{test.score:g}"),
-                            ("max_score", f"{test.max_score:g}"), ("exercise", test.exercise)):
+        for name, value in (
+            ("number", test.number),
+            ("score", f"{test.score:g}"),
+            ("max_score", f"{test.max_score:g}"),
+            ("exercise", test.exercise),
+        ):
             ElementTree.SubElement(properties, "property", name=name, value=value)
         if test.status != "passed":
             failure = ElementTree.SubElement(case, "failure", message=(test.output.splitlines() or ["failed"])[0])

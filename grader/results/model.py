@@ -42,12 +42,20 @@ class TestResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "TestResult":
+    def from_json(cls, data: dict) -> TestResult:
         fields = data["extra_data"]
-        return cls(name=data["name"], number=data["number"], module=fields["module"], exercise=fields["exercise"],
-                   score=data["score"], max_score=data["max_score"], status=data["status"],
-                   output=data.get("output", ""), visibility=data.get("visibility", "visible"),
-                   hidden=bool(fields.get("hidden", False)))
+        return cls(
+            name=data["name"],
+            number=data["number"],
+            module=fields["module"],
+            exercise=fields["exercise"],
+            score=data["score"],
+            max_score=data["max_score"],
+            status=data["status"],
+            output=data.get("output", ""),
+            visibility=data.get("visibility", "visible"),
+            hidden=bool(fields.get("hidden", False)),
+        )
 
 
 @dataclass
@@ -71,8 +79,9 @@ class GradingResult:
             entry = totals.setdefault(test.module, [0.0, 0.0])
             entry[0] += test.score
             entry[1] += test.max_score
-        return {module: (round(totals[module][0], 6), round(totals[module][1], 6))
-                for module in MODULES if module in totals}
+        return {
+            module: (round(totals[module][0], 6), round(totals[module][1], 6)) for module in MODULES if module in totals
+        }
 
     def to_json(self) -> dict:
         return {
@@ -87,9 +96,12 @@ class GradingResult:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> "GradingResult":
-        return cls(tests=[TestResult.from_json(test) for test in data["tests"]],
-                   execution_time=data.get("execution_time", 0.0), extra=data.get("extra_data", {}))
+    def from_json(cls, data: dict) -> GradingResult:
+        return cls(
+            tests=[TestResult.from_json(test) for test in data["tests"]],
+            execution_time=data.get("execution_time", 0.0),
+            extra=data.get("extra_data", {}),
+        )
 
 
 def save(result: GradingResult, path: Path):

@@ -26,16 +26,21 @@ def score_table(result: GradingResult, *, feedback: bool = True, width: int = 10
     if feedback:
         for test in result.tests:
             if test.status != "passed":
-                console.print(f"\n[{test.number}] {test.module}: {test.name} "
-                              f"(0/{test.max_score:g})", markup=False)
+                console.print(f"\n[{test.number}] {test.module}: {test.name} (0/{test.max_score:g})", markup=False)
                 console.print("  " + test.output.replace("\n", "\n  "), markup=False, soft_wrap=True)
     return buffer.getvalue()
 
 
 def markdown(result: GradingResult, title: str = "Feedback") -> str:
     """The feedback file a student (or a TA) reads."""
-    lines = [f"# {title}", "", f"**Score: {result.score:g}/{result.max_score:g}**", "",
-             "| module | points | passed | failed |", "|---|---:|---:|---:|"]
+    lines = [
+        f"# {title}",
+        "",
+        f"**Score: {result.score:g}/{result.max_score:g}**",
+        "",
+        "| module | points | passed | failed |",
+        "|---|---:|---:|---:|",
+    ]
     for module, (earned, possible) in result.module_scores().items():
         tests = [test for test in result.tests if test.module == module]
         passed = sum(test.status == "passed" for test in tests)
@@ -44,8 +49,14 @@ def markdown(result: GradingResult, title: str = "Feedback") -> str:
     if failed:
         lines += ["", "## What to fix", ""]
         for test in failed:
-            lines += [f"### {test.number} `{test.name}` ({test.module}, 0/{test.max_score:g})", "",
-                      "```", test.output, "```", ""]
+            lines += [
+                f"### {test.number} `{test.name}` ({test.module}, 0/{test.max_score:g})",
+                "",
+                "```",
+                test.output,
+                "```",
+                "",
+            ]
     missing = [module for module in MODULE_POINTS if module not in result.module_scores()]
     if missing:
         lines += ["", f"Not graded in this run: {', '.join(missing)}."]

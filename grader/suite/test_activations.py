@@ -14,9 +14,9 @@ import numpy as np
 from scipy import special
 
 import grader.worker.probes.activations  # noqa: F401 -- loads probes.activations
-from grader.worker import probes
 from grader.engine.feedback import check, check_array, describe_call, fail
 from grader.engine.scoring import graded
+from grader.worker import probes
 
 RNG_SEED = 1234  # any fixed seed: inputs are random but the same on every run
 SHAPES = [(7,), (3, 4), (2, 3, 5)]
@@ -69,8 +69,14 @@ def check_elementwise(student, function, oracle, kwargs=None, mistakes=None, rto
     for z in inputs:
         z_array = np.asarray(z, dtype=float)
         got = as_checked_array(call(z, **kwargs))
-        check_array(got, oracle(z_array), call=describe_call(function, (z,), kwargs), rtol=rtol, atol=atol,
-                    mistakes=mistakes(z_array) if mistakes else None)
+        check_array(
+            got,
+            oracle(z_array),
+            call=describe_call(function, (z,), kwargs),
+            rtol=rtol,
+            atol=atol,
+            mistakes=mistakes(z_array) if mistakes else None,
+        )
 
 
 def numerical_derivative(f, z, h=STEP):
@@ -95,13 +101,15 @@ def check_numerical_gradient(student, function, oracle_function, kwargs=None):
         numerical = numerical_derivative(oracle_function, z)
         check_array(got, numerical, call=call, rtol=1e-5, atol=1e-8)  # shape, dtype, finiteness
         error = relative_error(got, numerical)
-        check(error <= GRADIENT_TOLERANCE,
-              f"relative error {error:.3g} against central differences (h={STEP:g}) of the function; "
-              f"at most {GRADIENT_TOLERANCE:g} is expected of an exact derivative", call=call)
+        check(
+            error <= GRADIENT_TOLERANCE,
+            f"relative error {error:.3g} against central differences (h={STEP:g}) of the function; "
+            f"at most {GRADIENT_TOLERANCE:g} is expected of an exact derivative",
+            call=call,
+        )
 
 
-def check_stable(student, function, expected, z, kwargs=None, mistakes=None, overflow_cause=None,
-                 invalid_cause=None):
+def check_stable(student, function, expected, z, kwargs=None, mistakes=None, overflow_cause=None, invalid_cause=None):
     """`function(z)` is finite, right, and issues no RuntimeWarning (run with warnings as errors).
 
     A non-finite result is explained by `mistakes` (fingerprints, NaN where the
@@ -116,14 +124,18 @@ def check_stable(student, function, expected, z, kwargs=None, mistakes=None, ove
     if "warning" in reply:
         warning = reply["warning"]
         cause = overflow_cause if "overflow" in warning else invalid_cause if "invalid" in warning else None
-        message = (f"issued {warning} (run with warnings as errors: a stable {function} issues no "
-                   "warning for inputs up to |z| = 1e4)")
+        message = (
+            f"issued {warning} (run with warnings as errors: a stable {function} issues no "
+            "warning for inputs up to |z| = 1e4)"
+        )
         fail(message, call=call, cause=cause)
     check_array(reply["value"], expected, call=call)
 
 
-SIGMOID_OVERFLOW = ("exp(-z) overflows for large negative z (1/(1+np.exp(-z)) computed everywhere): "
-                    "split by sign and use exp(z)/(1+exp(z)) where z < 0")
+SIGMOID_OVERFLOW = (
+    "exp(-z) overflows for large negative z (1/(1+np.exp(-z)) computed everywhere): "
+    "split by sign and use exp(z)/(1+exp(z)) where z < 0"
+)
 
 
 @graded(points=1, exercise="sigmoid")
@@ -142,17 +154,26 @@ def test_sigmoid_grad_matches_closed_form_and_numerical_gradient(student):
     def derivative(z):
         return special.expit(z) * (1 - special.expit(z))
 
-    check_elementwise(student, "sigmoid_grad", derivative, mistakes=lambda z: {
-        "the derivative written for sigmoid's output s, s*(1-s), applied to z itself (z*(1-z)): "
-        "compute s = sigmoid(z) first": z * (1 - z),
-        "sigmoid(z) returned instead of its derivative": special.expit(z),
-    })
+    check_elementwise(
+        student,
+        "sigmoid_grad",
+        derivative,
+        mistakes=lambda z: {
+            "the derivative written for sigmoid's output s, s*(1-s), applied to z itself (z*(1-z)): "
+            "compute s = sigmoid(z) first": z * (1 - z),
+            "sigmoid(z) returned instead of its derivative": special.expit(z),
+        },
+    )
     check_numerical_gradient(student, "sigmoid_grad", special.expit)
     z = read_only(LARGE)
-    check_stable(student, "sigmoid_grad", derivative(z), z,
-                 overflow_cause="exp overflows for large |z|: build sigmoid_grad from a stable sigmoid "
-                                "(split by sign), s*(1-s)",
-                 invalid_cause="inf/inf for large |z|: build sigmoid_grad from a stable sigmoid, s*(1-s)")
+    check_stable(
+        student,
+        "sigmoid_grad",
+        derivative(z),
+        z,
+        overflow_cause="exp overflows for large |z|: build sigmoid_grad from a stable sigmoid (split by sign), s*(1-s)",
+        invalid_cause="inf/inf for large |z|: build sigmoid_grad from a stable sigmoid, s*(1-s)",
+    )
 
 
 @graded(points=1, exercise="tanh")
@@ -163,31 +184,49 @@ def test_tanh_matches_closed_form_and_is_built_from_exp(student):
     except SyntaxError as error:
         fail(f"activations.py does not parse: {error}")
     uses = library_tanh_uses(tree)
-    check(not uses, f"tanh must be built from exp, but it uses the library's tanh: {', '.join(uses)}",
-          call="tanh", hint="(1 - exp(-2|z|)) / (1 + exp(-2|z|)), with the sign of z put back")
+    check(
+        not uses,
+        f"tanh must be built from exp, but it uses the library's tanh: {', '.join(uses)}",
+        call="tanh",
+        hint="(1 - exp(-2|z|)) / (1 + exp(-2|z|)), with the sign of z put back",
+    )
 
 
 def library_tanh_uses(tree):
     """`np.tanh`-like attributes inside the student's `tanh`, and `from ... import tanh` anywhere."""
-    uses = [f"`from {node.module} import tanh` (line {node.lineno})" for node in ast.walk(tree)
-            if isinstance(node, ast.ImportFrom) and any(alias.name == "tanh" for alias in node.names)]
+    uses = [
+        f"`from {node.module} import tanh` (line {node.lineno})"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and any(alias.name == "tanh" for alias in node.names)
+    ]
     for statement in tree.body:
-        defines_tanh = (isinstance(statement, ast.FunctionDef) and statement.name == "tanh"
-                        or isinstance(statement, ast.Assign)
-                        and any(isinstance(target, ast.Name) and target.id == "tanh" for target in statement.targets))
+        defines_tanh = (
+            isinstance(statement, ast.FunctionDef)
+            and statement.name == "tanh"
+            or isinstance(statement, ast.Assign)
+            and any(isinstance(target, ast.Name) and target.id == "tanh" for target in statement.targets)
+        )
         if defines_tanh:
-            uses += [f"`{ast.unparse(node)}` (line {node.lineno})" for node in ast.walk(statement)
-                     if isinstance(node, ast.Attribute) and node.attr == "tanh"]
+            uses += [
+                f"`{ast.unparse(node)}` (line {node.lineno})"
+                for node in ast.walk(statement)
+                if isinstance(node, ast.Attribute) and node.attr == "tanh"
+            ]
     return uses
 
 
 @graded(points=1, exercise="tanh")
 def test_tanh_is_stable_for_large_inputs(student):
     z = read_only(LARGE)
-    check_stable(student, "tanh", np.tanh(z), z,
-                 overflow_cause="exp(z) or exp(-z) overflows for large |z| ((e^z - e^-z)/(e^z + e^-z) "
-                                "gives inf/inf): use exp(-2|z|), which is at most 1",
-                 invalid_cause="inf/inf or 0/0 for large |z|: use exp(-2|z|), which is at most 1")
+    check_stable(
+        student,
+        "tanh",
+        np.tanh(z),
+        z,
+        overflow_cause="exp(z) or exp(-z) overflows for large |z| ((e^z - e^-z)/(e^z + e^-z) "
+        "gives inf/inf): use exp(-2|z|), which is at most 1",
+        invalid_cause="inf/inf or 0/0 for large |z|: use exp(-2|z|), which is at most 1",
+    )
 
 
 @graded(points=1, exercise="tanh_grad")
@@ -195,35 +234,59 @@ def test_tanh_grad_matches_closed_form_and_numerical_gradient(student):
     def derivative(z):
         return 1 - np.tanh(z) ** 2
 
-    check_elementwise(student, "tanh_grad", derivative, mistakes=lambda z: {
-        "tanh derivative without the square: 1 - tanh(z) instead of 1 - tanh(z)**2": 1 - np.tanh(z),
-        "tanh(z)**2 instead of 1 - tanh(z)**2": np.tanh(z) ** 2,
-        "the derivative written for tanh's output t, 1 - t**2, applied to z itself (1 - z**2)": 1 - z ** 2,
-    })
+    check_elementwise(
+        student,
+        "tanh_grad",
+        derivative,
+        mistakes=lambda z: {
+            "tanh derivative without the square: 1 - tanh(z) instead of 1 - tanh(z)**2": 1 - np.tanh(z),
+            "tanh(z)**2 instead of 1 - tanh(z)**2": np.tanh(z) ** 2,
+            "the derivative written for tanh's output t, 1 - t**2, applied to z itself (1 - z**2)": 1 - z**2,
+        },
+    )
     check_numerical_gradient(student, "tanh_grad", np.tanh)
     z = read_only(LARGE)
-    check_stable(student, "tanh_grad", derivative(z), z,
-                 overflow_cause="exp or cosh overflows for large |z|: build the derivative from your stable tanh",
-                 invalid_cause="inf/inf for large |z|: build the derivative from your stable tanh")
+    check_stable(
+        student,
+        "tanh_grad",
+        derivative(z),
+        z,
+        overflow_cause="exp or cosh overflows for large |z|: build the derivative from your stable tanh",
+        invalid_cause="inf/inf for large |z|: build the derivative from your stable tanh",
+    )
 
 
 @graded(points=1, exercise="relu")
 def test_relu_matches_closed_form(student):
-    check_elementwise(student, "relu", lambda z: np.where(z > 0, z, 0.0), mistakes=lambda z: {
-        "min(z, 0) instead of max(z, 0)": np.minimum(z, 0.0),
-    })
+    check_elementwise(
+        student,
+        "relu",
+        lambda z: np.where(z > 0, z, 0.0),
+        mistakes=lambda z: {
+            "min(z, 0) instead of max(z, 0)": np.minimum(z, 0.0),
+        },
+    )
 
 
 @graded(points=1, exercise="relu_grad")
 def test_relu_grad_is_zero_at_zero_and_matches_numerical_gradient(student):
-    check_elementwise(student, "relu_grad", lambda z: (z > 0).astype(float), mistakes=lambda z: {
-        "relu_grad is 1 at z == 0: use z > 0, not z >= 0": (z >= 0).astype(float),
-        "relu(z) returned instead of its derivative": np.maximum(z, 0.0),
-    })
+    check_elementwise(
+        student,
+        "relu_grad",
+        lambda z: (z > 0).astype(float),
+        mistakes=lambda z: {
+            "relu_grad is 1 at z == 0: use z > 0, not z >= 0": (z >= 0).astype(float),
+            "relu(z) returned instead of its derivative": np.maximum(z, 0.0),
+        },
+    )
     z = read_only(AT_ZERO)
-    check_array(student.activations.relu_grad(z), [0.0, 0.0, 0.0, 1.0], call=describe_call("relu_grad", (z,)),
-                mistakes={"relu_grad is 1 at z == 0: use z > 0, not z >= 0": [0.0, 1.0, 1.0, 1.0]},
-                hint="the convention: relu'(0) = 0")
+    check_array(
+        student.activations.relu_grad(z),
+        [0.0, 0.0, 0.0, 1.0],
+        call=describe_call("relu_grad", (z,)),
+        mistakes={"relu_grad is 1 at z == 0: use z > 0, not z >= 0": [0.0, 1.0, 1.0, 1.0]},
+        hint="the convention: relu'(0) = 0",
+    )
     check_numerical_gradient(student, "relu_grad", lambda z: np.maximum(z, 0.0))
 
 
@@ -247,10 +310,16 @@ def alpha_ignored(alpha):
 def test_leaky_relu_honours_alpha(student):
     for kwargs in ALPHA_CASES:
         alpha = kwargs.get("alpha", DEFAULT_ALPHA)
-        check_elementwise(student, "leaky_relu", leaky_relu_oracle(alpha), kwargs=kwargs, mistakes=lambda z, a=alpha: {
-            alpha_ignored(a): leaky_relu_oracle(DEFAULT_ALPHA)(z),
-            "relu instead of leaky relu (slope 0 for z <= 0)": np.maximum(z, 0.0),
-        })
+        check_elementwise(
+            student,
+            "leaky_relu",
+            leaky_relu_oracle(alpha),
+            kwargs=kwargs,
+            mistakes=lambda z, a=alpha: {
+                alpha_ignored(a): leaky_relu_oracle(DEFAULT_ALPHA)(z),
+                "relu instead of leaky relu (slope 0 for z <= 0)": np.maximum(z, 0.0),
+            },
+        )
 
 
 @graded(points=1, exercise="leaky_relu_grad")
@@ -258,26 +327,45 @@ def test_leaky_relu_grad_is_alpha_at_zero_and_matches_numerical_gradient(student
     at_one_in_zero = "leaky_relu_grad is 1 at z == 0: use z > 0, not z >= 0"
     for kwargs in ALPHA_CASES:
         alpha = kwargs.get("alpha", DEFAULT_ALPHA)
-        check_elementwise(student, "leaky_relu_grad", leaky_relu_grad_oracle(alpha), kwargs=kwargs,
-                          mistakes=lambda z, a=alpha: {alpha_ignored(a): leaky_relu_grad_oracle(DEFAULT_ALPHA)(z),
-                                                       at_one_in_zero: np.where(z >= 0, 1.0, a)})
+        check_elementwise(
+            student,
+            "leaky_relu_grad",
+            leaky_relu_grad_oracle(alpha),
+            kwargs=kwargs,
+            mistakes=lambda z, a=alpha: {
+                alpha_ignored(a): leaky_relu_grad_oracle(DEFAULT_ALPHA)(z),
+                at_one_in_zero: np.where(z >= 0, 1.0, a),
+            },
+        )
         z = read_only(AT_ZERO)
-        check_array(student.activations.leaky_relu_grad(z, **kwargs), [alpha, alpha, alpha, 1.0],
-                    call=describe_call("leaky_relu_grad", (z,), kwargs),
-                    mistakes={at_one_in_zero: [alpha, 1.0, 1.0, 1.0]},
-                    hint="the convention: the slope at z == 0 is alpha")
+        check_array(
+            student.activations.leaky_relu_grad(z, **kwargs),
+            [alpha, alpha, alpha, 1.0],
+            call=describe_call("leaky_relu_grad", (z,), kwargs),
+            mistakes={at_one_in_zero: [alpha, 1.0, 1.0, 1.0]},
+            hint="the convention: the slope at z == 0 is alpha",
+        )
         check_numerical_gradient(student, "leaky_relu_grad", leaky_relu_oracle(alpha), kwargs)
 
 
 @graded(points=1, exercise="binary_step")
 def test_binary_step_is_one_at_zero_and_zero_below(student):
-    check_elementwise(student, "binary_step", lambda z: (z >= 0).astype(float), mistakes=lambda z: {
-        "binary_step is 0 at z == 0: use z >= 0, not z > 0": (z > 0).astype(float),
-    })
+    check_elementwise(
+        student,
+        "binary_step",
+        lambda z: (z >= 0).astype(float),
+        mistakes=lambda z: {
+            "binary_step is 0 at z == 0: use z >= 0, not z > 0": (z > 0).astype(float),
+        },
+    )
     z = read_only(AT_ZERO)
-    check_array(student.activations.binary_step(z), [0.0, 1.0, 1.0, 1.0], call=describe_call("binary_step", (z,)),
-                mistakes={"binary_step is 0 at z == 0: use z >= 0, not z > 0": [0.0, 0.0, 0.0, 1.0]},
-                hint="the convention: step(0) = 1")
+    check_array(
+        student.activations.binary_step(z),
+        [0.0, 1.0, 1.0, 1.0],
+        call=describe_call("binary_step", (z,)),
+        mistakes={"binary_step is 0 at z == 0: use z >= 0, not z > 0": [0.0, 0.0, 0.0, 1.0]},
+        hint="the convention: step(0) = 1",
+    )
 
 
 def softmax_mistakes(z, axis):
@@ -298,8 +386,12 @@ def test_softmax_normalises_the_last_axis_by_default(student):
     for z in random_inputs() + [LIST_INPUT]:
         z_array = np.asarray(z, dtype=float)
         got = student.activations.softmax(z)
-        check_array(got, special.softmax(z_array, axis=-1), call=describe_call("softmax", (z,)),
-                    mistakes=softmax_mistakes(z_array, -1))
+        check_array(
+            got,
+            special.softmax(z_array, axis=-1),
+            call=describe_call("softmax", (z,)),
+            mistakes=softmax_mistakes(z_array, -1),
+        )
 
 
 @graded(points=1, exercise="softmax")
@@ -308,8 +400,12 @@ def test_softmax_normalises_along_any_axis(student):
     cases = [(two_d, axis) for axis in (0, 1, -1)] + [(three_d, axis) for axis in (0, 1, 2, -1, -2)]
     for z, axis in cases:
         got = student.activations.softmax(z, axis=axis)
-        check_array(got, special.softmax(z, axis=axis), call=describe_call("softmax", (z,), {"axis": axis}),
-                    mistakes=softmax_mistakes(z, axis))
+        check_array(
+            got,
+            special.softmax(z, axis=axis),
+            call=describe_call("softmax", (z,), {"axis": axis}),
+            mistakes=softmax_mistakes(z, axis),
+        )
 
 
 @graded(points=1, exercise="softmax")
@@ -318,13 +414,22 @@ def test_softmax_is_stable_for_large_inputs(student):
     # array's max, so a max taken over the whole array underflows it to 0/0.
     z = read_only([[1e4, 0.0, -1e4], [-1e4, -1e4 + 1, -1e4 + 2], [800.0, 799.0, 1.0], [0.0, 0.0, 0.0]])
     no_max = "no max subtraction: exp(z) overflows for large z; subtract the max along `axis` first"
-    global_max = ("the max subtracted over the whole array instead of along `axis`: a slice far below it "
-                  "underflows to 0/0; use np.max(z, axis=axis, keepdims=True)")
+    global_max = (
+        "the max subtracted over the whole array instead of along `axis`: a slice far below it "
+        "underflows to 0/0; use np.max(z, axis=axis, keepdims=True)"
+    )
     for array, axis in ((z, -1), (read_only(z.T), 0)):
         with np.errstate(all="ignore"):  # the fingerprints overflow on purpose
             naive = np.exp(array) / np.sum(np.exp(array), axis=axis, keepdims=True)
             shifted = np.exp(array - np.max(array))
             global_shift = shifted / np.sum(shifted, axis=axis, keepdims=True)
-        check_stable(student, "softmax", special.softmax(array, axis=axis), array, kwargs={"axis": axis},
-                     mistakes={no_max: naive, global_max: global_shift},
-                     overflow_cause=no_max, invalid_cause=global_max)
+        check_stable(
+            student,
+            "softmax",
+            special.softmax(array, axis=axis),
+            array,
+            kwargs={"axis": axis},
+            mistakes={no_max: naive, global_max: global_shift},
+            overflow_cause=no_max,
+            invalid_cause=global_max,
+        )

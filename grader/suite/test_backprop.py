@@ -13,8 +13,8 @@ import numpy as np
 from scipy import special
 
 from grader.engine.feedback import check, check_array, check_equal, check_number, describe, describe_call, fail
-from grader.worker.probes import backprop as backprop_probes
 from grader.engine.scoring import graded
+from grader.worker.probes import backprop as backprop_probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 # (N examples, D features, H hidden, C classes): all different, so a transposed
@@ -30,10 +30,12 @@ PARAM_NAMES = ("W1", "b1", "W2", "b2")
 def random_problem(num_examples, num_features, num_hidden, num_classes, seed=RNG_SEED):
     """Params (nonzero biases), inputs X and labels y, all float64 / int64."""
     rng = np.random.default_rng(seed)
-    params = {"W1": rng.normal(size=(num_features, num_hidden)),
-              "b1": rng.normal(size=(1, num_hidden)),
-              "W2": rng.normal(size=(num_hidden, num_classes)),
-              "b2": rng.normal(size=(1, num_classes))}
+    params = {
+        "W1": rng.normal(size=(num_features, num_hidden)),
+        "b1": rng.normal(size=(1, num_hidden)),
+        "W2": rng.normal(size=(num_hidden, num_classes)),
+        "b2": rng.normal(size=(1, num_classes)),
+    }
     X = rng.normal(size=(num_examples, num_features))
     y = rng.integers(num_classes, size=num_examples)
     return params, X, y
@@ -46,24 +48,26 @@ def cross_entropy_oracle(params, X, y):
 
 
 def squared_norm(*arrays):
-    return sum(float(np.sum(array ** 2)) for array in arrays)
+    return sum(float(np.sum(array**2)) for array in arrays)
 
 
 def describe_backward(params, X, y, reg_lambda):
     passed = "" if reg_lambda is None else f", reg_lambda={reg_lambda!r}"
-    return (f"backward(params, cache, {describe(X)}, {describe(y)}{passed}) "
-            f"after probs, cache = forward(params, X), with params W1 {params['W1'].shape}, b1 "
-            f"{params['b1'].shape}, W2 {params['W2'].shape}, b2 {params['b2'].shape}")
+    return (
+        f"backward(params, cache, {describe(X)}, {describe(y)}{passed}) "
+        f"after probs, cache = forward(params, X), with params W1 {params['W1'].shape}, b1 "
+        f"{params['b1'].shape}, W2 {params['W2'].shape}, b2 {params['b2'].shape}"
+    )
 
 
-def autograd_gradients(params, X, y, reg_lambda, *, reduction="mean", regularise_biases=False,
-                       tanh_derivative_without_square=False):
+def autograd_gradients(
+    params, X, y, reg_lambda, *, reduction="mean", regularise_biases=False, tanh_derivative_without_square=False
+):
     """The gradient of the loss by PyTorch autograd in float64, or of a known mistake's loss."""
     import torch
     import torch.nn.functional as F
 
-    tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True)
-               for name, value in params.items()}
+    tensors = {name: torch.tensor(value, dtype=torch.float64, requires_grad=True) for name, value in params.items()}
     inputs = torch.tensor(X, dtype=torch.float64)
     pre_activation = inputs @ tensors["W1"] + tensors["b1"]
     hidden = torch.tanh(pre_activation)
@@ -92,32 +96,47 @@ def gradient_mistakes(params, X, y, reg_lambda):
             "= (probs - onehot(y)) / N)": summed[name],
             "the tanh derivative lacks the square: it is 1 - a1**2, not 1 - a1": wrong_tanh[name],
             f"d{name} transposed (shapes: dW = input.T @ dout, shaped like W)": correct[name].T,
-            f"d{name} lost its leading axis (sum with keepdims=True so it stays shaped like {name})":
-                correct[name].reshape(-1),
+            f"d{name} lost its leading axis (sum with keepdims=True so it stays shaped like {name})": correct[
+                name
+            ].reshape(-1),
         }
         if reg_lambda:
             if name[0] == "W":
-                found[f"the regularisation gradient is missing: add reg_lambda * {name} to d{name}"] = \
-                    no_weight_decay[name]
-                found[f"the regularisation gradient is doubled: d/dW of reg_lambda/2 * sum(W**2) is "
-                      f"reg_lambda * W, not 2 * reg_lambda * W"] = correct[name] + reg_lambda * params[name]
+                found[f"the regularisation gradient is missing: add reg_lambda * {name} to d{name}"] = no_weight_decay[
+                    name
+                ]
+                found[
+                    "the regularisation gradient is doubled: d/dW of reg_lambda/2 * sum(W**2) is "
+                    "reg_lambda * W, not 2 * reg_lambda * W"
+                ] = correct[name] + reg_lambda * params[name]
             else:
-                found["the bias is regularised: weight decay applies to W1 and W2 only, so d"
-                      f"{name} gets no reg_lambda * {name}"] = decayed_biases[name]
+                found[
+                    "the bias is regularised: weight decay applies to W1 and W2 only, so d"
+                    f"{name} gets no reg_lambda * {name}"
+                ] = decayed_biases[name]
         mistakes[name] = found
     return correct, mistakes
 
 
 def run_backward(student, params, X, y, reg_lambda):
-    report = student.probe(backprop_probes.backward_on_your_forward_cache, params=params, X=X, y=y,
-                           reg_lambda=reg_lambda)
+    report = student.probe(
+        backprop_probes.backward_on_your_forward_cache, params=params, X=X, y=y, reg_lambda=reg_lambda
+    )
     grads = report["grads"]
     call = describe_backward(params, X, y, reg_lambda)
-    check(isinstance(grads, dict), f"expected a dict of gradients keyed like params; got {type(grads).__name__}",
-          call=call)
-    check_equal(sorted(grads), sorted(PARAM_NAMES), call=call, what="keys",
-                mistakes={"gradients keyed 'dW1', 'db1', ... instead of like params": ["dW1", "dW2", "db1", "db2"]},
-                hint="key the gradients like params ('W1', 'b1', 'W2', 'b2') so sgd_step can pair them")
+    check(
+        isinstance(grads, dict),
+        f"expected a dict of gradients keyed like params; got {type(grads).__name__}",
+        call=call,
+    )
+    check_equal(
+        sorted(grads),
+        sorted(PARAM_NAMES),
+        call=call,
+        what="keys",
+        mistakes={"gradients keyed 'dW1', 'db1', ... instead of like params": ["dW1", "dW2", "db1", "db2"]},
+        hint="key the gradients like params ('W1', 'b1', 'W2', 'b2') so sgd_step can pair them",
+    )
     return report, call
 
 
@@ -127,9 +146,15 @@ def test_loss_is_mean_cross_entropy(student):
         params, X, y = random_problem(*sizes)
         expected = cross_entropy_oracle(params, X, y)
         got = student.backprop.loss(params, X, y)
-        check_number(got, expected, call=describe_call("loss", (params, X, y)),
-                     mistakes={"summed cross-entropy instead of the mean over the N examples": len(y) * expected,
-                               "log10 instead of the natural log (np.log)": expected / np.log(10)})
+        check_number(
+            got,
+            expected,
+            call=describe_call("loss", (params, X, y)),
+            mistakes={
+                "summed cross-entropy instead of the mean over the N examples": len(y) * expected,
+                "log10 instead of the natural log (np.log)": expected / np.log(10),
+            },
+        )
 
 
 @graded(points=2, exercise="loss")
@@ -140,15 +165,19 @@ def test_loss_adds_weight_decay_on_weights_only(student):
         weights, biases = squared_norm(params["W1"], params["W2"]), squared_norm(params["b1"], params["b2"])
         expected = data_loss + REG_LAMBDA / 2 * weights
         got = student.backprop.loss(params, X, y, reg_lambda=REG_LAMBDA)
-        check_number(got, expected, call=describe_call("loss", (params, X, y), {"reg_lambda": REG_LAMBDA}),
-                     mistakes={
-                         "the biases are regularised too: weight decay is reg_lambda/2 * (sum(W1**2) + "
-                         "sum(W2**2)), never the biases": expected + REG_LAMBDA / 2 * biases,
-                         "weight decay without the 1/2: it is reg_lambda/2 * sum(W**2)": data_loss + REG_LAMBDA * weights,
-                         "the regularisation term is missing (reg_lambda was ignored)": data_loss,
-                         "summed cross-entropy instead of the mean over the N examples":
-                             len(y) * data_loss + REG_LAMBDA / 2 * weights,
-                     })
+        check_number(
+            got,
+            expected,
+            call=describe_call("loss", (params, X, y), {"reg_lambda": REG_LAMBDA}),
+            mistakes={
+                "the biases are regularised too: weight decay is reg_lambda/2 * (sum(W1**2) + "
+                "sum(W2**2)), never the biases": expected + REG_LAMBDA / 2 * biases,
+                "weight decay without the 1/2: it is reg_lambda/2 * sum(W**2)": data_loss + REG_LAMBDA * weights,
+                "the regularisation term is missing (reg_lambda was ignored)": data_loss,
+                "summed cross-entropy instead of the mean over the N examples": len(y) * data_loss
+                + REG_LAMBDA / 2 * weights,
+            },
+        )
 
 
 @graded(points=3, exercise="backward")
@@ -158,9 +187,15 @@ def test_backward_matches_autograd(student):
         expected, mistakes = gradient_mistakes(params, X, y, 0.0)
         report, call = run_backward(student, params, X, y, None)  # the default, reg_lambda=0.0
         for name in PARAM_NAMES:
-            check_array(report["grads"][name], expected[name], call=f"{call}, gradient {name!r}",
-                        rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, mistakes=mistakes[name],
-                        hint="compare with numerical_gradient on a tiny net to find the first wrong step")
+            check_array(
+                report["grads"][name],
+                expected[name],
+                call=f"{call}, gradient {name!r}",
+                rtol=GRADIENT_RTOL,
+                atol=GRADIENT_ATOL,
+                mistakes=mistakes[name],
+                hint="compare with numerical_gradient on a tiny net to find the first wrong step",
+            )
 
 
 @graded(points=2, exercise="backward")
@@ -170,8 +205,14 @@ def test_backward_with_weight_decay_matches_autograd(student):
         expected, mistakes = gradient_mistakes(params, X, y, REG_LAMBDA)
         report, call = run_backward(student, params, X, y, REG_LAMBDA)
         for name in PARAM_NAMES:
-            check_array(report["grads"][name], expected[name], call=f"{call}, gradient {name!r}",
-                        rtol=GRADIENT_RTOL, atol=GRADIENT_ATOL, mistakes=mistakes[name])
+            check_array(
+                report["grads"][name],
+                expected[name],
+                call=f"{call}, gradient {name!r}",
+                rtol=GRADIENT_RTOL,
+                atol=GRADIENT_ATOL,
+                mistakes=mistakes[name],
+            )
 
 
 @graded(points=1, exercise="backward")
@@ -181,24 +222,40 @@ def test_backward_gradients_are_shaped_like_params(student):
         report, call = run_backward(student, params, X, y, REG_LAMBDA)
         for name in PARAM_NAMES:
             got = report["grads"][name]
-            check(isinstance(got, np.ndarray), f"gradient {name!r}: expected a NumPy array; got "
-                  f"{type(got).__name__}", call=call)
-            check_equal(got.shape, params[name].shape, call=call, what=f"shape of gradient {name!r}",
-                        mistakes={f"d{name} transposed (dW = input.T @ dout is shaped like W)": params[name].shape[::-1],
-                                  f"d{name} lost its leading axis (np.sum(..., axis=0, keepdims=True))":
-                                      (params[name].size,)})
+            check(
+                isinstance(got, np.ndarray),
+                f"gradient {name!r}: expected a NumPy array; got {type(got).__name__}",
+                call=call,
+            )
+            check_equal(
+                got.shape,
+                params[name].shape,
+                call=call,
+                what=f"shape of gradient {name!r}",
+                mistakes={
+                    f"d{name} transposed (dW = input.T @ dout is shaped like W)": params[name].shape[::-1],
+                    f"d{name} lost its leading axis (np.sum(..., axis=0, keepdims=True))": (params[name].size,),
+                },
+            )
 
 
 @graded(points=1, exercise="backward")
 def test_backward_leaves_cache_and_inputs_unchanged(student):
     params, X, y = random_problem(*NET_SIZES[0])
     report, call = run_backward(student, params, X, y, REG_LAMBDA)
-    check(report["cache_unchanged"] is True,
-          "backward changed the cache that forward returned; probs in it no longer hold the probabilities",
-          call=call, hint="dscores = probs.copy() before dscores[np.arange(N), y] -= 1 (dscores = probs "
-                          "makes a second name for the same array)")
-    check(report["inputs_unchanged"] is True, "backward changed params, X or y in place", call=call,
-          hint="build new arrays for the gradients; never write into the inputs")
+    check(
+        report["cache_unchanged"] is True,
+        "backward changed the cache that forward returned; probs in it no longer hold the probabilities",
+        call=call,
+        hint="dscores = probs.copy() before dscores[np.arange(N), y] -= 1 (dscores = probs "
+        "makes a second name for the same array)",
+    )
+    check(
+        report["inputs_unchanged"] is True,
+        "backward changed params, X or y in place",
+        call=call,
+        hint="build new arrays for the gradients; never write into the inputs",
+    )
 
 
 def known_function_gradient(x):
@@ -211,18 +268,25 @@ def gradient_check_mistakes(x, h):
     total = np.sum(x)
     return {
         # (f(x + h e_i) - f(x)) / h: sin part (sin(x+h) - sin(x))/h, quadratic part ((S+h)^2 - S^2)/(2h) = S + h/2
-        "a one-sided difference (f(x+h) - f(x)) / h; use the central difference (f(x+h) - f(x-h)) / (2h)":
-            (np.sin(x + h) - np.sin(x)) / h + total + h / 2,
+        "a one-sided difference (f(x+h) - f(x)) / h; use the central difference (f(x+h) - f(x-h)) / (2h)": (
+            np.sin(x + h) - np.sin(x)
+        )
+        / h
+        + total
+        + h / 2,
         # dividing by h instead of 2h doubles the central difference cos(x) sin(h)/h + S
         "divided by h instead of 2h": 2 * (np.cos(x) * np.sin(h) / h + total),
         # every entry moved together: sum_j cos(x_j) sin(h)/h + n*S in every entry
-        "all entries of x perturbed at once; perturb one entry at a time":
-            np.full(x.shape, np.sum(np.cos(x)) * np.sin(h) / h + x.size * total),
-        "x was copied before perturbing it, so f (which reads x) never saw the change; change x in place":
-            np.zeros(x.shape),
+        "all entries of x perturbed at once; perturb one entry at a time": np.full(
+            x.shape, np.sum(np.cos(x)) * np.sin(h) / h + x.size * total
+        ),
+        "x was copied before perturbing it, so f (which reads x) never saw the change; change x in place": np.zeros(
+            x.shape
+        ),
         # entries before the i-th (in C order) left at x - h: sum(x) is short by i*h when entry i is measured
-        "x is not restored after each entry, so later entries are measured at a shifted x":
-            np.cos(x) * np.sin(h) / h + total - h * np.arange(x.size).reshape(x.shape),
+        "x is not restored after each entry, so later entries are measured at a shifted x": np.cos(x) * np.sin(h) / h
+        + total
+        - h * np.arange(x.size).reshape(x.shape),
     }
 
 
@@ -235,15 +299,29 @@ def test_numerical_gradient_matches_known_derivative(student):
     call = f"numerical_gradient(f, {describe(x)}) {function}"
     # Central differences with h = 1e-5: truncation h^2/6 * |f'''| < 2e-11, rounding about
     # 2 ulp(|f| ~ 20) / 2h ~ 2e-10; a one-sided difference is off by h/2 * |f''| ~ 5e-6.
-    check_array(report["grad"], known_function_gradient(x), call=call, rtol=1e-7, atol=1e-8,
-                mistakes=gradient_check_mistakes(x, 1e-5))
+    check_array(
+        report["grad"],
+        known_function_gradient(x),
+        call=call,
+        rtol=1e-7,
+        atol=1e-8,
+        mistakes=gradient_check_mistakes(x, 1e-5),
+    )
     # With h = 0.01 the central difference is exactly cos(x) sin(h)/h + sum(x) (the
     # quadratic part has no truncation error), which is 1.7e-5 away from the derivative.
     h = 0.01
     report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x, h=h)
-    check_array(report["grad"], np.cos(x) * np.sin(h) / h + np.sum(x), call=f"numerical_gradient(f, {describe(x)}, h={h}) {function}",
-                rtol=1e-7, atol=1e-9, mistakes={"the h argument is ignored (a fixed step is used instead)":
-                                                known_function_gradient(x), **gradient_check_mistakes(x, h)})
+    check_array(
+        report["grad"],
+        np.cos(x) * np.sin(h) / h + np.sum(x),
+        call=f"numerical_gradient(f, {describe(x)}, h={h}) {function}",
+        rtol=1e-7,
+        atol=1e-9,
+        mistakes={
+            "the h argument is ignored (a fixed step is used instead)": known_function_gradient(x),
+            **gradient_check_mistakes(x, h),
+        },
+    )
 
 
 @graded(points=1, exercise="numerical_gradient")
@@ -252,12 +330,20 @@ def test_numerical_gradient_restores_x_exactly(student):
     x = rng.normal(size=(2, 3, 2))
     report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
     call = f"numerical_gradient(f, {describe(x)}), then x"
-    check_array(report["x_after"], x, call=call, rtol=0.0, atol=0.0,
-                mistakes={"x restored by arithmetic (x[i] += h, then -= h), which rounds: save the original "
-                          "value and assign it back": x,
-                          "x left at x - h: assign the saved original value back after each entry": x - 1e-5,
-                          "x left at x + h: assign the saved original value back after each entry": x + 1e-5},
-                hint="original = x[i]; ...; x[i] = original, after each entry")
+    check_array(
+        report["x_after"],
+        x,
+        call=call,
+        rtol=0.0,
+        atol=0.0,
+        mistakes={
+            "x restored by arithmetic (x[i] += h, then -= h), which rounds: save the original "
+            "value and assign it back": x,
+            "x left at x - h: assign the saved original value back after each entry": x - 1e-5,
+            "x left at x + h: assign the saved original value back after each entry": x + 1e-5,
+        },
+        hint="original = x[i]; ...; x[i] = original, after each entry",
+    )
 
 
 @graded(points=1, exercise="relative_error")
@@ -273,13 +359,22 @@ def test_relative_error_matches_cs231n_formula(student):
         a_array, b_array = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         difference = np.abs(a_array - b_array)
         expected = np.max(difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array)))
-        check_number(student.backprop.relative_error(a, b), expected, call=describe_call("relative_error", (a, b)),
-                     mistakes={"no 1e-8 floor in the denominator: max(1e-8, |a| + |b|)":
-                                   np.max(difference / (np.abs(a_array) + np.abs(b_array))),
-                               "the mean instead of the max over entries":
-                                   np.mean(difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array))),
-                               "the denominator lacks |b|: it is max(1e-8, |a| + |b|)":
-                                   np.max(difference / np.maximum(1e-8, np.abs(a_array)))})
+        check_number(
+            student.backprop.relative_error(a, b),
+            expected,
+            call=describe_call("relative_error", (a, b)),
+            mistakes={
+                "no 1e-8 floor in the denominator: max(1e-8, |a| + |b|)": np.max(
+                    difference / (np.abs(a_array) + np.abs(b_array))
+                ),
+                "the mean instead of the max over entries": np.mean(
+                    difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array))
+                ),
+                "the denominator lacks |b|: it is max(1e-8, |a| + |b|)": np.max(
+                    difference / np.maximum(1e-8, np.abs(a_array))
+                ),
+            },
+        )
 
 
 @graded(points=1, exercise="relative_error")
@@ -289,7 +384,10 @@ def test_relative_error_of_zeros_is_zero(student):
         got = student.backprop.relative_error(zeros, zeros.copy())
         call = describe_call("relative_error", (zeros, zeros))
         if isinstance(got, (float, np.floating)) and np.isnan(got):
-            fail("expected 0.0; got nan (0/0)", call=call,
-                 hint="the denominator is max(1e-8, |a| + |b|), which is never 0")
+            fail(
+                "expected 0.0; got nan (0/0)",
+                call=call,
+                hint="the denominator is max(1e-8, |a| + |b|), which is never 0",
+            )
         # |0 - 0| / max(1e-8, 0) = 0 / 1e-8 = 0.0
         check_number(got, 0.0, call=call, rtol=0.0, atol=0.0)

@@ -26,22 +26,32 @@ NUM_RANDOM_CONFIGURATIONS = 2000
 # Hand-picked cases checked first, so the common mistakes show on a readable
 # case: a stride that does not divide evenly, padding, dilation, a tight fit.
 # (input_size, kernel_size, stride, padding, dilation)
-CONV_FIRST_CASES = [(8, 3, 2, 0, 1), (7, 3, 1, 1, 1), (9, 3, 1, 0, 2), (10, 4, 3, 1, 1), (5, 5, 1, 0, 1),
-                    (11, 3, 2, 2, 2)]
+CONV_FIRST_CASES = [
+    (8, 3, 2, 0, 1),
+    (7, 3, 1, 1, 1),
+    (9, 3, 1, 0, 2),
+    (10, 4, 3, 1, 1),
+    (5, 5, 1, 0, 1),
+    (11, 3, 2, 2, 2),
+]
 # (input_size, kernel_size, stride, padding); stride None means stride = kernel_size.
 POOL_FIRST_CASES = [(28, 2, None, 0), (7, 3, None, 1), (5, 2, None, 0), (9, 3, 2, 1), (6, 4, 1, 2)]
 
 
 def random_conv_configurations():
     rng = random.Random(RNG_SEED)
-    return [(rng.randint(1, 40), rng.randint(1, 9), rng.randint(1, 5), rng.randint(0, 4), rng.randint(1, 3))
-            for _ in range(NUM_RANDOM_CONFIGURATIONS)]
+    return [
+        (rng.randint(1, 40), rng.randint(1, 9), rng.randint(1, 5), rng.randint(0, 4), rng.randint(1, 3))
+        for _ in range(NUM_RANDOM_CONFIGURATIONS)
+    ]
 
 
 def random_pool_configurations():
     rng = random.Random(RNG_SEED + 1)
-    return [(rng.randint(1, 40), rng.randint(1, 6), rng.choice([None, 1, 2, 3, 4]), rng.randint(0, 3))
-            for _ in range(NUM_RANDOM_CONFIGURATIONS // 2)]
+    return [
+        (rng.randint(1, 40), rng.randint(1, 6), rng.choice([None, 1, 2, 3, 4]), rng.randint(0, 3))
+        for _ in range(NUM_RANDOM_CONFIGURATIONS // 2)
+    ]
 
 
 def empty_images(input_size):
@@ -49,7 +59,7 @@ def empty_images(input_size):
     return torch.empty(0, 1, input_size, input_size)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def torch_conv_size(input_size, kernel_size, stride, padding, dilation):
     """F.conv2d's output size on a square input, or None where PyTorch refuses the configuration."""
     weights = torch.empty(1, 1, kernel_size, kernel_size)
@@ -60,7 +70,7 @@ def torch_conv_size(input_size, kernel_size, stride, padding, dilation):
     return int(output.shape[-1])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def torch_pool_size(input_size, kernel_size, stride, padding):
     """nn.MaxPool2d's output size on a square input, or None where PyTorch refuses the configuration."""
     try:
@@ -108,8 +118,7 @@ def conv_size_mistakes(input_size, kernel_size, stride, padding, dilation):
         "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (W + 2 * P - F_) // S + 1,
         "the dilated kernel taken as D*F inputs; it spans D*(F - 1) + 1": (W + 2 * P - D * F_) // S + 1,
         "rounded up instead of down": -(-(W + 2 * P - D * (F_ - 1) - 1) // S) + 1,
-        "a NumPy integer returned; return a Python int (int(...))":
-            np.int64((W + 2 * P - D * (F_ - 1) - 1) // S + 1),
+        "a NumPy integer returned; return a Python int (int(...))": np.int64((W + 2 * P - D * (F_ - 1) - 1) // S + 1),
     }
 
 
@@ -130,44 +139,59 @@ def test_conv_output_size_matches_conv2d(student):
         if expected is None:
             continue
         input_size, kernel_size, stride, padding, dilation = configuration
-        got = student.conv_size.conv_output_size(input_size, kernel_size, stride=stride, padding=padding,
-                                                 dilation=dilation)
+        got = student.conv_size.conv_output_size(
+            input_size, kernel_size, stride=stride, padding=padding, dilation=dilation
+        )
         checked += 1
         if type(got) is int and got == expected:
             continue  # the common case, without building the failure message's parts
-        check_equal(got, expected, what="size", mistakes=conv_size_mistakes(*configuration),
-                    call=describe_call("conv_output_size", (input_size, kernel_size),
-                                       dict(stride=stride, padding=padding, dilation=dilation)))
+        check_equal(
+            got,
+            expected,
+            what="size",
+            mistakes=conv_size_mistakes(*configuration),
+            call=describe_call(
+                "conv_output_size", (input_size, kernel_size), dict(stride=stride, padding=padding, dilation=dilation)
+            ),
+        )
     assert checked >= NUM_RANDOM_CONFIGURATIONS // 2  # the random draw must keep most configurations
 
 
 @graded(points=1, exercise="conv_output_size")
 def test_conv_output_size_rejects_what_conv2d_rejects(student):
-    rejected = [configuration for configuration in random_conv_configurations()
-                if torch_conv_size(*configuration) is None]
+    rejected = [
+        configuration for configuration in random_conv_configurations() if torch_conv_size(*configuration) is None
+    ]
     assert len(rejected) >= 50  # the draw holds enough kernels larger than the padded input
     for input_size, kernel_size, stride, padding, dilation in rejected:
         extent = dilation * (kernel_size - 1) + 1
-        expect_value_error(student.conv_size.conv_output_size, (input_size, kernel_size),
-                           dict(stride=stride, padding=padding, dilation=dilation),
-                           reason=f"nn.Conv2d refuses it: the dilated kernel spans {extent} inputs, more than "
-                                  f"the padded input's {input_size + 2 * padding}",
-                           hint="raise ValueError when the output size would be below 1")
+        expect_value_error(
+            student.conv_size.conv_output_size,
+            (input_size, kernel_size),
+            dict(stride=stride, padding=padding, dilation=dilation),
+            reason=f"nn.Conv2d refuses it: the dilated kernel spans {extent} inputs, more than "
+            f"the padded input's {input_size + 2 * padding}",
+            hint="raise ValueError when the output size would be below 1",
+        )
 
 
 @graded(points=1, exercise="conv_output_size")
 def test_conv_output_size_rejects_bools_floats_and_out_of_range_arguments(student):
     # (args, kwargs, why the contract refuses them)
     bad_calls = [
-        ((True, 1), {}, "input_size is a bool: True is an int in Python (bool subclasses int), so reject "
-                        "bools explicitly"),
-        ((5, True), {}, "kernel_size is a bool: True is an int in Python (bool subclasses int), so reject "
-                        "bools explicitly"),
+        (
+            (True, 1),
+            {},
+            "input_size is a bool: True is an int in Python (bool subclasses int), so reject bools explicitly",
+        ),
+        (
+            (5, True),
+            {},
+            "kernel_size is a bool: True is an int in Python (bool subclasses int), so reject bools explicitly",
+        ),
         ((8, 3), dict(stride=True), "stride is a bool: True is an int in Python, so reject bools explicitly"),
-        ((8, 3), dict(padding=False), "padding is a bool: False is an int in Python, so reject bools "
-                                      "explicitly"),
-        ((8, 3), dict(dilation=True), "dilation is a bool: True is an int in Python, so reject bools "
-                                      "explicitly"),
+        ((8, 3), dict(padding=False), "padding is a bool: False is an int in Python, so reject bools explicitly"),
+        ((8, 3), dict(dilation=True), "dilation is a bool: True is an int in Python, so reject bools explicitly"),
         ((8.0, 3), {}, "input_size is a float"),
         ((8, 3.0), {}, "kernel_size is a float"),
         ((8, 3), dict(stride=2.0), "stride is a float"),
@@ -181,8 +205,13 @@ def test_conv_output_size_rejects_bools_floats_and_out_of_range_arguments(studen
         ((8, 3), dict(dilation=0), "dilation 0 is below 1"),
     ]
     for args, kwargs, reason in bad_calls:
-        expect_value_error(student.conv_size.conv_output_size, args, kwargs, reason=reason,
-                           hint="check every argument first: an int (not a bool) in range")
+        expect_value_error(
+            student.conv_size.conv_output_size,
+            args,
+            kwargs,
+            reason=reason,
+            hint="check every argument first: an int (not a bool) in range",
+        )
 
 
 @graded(points=1, exercise="pool_output_size")
@@ -194,33 +223,50 @@ def test_pool_output_size_matches_max_pool2d(student):
         input_size, kernel_size, stride, padding = configuration
         effective_stride = kernel_size if stride is None else stride
         got = student.conv_size.pool_output_size(input_size, kernel_size, stride=stride, padding=padding)
-        mistakes = {"stride=None means stride = kernel_size (non-overlapping windows), not stride 1":
-                    (input_size + 2 * padding - kernel_size) // 1 + 1 if stride is None else None}
+        mistakes = {
+            "stride=None means stride = kernel_size (non-overlapping windows), not stride 1": (
+                input_size + 2 * padding - kernel_size
+            )
+            // 1
+            + 1
+            if stride is None
+            else None
+        }
         mistakes.update(conv_size_mistakes(input_size, kernel_size, effective_stride, padding, 1))
-        check_equal(got, expected, what="size", mistakes=mistakes,
-                    call=describe_call("pool_output_size", (input_size, kernel_size),
-                                       dict(stride=stride, padding=padding)))
+        check_equal(
+            got,
+            expected,
+            what="size",
+            mistakes=mistakes,
+            call=describe_call("pool_output_size", (input_size, kernel_size), dict(stride=stride, padding=padding)),
+        )
 
 
 @graded(points=1, exercise="pool_output_size")
 def test_pool_output_size_rejects_what_max_pool2d_rejects(student):
-    rejected = [configuration for configuration in random_pool_configurations()
-                if torch_pool_size(*configuration) is None]
+    rejected = [
+        configuration for configuration in random_pool_configurations() if torch_pool_size(*configuration) is None
+    ]
     assert len(rejected) >= 50  # the draw holds enough large paddings and small inputs
     # The padding rule first, on a case where the output size alone would be fine.
     for input_size, kernel_size, stride, padding in [(4, 2, None, 2), (9, 3, 1, 2)] + rejected:
         if padding > kernel_size // 2:
-            reason = (f"nn.MaxPool2d refuses padding {padding} > kernel_size // 2 = {kernel_size // 2} "
-                      "(PyTorch's rule)")
+            reason = f"nn.MaxPool2d refuses padding {padding} > kernel_size // 2 = {kernel_size // 2} (PyTorch's rule)"
         else:
             reason = "nn.MaxPool2d refuses it: the output size would be below 1"
-        expect_value_error(student.conv_size.pool_output_size, (input_size, kernel_size),
-                           dict(stride=stride, padding=padding), reason=reason)
-    for args, kwargs, reason in [((28, True), {}, "kernel_size is a bool (True is an int in Python)"),
-                                 ((28, 2), dict(stride=True), "stride is a bool (True is an int in Python)"),
-                                 ((28, 2.0), {}, "kernel_size is a float"),
-                                 ((28.0, 2), {}, "input_size is a float"),
-                                 ((28, 2), dict(padding=-1), "padding -1 is negative")]:
+        expect_value_error(
+            student.conv_size.pool_output_size,
+            (input_size, kernel_size),
+            dict(stride=stride, padding=padding),
+            reason=reason,
+        )
+    for args, kwargs, reason in [
+        ((28, True), {}, "kernel_size is a bool (True is an int in Python)"),
+        ((28, 2), dict(stride=True), "stride is a bool (True is an int in Python)"),
+        ((28, 2.0), {}, "kernel_size is a float"),
+        ((28.0, 2), {}, "input_size is a float"),
+        ((28, 2), dict(padding=-1), "padding -1 is negative"),
+    ]:
         expect_value_error(student.conv_size.pool_output_size, args, kwargs, reason=reason)
 
 
@@ -228,9 +274,13 @@ def test_pool_output_size_rejects_what_max_pool2d_rejects(student):
 def test_conv2d_output_shape_matches_conv2d(student):
     # (input_shape, out_channels, kernel_size, stride, padding, dilation): the seed
     # material's layers, unbatched input, (h, w) pairs, a stride that does not divide.
-    cases = [((8, 3, 32, 32), 16, 5, 1, 2, 1), ((3, 28, 28), 6, 3, 1, 0, 1),
-             ((2, 1, 28, 20), 4, (3, 5), (2, 1), (1, 2), (1, 2)), ((1, 3, 9, 17), 2, (2, 4), 3, 0, (2, 1)),
-             ((5, 16, 14, 14), 32, 5, 1, 2, 1)]
+    cases = [
+        ((8, 3, 32, 32), 16, 5, 1, 2, 1),
+        ((3, 28, 28), 6, 3, 1, 0, 1),
+        ((2, 1, 28, 20), 4, (3, 5), (2, 1), (1, 2), (1, 2)),
+        ((1, 3, 9, 17), 2, (2, 4), 3, 0, (2, 1)),
+        ((5, 16, 14, 14), 32, 5, 1, 2, 1),
+    ]
     NUM_HAND_PICKED = len(cases)  # these run through a real convolution; the random ones on an empty batch
     rng = random.Random(RNG_SEED + 2)
 
@@ -238,52 +288,86 @@ def test_conv2d_output_shape_matches_conv2d(student):
         return rng.randint(low, high) if rng.random() < 0.5 else (rng.randint(low, high), rng.randint(low, high))
 
     for _ in range(300):
-        shape = (rng.randint(1, 4),) * (rng.random() < 0.5) + (rng.randint(1, 4), rng.randint(3, 30),
-                                                                 rng.randint(3, 30))
-        cases.append((shape, rng.randint(1, 8), int_or_pair(1, 5), int_or_pair(1, 3), int_or_pair(0, 2),
-                      int_or_pair(1, 2)))
+        shape = (rng.randint(1, 4),) * (rng.random() < 0.5) + (
+            rng.randint(1, 4),
+            rng.randint(3, 30),
+            rng.randint(3, 30),
+        )
+        cases.append(
+            (shape, rng.randint(1, 8), int_or_pair(1, 5), int_or_pair(1, 3), int_or_pair(0, 2), int_or_pair(1, 2))
+        )
     for number, (input_shape, out_channels, kernel_size, stride, padding, dilation) in enumerate(cases):
-        expected = torch_conv2d_shape(input_shape, out_channels, kernel_size, stride, padding, dilation,
-                                      empty_batch=number >= NUM_HAND_PICKED)
+        expected = torch_conv2d_shape(
+            input_shape, out_channels, kernel_size, stride, padding, dilation, empty_batch=number >= NUM_HAND_PICKED
+        )
         if expected is None:
             continue
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
         call = describe_call("conv2d_output_shape", (input_shape, out_channels, kernel_size), kwargs)
         got = student.conv_size.conv2d_output_shape(input_shape, out_channels, kernel_size, **kwargs)
         wrong_channels = expected[:-3] + (input_shape[-3],) + expected[-2:]
-        hint = ("return a tuple, as torch.Size is one" if type(got) is not tuple else
-                "size each spatial dimension with its own entry of every (h, w) pair: conv_output_size(H, "
-                "kernel_h, stride_h, padding_h, dilation_h) and the same for W")
-        check_equal(got, expected, what="shape", call=call, hint=hint, mistakes={
-            "a list returned; return a tuple": list(expected),
-            "the channel dimension kept from the input; the output has out_channels channels": wrong_channels,
-            "the (h, w) pairs used as (w, h)": torch_conv2d_shape(input_shape, out_channels, swapped(kernel_size),
-                                                                 swapped(stride), swapped(padding),
-                                                                 swapped(dilation)),
-        })
-        check(all(type(size) is int for size in got),
-              f"every entry must be a Python int; got {[type(size).__name__ for size in got]}", call=call,
-              hint="floor division `//` keeps sizes ints; `/` makes floats")
+        hint = (
+            "return a tuple, as torch.Size is one"
+            if type(got) is not tuple
+            else "size each spatial dimension with its own entry of every (h, w) pair: conv_output_size(H, "
+            "kernel_h, stride_h, padding_h, dilation_h) and the same for W"
+        )
+        check_equal(
+            got,
+            expected,
+            what="shape",
+            call=call,
+            hint=hint,
+            mistakes={
+                "a list returned; return a tuple": list(expected),
+                "the channel dimension kept from the input; the output has out_channels channels": wrong_channels,
+                "the (h, w) pairs used as (w, h)": torch_conv2d_shape(
+                    input_shape,
+                    out_channels,
+                    swapped(kernel_size),
+                    swapped(stride),
+                    swapped(padding),
+                    swapped(dilation),
+                ),
+            },
+        )
+        check(
+            all(type(size) is int for size in got),
+            f"every entry must be a Python int; got {[type(size).__name__ for size in got]}",
+            call=call,
+            hint="floor division `//` keeps sizes ints; `/` makes floats",
+        )
 
 
 @graded(points=1, exercise="conv2d_num_params")
 def test_conv2d_num_params_matches_conv2d_parameters(student):
-    for in_channels, out_channels, kernel_size in [(3, 16, 5), (1, 6, (3, 5)), (64, 128, (1, 1)), (2, 3, 1),
-                                                   (16, 32, (5, 2))]:
+    for in_channels, out_channels, kernel_size in [
+        (3, 16, 5),
+        (1, 6, (3, 5)),
+        (64, 128, (1, 1)),
+        (2, 3, 1),
+        (16, 32, (5, 2)),
+    ]:
         kernel_height, kernel_width = kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * 2
         weights = out_channels * in_channels * kernel_height * kernel_width
         for bias in (True, False):
             got = student.conv_size.conv2d_num_params(in_channels, out_channels, kernel_size, bias=bias)
-            check_equal(got, torch_num_params(in_channels, out_channels, kernel_size, bias), what="count",
-                        call=describe_call("conv2d_num_params", (in_channels, out_channels, kernel_size),
-                                           dict(bias=bias)), mistakes={
-                            "the biases (one per output channel) are not counted": weights if bias else None,
-                            "biases counted although bias=False": weights + out_channels if not bias else None,
-                            "the kernel counted as F, not F_h * F_w":
-                                out_channels * in_channels * kernel_height + out_channels * bias,
-                            "in_channels forgotten: each filter has in_channels * F_h * F_w weights":
-                                out_channels * kernel_height * kernel_width + out_channels * bias,
-                        })
+            check_equal(
+                got,
+                torch_num_params(in_channels, out_channels, kernel_size, bias),
+                what="count",
+                call=describe_call("conv2d_num_params", (in_channels, out_channels, kernel_size), dict(bias=bias)),
+                mistakes={
+                    "the biases (one per output channel) are not counted": weights if bias else None,
+                    "biases counted although bias=False": weights + out_channels if not bias else None,
+                    "the kernel counted as F, not F_h * F_w": out_channels * in_channels * kernel_height
+                    + out_channels * bias,
+                    "in_channels forgotten: each filter has in_channels * F_h * F_w weights": out_channels
+                    * kernel_height
+                    * kernel_width
+                    + out_channels * bias,
+                },
+            )
 
 
 def torch_same_padding(kernel_size, dilation):
@@ -305,14 +389,23 @@ def test_same_padding_keeps_the_size_at_stride_1(student):
         expected = torch_same_padding(kernel_size, dilation)
         extent = dilation * (kernel_size - 1) + 1
         if expected is None:
-            expect_value_error(student.conv_size.same_padding, (kernel_size,), dict(dilation=dilation),
-                               reason=f"the dilated kernel spans {extent} inputs, an even number, so no "
-                                      "symmetric padding keeps the size",
-                               hint="the size stays when 2P = D*(F - 1): raise ValueError when that is odd")
+            expect_value_error(
+                student.conv_size.same_padding,
+                (kernel_size,),
+                dict(dilation=dilation),
+                reason=f"the dilated kernel spans {extent} inputs, an even number, so no "
+                "symmetric padding keeps the size",
+                hint="the size stays when 2P = D*(F - 1): raise ValueError when that is odd",
+            )
             continue
         got = student.conv_size.same_padding(kernel_size, dilation=dilation)
-        check_equal(got, expected, what="padding", call=describe_call("same_padding", (kernel_size,),
-                                                                     dict(dilation=dilation)), mistakes={
-            "true division: (F - 1) / 2 is a float; use //": dilation * (kernel_size - 1) / 2,
-            "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,
-        })
+        check_equal(
+            got,
+            expected,
+            what="padding",
+            call=describe_call("same_padding", (kernel_size,), dict(dilation=dilation)),
+            mistakes={
+                "true division: (F - 1) / 2 is a float; use //": dilation * (kernel_size - 1) / 2,
+                "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,
+            },
+        )

@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from grader.engine.feedback import check, check_equal, fail
-from grader.worker.probes import device as probes
 from grader.engine.scoring import graded
+from grader.worker.probes import device as probes
 
 DEVICE_TYPE = "torch.device"
 BATCH_TYPE = f"{probes.Batch.__module__}.{probes.Batch.__qualname__}"
@@ -46,8 +46,11 @@ def check_device(report, expected, case, mistakes=None):
     if "raised" in report:
         fail(f"expected {expected!r}; it raised {report['raised']}: {report['message']}", call=call)
     if report["type"] != DEVICE_TYPE:
-        fail(f"expected a torch.device; got a {report['type']} ({report['device']!r})", call=call,
-             hint=f"return torch.device({expected!r}), not the name")
+        fail(
+            f"expected a torch.device; got a {report['type']} ({report['device']!r})",
+            call=call,
+            hint=f"return torch.device({expected!r}), not the name",
+        )
     cause = (mistakes or {}).get(report["device"])
     if report["device"] != expected:
         fail(f"expected device {expected!r}; got {report['device']!r}", call=call, cause=cause)
@@ -55,45 +58,74 @@ def check_device(report, expected, case, mistakes=None):
 
 @graded(points=1, exercise="get_device")
 def test_get_device_prefers_cuda_then_mps_then_cpu(student):
-    cases = [({"cuda": True, "mps": True}, "cuda"), ({"cuda": True, "mps": False}, "cuda"),
-             ({"cuda": False, "mps": True}, "mps"), ({"cuda": False, "mps": False}, "cpu")]
+    cases = [
+        ({"cuda": True, "mps": True}, "cuda"),
+        ({"cuda": True, "mps": False}, "cuda"),
+        ({"cuda": False, "mps": True}, "mps"),
+        ({"cuda": False, "mps": False}, "cpu"),
+    ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in cases])
     for (case, expected), report in zip(cases, reports):
-        check_device(report, expected, case, mistakes={
-            "mps": "MPS is checked before CUDA; the order is cuda, then mps, then cpu",
-            "cpu": "an available accelerator was not picked; ask torch.cuda.is_available() and "
-                   "torch.backends.mps.is_available()",
-        })
+        check_device(
+            report,
+            expected,
+            case,
+            mistakes={
+                "mps": "MPS is checked before CUDA; the order is cuda, then mps, then cpu",
+                "cpu": "an available accelerator was not picked; ask torch.cuda.is_available() and "
+                "torch.backends.mps.is_available()",
+            },
+        )
 
 
 @graded(points=1, exercise="get_device")
 def test_get_device_honours_prefer_and_refuses_unavailable_devices(student):
     everything = {"cuda": True, "mps": True, "cuda_count": 2}
     nothing = {"cuda": False, "mps": False}
-    chosen = [({"prefer": "cpu", **everything}, "cpu"),
-              ({"prefer": "cpu", "prefer_is_device": True, **everything}, "cpu"),
-              ({"prefer": "cuda", **everything}, "cuda"),
-              ({"prefer": "cuda:1", **everything}, "cuda:1"),
-              ({"prefer": "mps", **everything}, "mps"),
-              ({"prefer": None, **nothing}, "cpu")]
-    refused = [{"prefer": "cuda", **nothing}, {"prefer": "cuda:1", **nothing},
-               {"prefer": "cuda", "prefer_is_device": True, **nothing}, {"prefer": "mps", **nothing}]
+    chosen = [
+        ({"prefer": "cpu", **everything}, "cpu"),
+        ({"prefer": "cpu", "prefer_is_device": True, **everything}, "cpu"),
+        ({"prefer": "cuda", **everything}, "cuda"),
+        ({"prefer": "cuda:1", **everything}, "cuda:1"),
+        ({"prefer": "mps", **everything}, "mps"),
+        ({"prefer": None, **nothing}, "cpu"),
+    ]
+    refused = [
+        {"prefer": "cuda", **nothing},
+        {"prefer": "cuda:1", **nothing},
+        {"prefer": "cuda", "prefer_is_device": True, **nothing},
+        {"prefer": "mps", **nothing},
+    ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in chosen] + refused)
     for (case, expected), report in zip(chosen, reports):
-        check_device(report, expected, case, mistakes={
-            device: "prefer is ignored: when it is given, return torch.device(prefer) (if available)"
-            for device in ("cuda", "mps") if device != expected})
-    for case, report in zip(refused, reports[len(chosen):]):
+        check_device(
+            report,
+            expected,
+            case,
+            mistakes={
+                device: "prefer is ignored: when it is given, return torch.device(prefer) (if available)"
+                for device in ("cuda", "mps")
+                if device != expected
+            },
+        )
+    for case, report in zip(refused, reports[len(chosen) :]):
         call = describe_get_device_call(case)
         name = case["prefer"]
         if "raised" not in report:
-            fail(f"expected RuntimeError (the device is not available); got {report['device']!r}", call=call,
-                 hint="check availability before returning the preferred device")
-        check(name in report["message"], f"the RuntimeError's message should name the device {name!r}; it "
-              f"reads: {report['message']!r}", call=call)
+            fail(
+                f"expected RuntimeError (the device is not available); got {report['device']!r}",
+                call=call,
+                hint="check availability before returning the preferred device",
+            )
+        check(
+            name in report["message"],
+            f"the RuntimeError's message should name the device {name!r}; it reads: {report['message']!r}",
+            call=call,
+        )
 
 
 # ----------------------------------------------------------------- move_to
+
 
 def tensor_on(device, dtype, shape):
     return {"kind": "Tensor", "device": device, "dtype": dtype, "shape": shape}
@@ -105,23 +137,38 @@ def kept(kind):
 
 def expected_nested(device):
     """What move_to(probes.nested_batch(), device) must be, described as probes.describe does."""
-    return {"kind": "dict", "items": {
-        "images": tensor_on(device, "torch.float64", (2, 3)),
-        "labels": tensor_on(device, "torch.int64", (2,)),
-        "pair": {"kind": "tuple", "items": [
-            tensor_on(device, "torch.float32", (1,)),
-            {"kind": "list", "items": [tensor_on(device, "torch.float32", (2, 2)), kept("int")]}]},
-        "batch": {"kind": BATCH_TYPE, "items": [tensor_on(device, "torch.float32", (4,)), kept("str")]},
-        "nested": {"kind": "dict", "items": {
-            "list": {"kind": "list", "items": [
-                tensor_on(device, "torch.float32", (1,)),
-                {"kind": "dict", "items": {"deep": tensor_on(device, "torch.int32", (1, 1))}}]},
-            "none": kept("NoneType")}},
-        "model": {"kind": "Module", "devices": [device]},
-        "count": kept("int"),
-        "name": kept("str"),
-        "marker": kept("object"),
-    }}
+    return {
+        "kind": "dict",
+        "items": {
+            "images": tensor_on(device, "torch.float64", (2, 3)),
+            "labels": tensor_on(device, "torch.int64", (2,)),
+            "pair": {
+                "kind": "tuple",
+                "items": [
+                    tensor_on(device, "torch.float32", (1,)),
+                    {"kind": "list", "items": [tensor_on(device, "torch.float32", (2, 2)), kept("int")]},
+                ],
+            },
+            "batch": {"kind": BATCH_TYPE, "items": [tensor_on(device, "torch.float32", (4,)), kept("str")]},
+            "nested": {
+                "kind": "dict",
+                "items": {
+                    "list": {
+                        "kind": "list",
+                        "items": [
+                            tensor_on(device, "torch.float32", (1,)),
+                            {"kind": "dict", "items": {"deep": tensor_on(device, "torch.int32", (1, 1))}},
+                        ],
+                    },
+                    "none": kept("NoneType"),
+                },
+            },
+            "model": {"kind": "Module", "devices": [device]},
+            "count": kept("int"),
+            "name": kept("str"),
+            "marker": kept("object"),
+        },
+    }
 
 
 def first_difference(expected, got, path="obj"):
@@ -178,12 +225,17 @@ def check_description(got, expected, call):
         return
     path, item_expected, item_got = found
     cause = difference_cause(item_expected, item_got)
-    fail(f"at {path}: expected {summary(item_expected)}, got {summary(item_got)}"
-         + (f"\n  likely cause: {cause}" if cause else ""), call=call)
+    fail(
+        f"at {path}: expected {summary(item_expected)}, got {summary(item_got)}"
+        + (f"\n  likely cause: {cause}" if cause else ""),
+        call=call,
+    )
 
 
-NESTED_CALL = ("move_to(obj, 'meta') with obj a dict holding tensors, a tuple, a list, a namedtuple Batch, a nested "
-               "dict, a module and an int, a str, None and an object")
+NESTED_CALL = (
+    "move_to(obj, 'meta') with obj a dict holding tensors, a tuple, a list, a namedtuple Batch, a nested "
+    "dict, a module and an int, a str, None and an object"
+)
 
 
 @graded(points=1, exercise="move_to")
@@ -195,46 +247,66 @@ def test_move_to_keeps_every_container_type(student):
 @graded(points=1, exercise="move_to")
 def test_move_to_moves_modules_and_returns_other_values_as_is(student):
     got = student.probe(probes.moving_single_values, device="meta")
-    expected = {"tensor": tensor_on("meta", "torch.float32", (3,)), "module": {"kind": "Module", "devices": ["meta"]},
-                "int": kept("int"), "str": kept("str"), "none": kept("NoneType"), "object": kept("object")}
+    expected = {
+        "tensor": tensor_on("meta", "torch.float32", (3,)),
+        "module": {"kind": "Module", "devices": ["meta"]},
+        "int": kept("int"),
+        "str": kept("str"),
+        "none": kept("NoneType"),
+        "object": kept("object"),
+    }
     for name, description in expected.items():
         check_description(got[name], description, f"move_to(<{name}>, 'meta')")
 
 
 # ----------------------------------------------------------------- seed_everything
 
-LIBRARIES = {"random": "Python's random.random()", "numpy": "NumPy's np.random.rand(3)",
-             "torch": "torch.rand(3)"}
-SEEDING = {"random": "random.seed(seed)", "numpy": "np.random.seed(seed)", "torch": "torch.manual_seed(seed)",
-           "cuda": "torch.cuda.manual_seed_all(seed)"}
+LIBRARIES = {"random": "Python's random.random()", "numpy": "NumPy's np.random.rand(3)", "torch": "torch.rand(3)"}
+SEEDING = {
+    "random": "random.seed(seed)",
+    "numpy": "np.random.seed(seed)",
+    "torch": "torch.manual_seed(seed)",
+    "cuda": "torch.cuda.manual_seed_all(seed)",
+}
 
 
 def check_draws_repeat(draws, libraries, call):
     first, again, other = draws
     for library in libraries:
-        check(bool(np.array_equal(first[library], again[library])),
-              f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers"
-              f"\n  likely cause: that generator is not seeded ({SEEDING[library]})",
-              call=call)
-        check(not np.array_equal(first[library], other[library]),
-              f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers"
-              "\n  likely cause: the seed argument is not used (a fixed seed instead)", call=call)
+        check(
+            bool(np.array_equal(first[library], again[library])),
+            f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers"
+            f"\n  likely cause: that generator is not seeded ({SEEDING[library]})",
+            call=call,
+        )
+        check(
+            not np.array_equal(first[library], other[library]),
+            f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers"
+            "\n  likely cause: the seed argument is not used (a fixed seed instead)",
+            call=call,
+        )
 
 
 @graded(points=1, exercise="seed_everything")
 def test_seed_everything_makes_draws_repeat(student):
     draws = student.probe(probes.draws_after_seeding, seeds=[11, 11, 12])
-    check_draws_repeat(draws, ["random", "numpy", "torch"],
-                       "seed_everything(11), draws; seed_everything(11), draws; seed_everything(12), draws")
+    check_draws_repeat(
+        draws,
+        ["random", "numpy", "torch"],
+        "seed_everything(11), draws; seed_everything(11), draws; seed_everything(12), draws",
+    )
 
 
 # ----------------------------------------------------------------- device_summary
 
+
 @graded(points=1, exercise="device_summary")
 def test_device_summary_describes_the_cpu(student):
-    calls = [({"device": None}, "device_summary() with CUDA and MPS unavailable"),
-             ({"device": "cpu"}, "device_summary('cpu')"),
-             ({"device": "cpu", "device_is_torch_device": True}, "device_summary(torch.device('cpu'))")]
+    calls = [
+        ({"device": None}, "device_summary() with CUDA and MPS unavailable"),
+        ({"device": "cpu"}, "device_summary('cpu')"),
+        ({"device": "cpu", "device_is_torch_device": True}, "device_summary(torch.device('cpu'))"),
+    ]
     for kwargs, call in calls:
         report = student.probe(probes.device_summary_as_plain_data, **kwargs)
         if "not_a_dict" in report:
@@ -243,11 +315,17 @@ def test_device_summary_describes_the_cpu(student):
         for key in ("type", "name"):
             check(key in summary, f"the dict has no {key!r} key (it has {sorted(summary)})", call=call)
             if isinstance(summary[key], dict):
-                fail(f"{key!r} holds a {summary[key]['not_plain']}; use plain strings", call=call,
-                     hint="device.type is the string 'cpu'")
+                fail(
+                    f"{key!r} holds a {summary[key]['not_plain']}; use plain strings",
+                    call=call,
+                    hint="device.type is the string 'cpu'",
+                )
         check_equal(summary["type"], "cpu", call=call, what="'type'")
-        check(isinstance(summary["name"], str) and summary["name"] != "",
-              f"'name' should be a non-empty string; got {summary['name']!r}", call=call)
+        check(
+            isinstance(summary["name"], str) and summary["name"] != "",
+            f"'name' should be a non-empty string; got {summary['name']!r}",
+            call=call,
+        )
 
 
 # ----------------------------------------------------------------- real CUDA (no points)
@@ -278,10 +356,14 @@ def test_device_summary_reports_the_gpu_memory(student):
     summary = report.get("summary", {})
     call = "device_summary('cuda:0')"
     check_equal(summary.get("type"), "cuda", call=call, what="'type'")
-    check_equal(summary.get("total_memory_bytes"), int(properties.total_memory), call=call,
-                what="'total_memory_bytes'", hint="torch.cuda.get_device_properties(device).total_memory")
-    check(isinstance(summary.get("name"), str) and summary["name"] != "", "'name' should be the GPU's name",
-          call=call)
+    check_equal(
+        summary.get("total_memory_bytes"),
+        int(properties.total_memory),
+        call=call,
+        what="'total_memory_bytes'",
+        hint="torch.cuda.get_device_properties(device).total_memory",
+    )
+    check(isinstance(summary.get("name"), str) and summary["name"] != "", "'name' should be the GPU's name", call=call)
 
 
 @pytest.mark.cuda

@@ -12,9 +12,9 @@ import numpy as np
 from scipy import special
 
 import grader.worker.probes.forward  # noqa: F401 -- loads probes.forward
-from grader.worker import probes
 from grader.engine.feedback import check, check_array, check_number, describe, describe_call, fail
 from grader.engine.scoring import graded
+from grader.worker import probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
@@ -75,8 +75,11 @@ def forward_probabilities(student, params, X):
     reply = student.probe(probes.forward.forward_probabilities, params=params, X=X)
     if reply["probs"] is None:
         length = f" of length {reply['length']}" if reply["length"] is not None else ""
-        fail(f"expected a pair (probs, cache); got a {reply['type']}{length}", call=call,
-             hint="end forward with `return probs, cache`")
+        fail(
+            f"expected a pair (probs, cache); got a {reply['type']}{length}",
+            call=call,
+            hint="end forward with `return probs, cache`",
+        )
     return reply["probs"], call
 
 
@@ -84,11 +87,15 @@ def forward_probabilities(student, params, X):
 def test_neuron_applies_sigmoid_by_default(student):
     for x, w, b in random_neuron_inputs():
         pre_activation = np.dot(w, x) + b
-        check_number(student.forward.neuron(x, w, b), special.expit(pre_activation),
-                     call=describe_call("neuron", (x, w, b)), mistakes={
-                         "no activation applied: w . x + b returned": pre_activation,
-                         "the bias b not added": special.expit(np.dot(w, x)),
-                     })
+        check_number(
+            student.forward.neuron(x, w, b),
+            special.expit(pre_activation),
+            call=describe_call("neuron", (x, w, b)),
+            mistakes={
+                "no activation applied: w . x + b returned": pre_activation,
+                "the bias b not added": special.expit(np.dot(w, x)),
+            },
+        )
 
 
 @graded(points=1, exercise="neuron")
@@ -97,10 +104,15 @@ def test_neuron_applies_the_given_activation(student):
         pre_activation = np.dot(w, x) + b
         expected = probes.forward.ACTIVATIONS[name](pre_activation)
         got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation=name)
-        check_number(got, expected, call=describe_call("neuron", (x, w, b), {"activation": name}), mistakes={
-            "`activation` ignored: sigmoid applied whatever activation is given": special.expit(pre_activation),
-            "`activation` ignored: w . x + b returned": pre_activation,
-        })
+        check_number(
+            got,
+            expected,
+            call=describe_call("neuron", (x, w, b), {"activation": name}),
+            mistakes={
+                "`activation` ignored: sigmoid applied whatever activation is given": special.expit(pre_activation),
+                "`activation` ignored: w . x + b returned": pre_activation,
+            },
+        )
 
 
 @graded(points=1, exercise="perceptron")
@@ -108,15 +120,27 @@ def test_perceptron_fires_at_the_threshold(student):
     # Sums of exact binary fractions: w . x + b is exactly 0.0 in floating point.
     at_threshold = [([1.0, 2.0], [0.5, -0.25], 0.0), ([2.0, 1.0, 4.0], [1.0, 1.0, -0.25], -2.0)]
     for x, w, b in at_threshold:
-        check_number(student.forward.perceptron(x, w, b), 1,
-                     kind=int, rtol=0, atol=0, call=describe_call("perceptron", (x, w, b)),
-                     mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0})
+        check_number(
+            student.forward.perceptron(x, w, b),
+            1,
+            kind=int,
+            rtol=0,
+            atol=0,
+            call=describe_call("perceptron", (x, w, b)),
+            mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0},
+        )
     just_below = ([1.0, 2.0], [0.5, -0.25], -1e-12)  # w . x + b = -1e-12 < 0: must not fire
     for x, w, b in random_neuron_inputs() + [just_below]:
         expected = 1 if np.dot(w, x) + b >= 0 else 0
-        check_number(student.forward.perceptron(x, w, b), expected, kind=int, rtol=0, atol=0,
-                     call=describe_call("perceptron", (x, w, b)),
-                     mistakes={"the comparison flipped (fires below the threshold)": 1 - expected})
+        check_number(
+            student.forward.perceptron(x, w, b),
+            expected,
+            kind=int,
+            rtol=0,
+            atol=0,
+            call=describe_call("perceptron", (x, w, b)),
+            mistakes={"the comparison flipped (fires below the threshold)": 1 - expected},
+        )
 
 
 @graded(points=1, exercise="dense")
@@ -125,9 +149,12 @@ def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
     W, row_bias = params["W1"], params["b1"]
     for b in (read_only(row_bias[0]), row_bias):  # shapes (H,) and (1, H)
         for kwargs in ({}, {"activation": None}):
-            check_array(student.forward.dense(X, W, b, **kwargs), X @ W + b,
-                        call=describe_call("dense", (X, W, b), kwargs),
-                        mistakes={"the bias b not added": X @ W})
+            check_array(
+                student.forward.dense(X, W, b, **kwargs),
+                X @ W + b,
+                call=describe_call("dense", (X, W, b), kwargs),
+                mistakes={"the bias b not added": X @ W},
+            )
 
 
 @graded(points=1, exercise="dense")
@@ -137,23 +164,35 @@ def test_dense_applies_the_given_activation(student):
     for b, name in ((read_only(row_bias[0]), "cube"), (row_bias, "relu"), (row_bias, "cube")):
         pre_activation = X @ W + b
         got = student.probe(probes.forward.dense_with_activation, X=X, W=W, b=b, activation=name)
-        check_array(got, probes.forward.ACTIVATIONS[name](pre_activation),
-                    call=describe_call("dense", (X, W, b), {"activation": name}),
-                    mistakes={"`activation` ignored: X @ W + b returned": pre_activation,
-                              "the bias b not added": probes.forward.ACTIVATIONS[name](X @ W),
-                              "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b})
+        check_array(
+            got,
+            probes.forward.ACTIVATIONS[name](pre_activation),
+            call=describe_call("dense", (X, W, b), {"activation": name}),
+            mistakes={
+                "`activation` ignored: X @ W + b returned": pre_activation,
+                "the bias b not added": probes.forward.ACTIVATIONS[name](X @ W),
+                "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b,
+            },
+        )
 
 
 def check_shape(got, shape, *, call, what, hint=None):
     """`got` is a float ndarray of exactly `shape`."""
-    check(isinstance(got, np.ndarray) and got.dtype.kind == "f",
-          f"expected {what} to be a float array of shape {shape}; got {describe(got)}", call=call, hint=hint)
+    check(
+        isinstance(got, np.ndarray) and got.dtype.kind == "f",
+        f"expected {what} to be a float array of shape {shape}; got {describe(got)}",
+        call=call,
+        hint=hint,
+    )
     check(got.shape == shape, f"expected {what} of shape {shape}; got shape {got.shape}", call=call, hint=hint)
 
 
 def check_params_dict(params, call):
-    check(isinstance(params, dict) and all(key in params for key in PARAM_KEYS),
-          f"expected a dict with keys {', '.join(PARAM_KEYS)}; got {describe(params)}", call=call)
+    check(
+        isinstance(params, dict) and all(key in params for key in PARAM_KEYS),
+        f"expected a dict with keys {', '.join(PARAM_KEYS)}; got {describe(params)}",
+        call=call,
+    )
 
 
 @graded(points=1, exercise="init_params")
@@ -164,11 +203,22 @@ def test_init_params_has_the_contract_shapes_and_zero_biases(student):
         params = student.forward.init_params(*sizes, **kwargs)
         check_params_dict(params, call)
         for key, shape in (("W1", (input_dim, hidden_dim)), ("W2", (hidden_dim, output_dim))):
-            check_shape(params[key], shape, call=call, what=key,
-                        hint=f"{key} maps its layer's inputs (rows) to its outputs (columns)")
+            check_shape(
+                params[key],
+                shape,
+                call=call,
+                what=key,
+                hint=f"{key} maps its layer's inputs (rows) to its outputs (columns)",
+            )
         for key, width in (("b1", hidden_dim), ("b2", output_dim)):
-            check_array(params[key], np.zeros((1, width)), rtol=0, atol=0, call=f"{call}[{key!r}]",
-                        hint="biases start at zero, as row vectors of shape (1, H) and (1, C)")
+            check_array(
+                params[key],
+                np.zeros((1, width)),
+                rtol=0,
+                atol=0,
+                call=f"{call}[{key!r}]",
+                hint="biases start at zero, as row vectors of shape (1, H) and (1, C)",
+            )
 
 
 # Sizes with fan_in != fan_out and many weights, so the spread is measured
@@ -190,23 +240,35 @@ def test_init_params_scales_weights_by_fan_in(student):
         count = standardised.size
         what = f"{call}[{key!r}] * sqrt({fan_in})"
         # The sample mean of n N(0, 1) draws has standard error 1/sqrt(n).
-        check_number(float(np.mean(standardised)), 0.0, rtol=0, atol=SIGMAS / np.sqrt(count),
-                     call=f"the mean of {what}", hint="draw the weights from a normal distribution centred at 0 "
-                                                       "(standard_normal)")
+        check_number(
+            float(np.mean(standardised)),
+            0.0,
+            rtol=0,
+            atol=SIGMAS / np.sqrt(count),
+            call=f"the mean of {what}",
+            hint="draw the weights from a normal distribution centred at 0 (standard_normal)",
+        )
         # The sample standard deviation of n N(0, 1) draws has standard error about 1/sqrt(2n)
         # (relative to the true one, so a mistake's scale is recognised as precisely).
-        check_number(float(np.std(standardised)), 1.0, rtol=SIGMAS / np.sqrt(2 * count), atol=0,
-                     call=f"the standard deviation of {what}",
-                     hint=f"divide N(0, 1) draws by sqrt(fan_in), here sqrt({fan_in})", mistakes={
-                         "weights scaled by 1/sqrt(fan_out) instead of 1/sqrt(fan_in)": np.sqrt(fan_in / fan_out),
-                         "weights not scaled (plain N(0, 1) draws)": np.sqrt(fan_in),
-                         "weights scaled by 1/fan_in instead of 1/sqrt(fan_in)": 1 / np.sqrt(fan_in),
-                         "weights scaled by a fixed 0.01 instead of 1/sqrt(fan_in)": 0.01 * np.sqrt(fan_in),
-                         "He scaling sqrt(2/fan_in) instead of 1/sqrt(fan_in)": np.sqrt(2.0),
-                         "Glorot scaling sqrt(2/(fan_in + fan_out)) instead of 1/sqrt(fan_in)":
-                         np.sqrt(2 * fan_in / (fan_in + fan_out)),
-                         "uniform draws in [-1, 1) instead of normal ones": 1 / np.sqrt(3),
-                     })
+        check_number(
+            float(np.std(standardised)),
+            1.0,
+            rtol=SIGMAS / np.sqrt(2 * count),
+            atol=0,
+            call=f"the standard deviation of {what}",
+            hint=f"divide N(0, 1) draws by sqrt(fan_in), here sqrt({fan_in})",
+            mistakes={
+                "weights scaled by 1/sqrt(fan_out) instead of 1/sqrt(fan_in)": np.sqrt(fan_in / fan_out),
+                "weights not scaled (plain N(0, 1) draws)": np.sqrt(fan_in),
+                "weights scaled by 1/fan_in instead of 1/sqrt(fan_in)": 1 / np.sqrt(fan_in),
+                "weights scaled by a fixed 0.01 instead of 1/sqrt(fan_in)": 0.01 * np.sqrt(fan_in),
+                "He scaling sqrt(2/fan_in) instead of 1/sqrt(fan_in)": np.sqrt(2.0),
+                "Glorot scaling sqrt(2/(fan_in + fan_out)) instead of 1/sqrt(fan_in)": np.sqrt(
+                    2 * fan_in / (fan_in + fan_out)
+                ),
+                "uniform draws in [-1, 1) instead of normal ones": 1 / np.sqrt(3),
+            },
+        )
 
 
 @graded(points=1, exercise="init_params")
@@ -218,27 +280,39 @@ def test_init_params_is_reproducible_per_seed(student):
         check_params_dict(first, call)
         check_params_dict(second, call)
         for key in PARAM_KEYS:
-            check_array(second[key], first[key], rtol=0, atol=0, call=f"{call}[{key!r}], called twice",
-                        hint="the same seed must give the same arrays: draw from np.random.default_rng(seed)")
+            check_array(
+                second[key],
+                first[key],
+                rtol=0,
+                atol=0,
+                call=f"{call}[{key!r}], called twice",
+                hint="the same seed must give the same arrays: draw from np.random.default_rng(seed)",
+            )
     seven = student.forward.init_params(*sizes, seed=7)
     eight = student.forward.init_params(*sizes, seed=8)
     check_params_dict(eight, describe_call("init_params", sizes, {"seed": 8}))
-    check(not np.array_equal(seven["W1"], eight["W1"]),
-          "seed=7 and seed=8 gave the same W1: another seed must give other weights",
-          call=describe_call("init_params", sizes, {"seed": 8}),
-          hint="seed your generator with the `seed` argument, not a fixed number")
+    check(
+        not np.array_equal(seven["W1"], eight["W1"]),
+        "seed=7 and seed=8 gave the same W1: another seed must give other weights",
+        call=describe_call("init_params", sizes, {"seed": 8}),
+        hint="seed your generator with the `seed` argument, not a fixed number",
+    )
 
 
 @graded(points=1, exercise="init_params")
 def test_init_params_leaves_the_global_rng_alone(student):
-    reply = student.probe(probes.forward.global_rng_around_init_params, nn_input_dim=D, nn_hdim=H,
-                          nn_output_dim=C, seed=5)
+    reply = student.probe(
+        probes.forward.global_rng_around_init_params, nn_input_dim=D, nn_hdim=H, nn_output_dim=C, seed=5
+    )
     before, after = reply["before"], reply["after"]
-    unchanged = (before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:])
-    check(unchanged, "NumPy's global random state changed during the call: init_params must not reseed or draw "
-          "from np.random (np.random.seed, np.random.randn) -- other code relies on that state",
-          call=describe_call("init_params", (D, H, C), {"seed": 5}),
-          hint="use a generator of your own: rng = np.random.default_rng(seed); rng.standard_normal(shape)")
+    unchanged = before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]
+    check(
+        unchanged,
+        "NumPy's global random state changed during the call: init_params must not reseed or draw "
+        "from np.random (np.random.seed, np.random.randn) -- other code relies on that state",
+        call=describe_call("init_params", (D, H, C), {"seed": 5}),
+        hint="use a generator of your own: rng = np.random.default_rng(seed); rng.standard_normal(shape)",
+    )
 
 
 @graded(points=1, exercise="forward")
@@ -262,14 +336,26 @@ def test_forward_rows_sum_to_one_even_for_large_scores(student):
         unstable = np.exp(scores) / np.sum(np.exp(scores), axis=1, keepdims=True)
         shifted = np.exp(scores - np.max(scores))
         global_shift = shifted / np.sum(shifted, axis=1, keepdims=True)
-    check_array(probs, network(params, X), call=call,
-                mistakes={"softmax without the max subtracted: exp overflows for large scores": unstable,
-                          "softmax subtracting the max of the whole array, not of each row: rows far below "
-                          "it underflow to 0/0": global_shift})
+    check_array(
+        probs,
+        network(params, X),
+        call=call,
+        mistakes={
+            "softmax without the max subtracted: exp overflows for large scores": unstable,
+            "softmax subtracting the max of the whole array, not of each row: rows far below "
+            "it underflow to 0/0": global_shift,
+        },
+    )
     # Each row sums C = 4 terms rounded to float64 (relative error 2**-53 each):
     # 1e-12 is far above that rounding and far below any real mistake.
-    check_array(np.sum(probs, axis=1), np.ones(X.shape[0]), rtol=0, atol=1e-12,
-                call=f"the row sums of {call}", hint="normalise along axis 1, the classes")
+    check_array(
+        np.sum(probs, axis=1),
+        np.ones(X.shape[0]),
+        rtol=0,
+        atol=1e-12,
+        call=f"the row sums of {call}",
+        hint="normalise along axis 1, the classes",
+    )
 
 
 @graded(points=1, exercise="predict")
@@ -279,10 +365,22 @@ def test_predict_returns_the_argmax_class_per_row(student):
     call = describe_call("predict", (params, X))
     got = student.forward.predict(params, X)
     if isinstance(got, np.ndarray) and got.shape == probs.shape:
-        fail(f"expected class indices of shape ({X.shape[0]},); got an array shaped like the probabilities "
-             f"{probs.shape}: predict returned the probabilities", call=call,
-             hint="np.argmax(probs, axis=1) gives each row's class")
-    check_array(got, np.argmax(probs, axis=1), kinds="iu", rtol=0, atol=0, call=call,
-                mistakes={"argmax over axis 0 (the examples) instead of along each row": np.argmax(probs, axis=0),
-                          "argmin instead of argmax": np.argmin(probs, axis=1)},
-                hint="np.argmax(probs, axis=1) gives an int array of each row's class")
+        fail(
+            f"expected class indices of shape ({X.shape[0]},); got an array shaped like the probabilities "
+            f"{probs.shape}: predict returned the probabilities",
+            call=call,
+            hint="np.argmax(probs, axis=1) gives each row's class",
+        )
+    check_array(
+        got,
+        np.argmax(probs, axis=1),
+        kinds="iu",
+        rtol=0,
+        atol=0,
+        call=call,
+        mistakes={
+            "argmax over axis 0 (the examples) instead of along each row": np.argmax(probs, axis=0),
+            "argmin instead of argmax": np.argmin(probs, axis=1),
+        },
+        hint="np.argmax(probs, axis=1) gives an int array of each row's class",
+    )

@@ -14,9 +14,9 @@ import pytest
 from scipy import special
 
 from grader.engine.feedback import Mismatch, check, check_array, check_equal, describe, describe_call, fail
-from grader.worker.probes import gradient_descent as descent_probes
 from grader.engine.scoring import graded
 from grader.engine.student import StudentFailure
+from grader.worker.probes import gradient_descent as descent_probes
 
 RNG_SEED = 7  # any fixed seed: inputs are random but the same on every run
 # f(x) = sum(curvature * x**2) / 2 has gradient curvature * x, so each step multiplies
@@ -35,27 +35,43 @@ ACCURACY_TO_REACH = 0.95  # the seed material's net (nn_hdim=3) reaches about 0.
 def closed_form_trajectory(curvature, x0, learning_rate, num_steps):
     """Every point x_0 .. x_num_steps as one array, from x_k = (1 - lr * curvature)**k * x0."""
     factor = 1.0 - learning_rate * curvature
-    return np.stack([factor ** step * x0 for step in range(num_steps + 1)])
+    return np.stack([factor**step * x0 for step in range(num_steps + 1)])
 
 
 def descend(student, curvature, learning_rate, num_steps, seed=RNG_SEED):
     """Run the student's gradient_descent through the probe; check the result's structure."""
     x0 = np.random.default_rng(seed).normal(size=curvature.shape)
-    report = student.probe(descent_probes.gradient_descent_on_a_quadratic, curvature=curvature, x0=x0,
-                           learning_rate=learning_rate, num_steps=num_steps)
-    options = {name: value for name, value in (("learning_rate", learning_rate), ("num_steps", num_steps))
-               if value is not None}
+    report = student.probe(
+        descent_probes.gradient_descent_on_a_quadratic,
+        curvature=curvature,
+        x0=x0,
+        learning_rate=learning_rate,
+        num_steps=num_steps,
+    )
+    options = {
+        name: value for name, value in (("learning_rate", learning_rate), ("num_steps", num_steps)) if value is not None
+    }
     passed = "".join(f", {name}={value!r}" for name, value in options.items())
     call = f"gradient_descent(grad_fn, {describe(x0)}{passed}) with grad_fn(x) = curvature * x"
     result = report["result"]
-    check(isinstance(result, tuple) and len(result) == 2,
-          f"expected a tuple (x_final, history); got {describe(result)}", call=call)
+    check(
+        isinstance(result, tuple) and len(result) == 2,
+        f"expected a tuple (x_final, history); got {describe(result)}",
+        call=call,
+    )
     x_final, history = result
-    check(isinstance(history, list), f"history: expected a list of arrays; got {describe(history)}", call=call,
-          hint="history = [x0 copy], then history.append(x) after every step")
+    check(
+        isinstance(history, list),
+        f"history: expected a list of arrays; got {describe(history)}",
+        call=call,
+        hint="history = [x0 copy], then history.append(x) after every step",
+    )
     for index, point in enumerate(history):
-        check(isinstance(point, np.ndarray) and point.shape == x0.shape,
-              f"history[{index}]: expected an array of shape {x0.shape} like x0; got {describe(point)}", call=call)
+        check(
+            isinstance(point, np.ndarray) and point.shape == x0.shape,
+            f"history[{index}]: expected an array of shape {x0.shape} like x0; got {describe(point)}",
+            call=call,
+        )
     learning_rate = 0.1 if learning_rate is None else learning_rate  # the contract's defaults
     num_steps = 100 if num_steps is None else num_steps
     expected = closed_form_trajectory(curvature, x0, learning_rate, num_steps)
@@ -68,37 +84,62 @@ def test_gradient_descent_follows_closed_form_on_quadratic(student):
         x0, x_final, _, _, expected, call = descend(student, curvature, learning_rate, num_steps)
         steps = len(expected) - 1
         rate = 0.1 if learning_rate is None else learning_rate
-        check_array(x_final, expected[-1], call=call + ", x_final", rtol=TRAJECTORY_RTOL, atol=0.0,
-                    mistakes={"the step goes up the gradient: x = x - learning_rate * grad_fn(x)":
-                              (1 + rate * curvature) ** steps * x0,
-                              "one step too few": expected[-2],
-                              "the gradient is taken at x0 every step, not at the current x":
-                              x0 - steps * rate * curvature * x0})
+        check_array(
+            x_final,
+            expected[-1],
+            call=call + ", x_final",
+            rtol=TRAJECTORY_RTOL,
+            atol=0.0,
+            mistakes={
+                "the step goes up the gradient: x = x - learning_rate * grad_fn(x)": (1 + rate * curvature) ** steps
+                * x0,
+                "one step too few": expected[-2],
+                "the gradient is taken at x0 every step, not at the current x": x0 - steps * rate * curvature * x0,
+            },
+        )
 
 
 @graded(points=1, exercise="gradient_descent")
 def test_gradient_descent_history_holds_every_point_from_x0(student):
     for curvature, learning_rate, num_steps in QUADRATIC_CASES:
         x0, x_final, history, report, expected, call = descend(student, curvature, learning_rate, num_steps)
-        check_array(np.stack(history) if history else np.zeros((0,) + x0.shape), expected,
-                    call=call + ", history as one array", rtol=TRAJECTORY_RTOL, atol=0.0,
-                    mistakes={"history misses the start point: it begins with a copy of x0": expected[1:],
-                              "history misses the last point: append x after every step": expected[:-1],
-                              "every history entry is the same array, updated in place (x -= ...) and "
-                              "appended each step: all show the final point; use x = x - ... or append "
-                              "x.copy()": np.stack([expected[-1]] * len(expected))})
-        check(report["history_holds_x0"] is False,
-              "history[0] is x0 itself (the same memory), not a copy of it", call=call,
-              hint="start from x = np.array(x0, dtype=float), which copies")
+        check_array(
+            np.stack(history) if history else np.zeros((0,) + x0.shape),
+            expected,
+            call=call + ", history as one array",
+            rtol=TRAJECTORY_RTOL,
+            atol=0.0,
+            mistakes={
+                "history misses the start point: it begins with a copy of x0": expected[1:],
+                "history misses the last point: append x after every step": expected[:-1],
+                "every history entry is the same array, updated in place (x -= ...) and "
+                "appended each step: all show the final point; use x = x - ... or append "
+                "x.copy()": np.stack([expected[-1]] * len(expected)),
+            },
+        )
+        check(
+            report["history_holds_x0"] is False,
+            "history[0] is x0 itself (the same memory), not a copy of it",
+            call=call,
+            hint="start from x = np.array(x0, dtype=float), which copies",
+        )
 
 
 @graded(points=1, exercise="gradient_descent")
 def test_gradient_descent_leaves_x0_unchanged(student):
     for curvature, learning_rate, num_steps in QUADRATIC_CASES[:2]:
         x0, x_final, _, report, expected, call = descend(student, curvature, learning_rate, num_steps)
-        check_array(report["x0_after"], x0, call=call + ", then x0", rtol=0.0, atol=0.0,
-                    mistakes={"x0 was updated in place (x = x0 only names the same array; x -= ... then "
-                              "changes x0): start from x = np.array(x0, dtype=float)": expected[-1]})
+        check_array(
+            report["x0_after"],
+            x0,
+            call=call + ", then x0",
+            rtol=0.0,
+            atol=0.0,
+            mistakes={
+                "x0 was updated in place (x = x0 only names the same array; x -= ... then "
+                "changes x0): start from x = np.array(x0, dtype=float)": expected[-1]
+            },
+        )
 
 
 def random_params(seed=RNG_SEED):
@@ -113,10 +154,16 @@ def check_sgd_result(result, params, grads, learning_rate, call):
     check(isinstance(result, dict), f"expected a dict keyed like params; got {describe(result)}", call=call)
     check_equal(sorted(result), sorted(params), call=call, what="keys")
     for name in params:
-        check_array(result[name], params[name] - learning_rate * grads[name], call=f"{call}, entry {name!r}",
-                    mistakes={"the update adds the gradient: new = params - learning_rate * grads":
-                              params[name] + learning_rate * grads[name],
-                              "the learning rate is ignored": params[name] - grads[name]})
+        check_array(
+            result[name],
+            params[name] - learning_rate * grads[name],
+            call=f"{call}, entry {name!r}",
+            mistakes={
+                "the update adds the gradient: new = params - learning_rate * grads": params[name]
+                + learning_rate * grads[name],
+                "the learning rate is ignored": params[name] - grads[name],
+            },
+        )
 
 
 @graded(points=1, exercise="sgd_step")
@@ -124,8 +171,7 @@ def test_sgd_step_subtracts_learning_rate_times_gradient(student):
     params, grads = random_params()
     learning_rate = 0.05
     result = student.gradient_descent.sgd_step(params, grads, learning_rate)
-    check_sgd_result(result, params, grads, learning_rate,
-                     describe_call("sgd_step", (params, grads, learning_rate)))
+    check_sgd_result(result, params, grads, learning_rate, describe_call("sgd_step", (params, grads, learning_rate)))
 
 
 @graded(points=1, exercise="sgd_step")
@@ -133,18 +179,35 @@ def test_sgd_step_returns_new_dict_and_leaves_inputs_unchanged(student):
     params, grads = random_params(RNG_SEED + 1)
     learning_rate = 0.05
     call = describe_call("sgd_step", (params, grads, learning_rate))
-    report = student.probe(descent_probes.sgd_step_and_its_inputs, params=params, grads=grads,
-                           learning_rate=learning_rate)
-    check(report["returned_params_itself"] is False,
-          "returned the params dict itself, updated in place; return a new dict", call=call,
-          hint="{key: params[key] - learning_rate * grads[key] for key in params}")
+    report = student.probe(
+        descent_probes.sgd_step_and_its_inputs, params=params, grads=grads, learning_rate=learning_rate
+    )
+    check(
+        report["returned_params_itself"] is False,
+        "returned the params dict itself, updated in place; return a new dict",
+        call=call,
+        hint="{key: params[key] - learning_rate * grads[key] for key in params}",
+    )
     for name in params:
-        check_array(report["params_after"][name], params[name], call=f"{call}, then params[{name!r}]",
-                    rtol=0.0, atol=0.0, mistakes={"params was updated in place (params[key] -= ...); "
-                                                  "build a new dict instead":
-                                                  params[name] - learning_rate * grads[name]})
-        check_array(report["grads_after"][name], grads[name], call=f"{call}, then grads[{name!r}]",
-                    rtol=0.0, atol=0.0, hint="grads is an input: read it, never write into it")
+        check_array(
+            report["params_after"][name],
+            params[name],
+            call=f"{call}, then params[{name!r}]",
+            rtol=0.0,
+            atol=0.0,
+            mistakes={
+                "params was updated in place (params[key] -= ...); build a new dict instead": params[name]
+                - learning_rate * grads[name]
+            },
+        )
+        check_array(
+            report["grads_after"][name],
+            grads[name],
+            call=f"{call}, then grads[{name!r}]",
+            rtol=0.0,
+            atol=0.0,
+            hint="grads is an input: read it, never write into it",
+        )
     # Read-only inputs (as a caller's frozen arrays would be) must work too.
     for array in (*params.values(), *grads.values()):
         array.flags.writeable = False
@@ -169,23 +232,37 @@ def minibatch_order(student, num_examples, batch_size, **options):
     batches = student.probe(descent_probes.iterate_minibatches_to_the_end, X=X, y=y, batch_size=batch_size, **options)
     order, sizes = [], []
     for number, batch in enumerate(batches):
-        check(isinstance(batch, tuple) and len(batch) == 2,
-              f"batch {number}: expected a pair (X_batch, y_batch); got {describe(batch)}", call=call)
+        check(
+            isinstance(batch, tuple) and len(batch) == 2,
+            f"batch {number}: expected a pair (X_batch, y_batch); got {describe(batch)}",
+            call=call,
+        )
         X_batch, y_batch = batch
-        check(isinstance(X_batch, np.ndarray) and X_batch.ndim == 2 and X_batch.shape[1] == X.shape[1],
-              f"batch {number}: expected X_batch of shape (B, {X.shape[1]}); got {describe(X_batch)}", call=call)
-        check(isinstance(y_batch, np.ndarray) and y_batch.shape == (len(X_batch),),
-              f"batch {number}: expected y_batch of shape ({len(X_batch)},) like X_batch's rows; got "
-              f"{describe(y_batch)}", call=call)
+        check(
+            isinstance(X_batch, np.ndarray) and X_batch.ndim == 2 and X_batch.shape[1] == X.shape[1],
+            f"batch {number}: expected X_batch of shape (B, {X.shape[1]}); got {describe(X_batch)}",
+            call=call,
+        )
+        check(
+            isinstance(y_batch, np.ndarray) and y_batch.shape == (len(X_batch),),
+            f"batch {number}: expected y_batch of shape ({len(X_batch)},) like X_batch's rows; got {describe(y_batch)}",
+            call=call,
+        )
         examples = X_batch[:, 0] / X.shape[1]  # row i of X starts with i * num_features
         known = np.all((examples == np.round(examples)) & (examples >= 0) & (examples < num_examples))
-        check(bool(known) and bool(np.array_equal(X_batch, X[examples.astype(int)])),
-              f"batch {number}: X_batch holds rows that are not rows of X", call=call)
+        check(
+            bool(known) and bool(np.array_equal(X_batch, X[examples.astype(int)])),
+            f"batch {number}: X_batch holds rows that are not rows of X",
+            call=call,
+        )
         if not np.array_equal(y_batch, examples):
-            fail(f"batch {number}: y_batch does not belong to X_batch's rows (X and y pairs are broken: "
-                 f"the first mismatch is X row {int(examples[np.argmax(y_batch != examples)])} with label "
-                 f"{y_batch[np.argmax(y_batch != examples)]})", call=call,
-                 hint="index X and y with the same permutation: order = rng.permutation(N); X[order], y[order]")
+            fail(
+                f"batch {number}: y_batch does not belong to X_batch's rows (X and y pairs are broken: "
+                f"the first mismatch is X row {int(examples[np.argmax(y_batch != examples)])} with label "
+                f"{y_batch[np.argmax(y_batch != examples)]})",
+                call=call,
+                hint="index X and y with the same permutation: order = rng.permutation(N); X[order], y[order]",
+            )
         order.extend(int(example) for example in examples)
         sizes.append(len(X_batch))
     return order, sizes, call
@@ -197,21 +274,39 @@ def test_iterate_minibatches_yields_every_example_once_in_paired_batches(student
         order, sizes, call = minibatch_order(student, num_examples, batch_size, seed=0)
         # full batches, then the remainder N % batch_size when it is not 0
         expected_sizes = [batch_size] * (num_examples // batch_size) + [num_examples % batch_size] * bool(
-            num_examples % batch_size)
-        check_equal(sizes, expected_sizes, call=call, what="batch sizes",
-                    mistakes={"the last, smaller batch is dropped: every example must appear once per call":
-                              [batch_size] * (num_examples // batch_size),
-                              "an empty batch is yielded at the end": expected_sizes + [0]})
-        check_equal(sorted(order), list(range(num_examples)), call=call, what="examples (sorted)",
-                    hint="take one permutation of all N indices and slice it into batches")
+            num_examples % batch_size
+        )
+        check_equal(
+            sizes,
+            expected_sizes,
+            call=call,
+            what="batch sizes",
+            mistakes={
+                "the last, smaller batch is dropped: every example must appear once per call": [batch_size]
+                * (num_examples // batch_size),
+                "an empty batch is yielded at the end": expected_sizes + [0],
+            },
+        )
+        check_equal(
+            sorted(order),
+            list(range(num_examples)),
+            call=call,
+            what="examples (sorted)",
+            hint="take one permutation of all N indices and slice it into batches",
+        )
 
 
 @graded(points=1, exercise="iterate_minibatches")
 def test_iterate_minibatches_keeps_order_without_shuffle(student):
     for options in [{"shuffle": False}, {"shuffle": False, "seed": 3}]:
         order, _, call = minibatch_order(student, 17, 4, **options)
-        check_equal(order, list(range(17)), call=call, what="order of the examples",
-                    hint="with shuffle=False the batches are X[0:B], X[B:2B], ...")
+        check_equal(
+            order,
+            list(range(17)),
+            call=call,
+            what="order of the examples",
+            hint="with shuffle=False the batches are X[0:B], X[B:2B], ...",
+        )
 
 
 @graded(points=1, exercise="iterate_minibatches")
@@ -219,13 +314,20 @@ def test_iterate_minibatches_shuffles_reproducibly_per_seed(student):
     num_examples, batch_size = 40, 8
     first, _, call = minibatch_order(student, num_examples, batch_size, seed=0)
     # A random order of 40 examples is the identity with probability 1/40! (about 1e-48).
-    check(first != list(range(num_examples)), "the examples come in their original order: they are not "
-          "shuffled (shuffle=True is the default)", call=call,
-          hint="np.random.default_rng(seed).permutation(N)")
+    check(
+        first != list(range(num_examples)),
+        "the examples come in their original order: they are not shuffled (shuffle=True is the default)",
+        call=call,
+        hint="np.random.default_rng(seed).permutation(N)",
+    )
     again, _, call = minibatch_order(student, num_examples, batch_size, shuffle=True, seed=0)
-    check_equal(again, first, call=call + " (a second call with the same seed)", what="order",
-                hint="the seed must decide the order: draw it from np.random.default_rng(seed), not from "
-                     "the global generator")
+    check_equal(
+        again,
+        first,
+        call=call + " (a second call with the same seed)",
+        what="order",
+        hint="the seed must decide the order: draw it from np.random.default_rng(seed), not from the global generator",
+    )
     other, _, call = minibatch_order(student, num_examples, batch_size, shuffle=True, seed=1)
     check(other != first, "seed=0 and seed=1 give the same order: the seed is ignored", call=call)
     unseeded, _, call = minibatch_order(student, num_examples, batch_size, shuffle=True)
@@ -248,19 +350,28 @@ def check_trained_params(params, num_features, nn_hdim, num_classes, call):
     shapes = {"W1": (num_features, nn_hdim), "b1": (1, nn_hdim), "W2": (nn_hdim, num_classes), "b2": (1, num_classes)}
     for name, shape in shapes.items():
         check(name in params, f"params has no {name!r}", call=call)
-        check(isinstance(params[name], np.ndarray) and params[name].shape == shape,
-              f"params[{name!r}]: expected an array of shape {shape}; got {describe(params[name])}", call=call)
+        check(
+            isinstance(params[name], np.ndarray) and params[name].shape == shape,
+            f"params[{name!r}]: expected an array of shape {shape}; got {describe(params[name])}",
+            call=call,
+        )
 
 
 def train(student, X, y, nn_hdim, **options):
     call = describe_call("train_two_layer_net", (X, y, nn_hdim), options)
     result = student.gradient_descent.train_two_layer_net(X, y, nn_hdim, **options)
-    check(isinstance(result, tuple) and len(result) == 2,
-          f"expected a tuple (params, loss_history); got {describe(result)}", call=call)
+    check(
+        isinstance(result, tuple) and len(result) == 2,
+        f"expected a tuple (params, loss_history); got {describe(result)}",
+        call=call,
+    )
     params, history = result
     check_trained_params(params, X.shape[1], nn_hdim, int(y.max()) + 1, call)
-    check(isinstance(history, list) and all(isinstance(value, (float, np.floating)) for value in history),
-          f"loss_history: expected a list of floats; got {describe(history)}", call=call)
+    check(
+        isinstance(history, list) and all(isinstance(value, (float, np.floating)) for value in history),
+        f"loss_history: expected a list of floats; got {describe(history)}",
+        call=call,
+    )
     return params, history, call
 
 
@@ -300,11 +411,13 @@ def test_train_two_layer_net_beats_logistic_regression_on_moons(student, default
         accuracies.append(float(np.mean(np.argmax(net_scores(params, X), axis=1) == y)))
         if accuracies[-1] >= ACCURACY_TO_REACH and accuracies[-1] > baseline:
             return
-    fail(f"training accuracy {max(accuracies):.3f} (best of seeds 0, 1, 2); expected at least "
-         f"{ACCURACY_TO_REACH} (logistic regression gets {baseline:.2f}, and nn_hdim=3 reaches about 0.98)",
-         call=call,
-         hint="check backward with numerical_gradient first; then that each pass updates params "
-              "(params = sgd_step(...)) and uses learning_rate")
+    fail(
+        f"training accuracy {max(accuracies):.3f} (best of seeds 0, 1, 2); expected at least "
+        f"{ACCURACY_TO_REACH} (logistic regression gets {baseline:.2f}, and nn_hdim=3 reaches about 0.98)",
+        call=call,
+        hint="check backward with numerical_gradient first; then that each pass updates params "
+        "(params = sgd_step(...)) and uses learning_rate",
+    )
 
 
 def regularised_loss(params, X, y, reg_lambda):
@@ -318,22 +431,39 @@ def test_train_two_layer_net_records_one_decreasing_loss_per_pass(student, defau
     check_equal(len(history), 2000, call=call, what="len(loss_history)", hint="one loss per pass (num_passes=2000)")
     values = np.array(history)
     check(bool(np.all(np.isfinite(values))), "loss_history holds nan or inf", call=call)
-    check(bool(values[-1] < values[0]), f"the loss went up: {values[0]:.4g} after the first pass, "
-          f"{values[-1]:.4g} after the last", call=call)
+    check(
+        bool(values[-1] < values[0]),
+        f"the loss went up: {values[0]:.4g} after the first pass, {values[-1]:.4g} after the last",
+        call=call,
+    )
     decreasing = float(np.mean(np.diff(values) < 0))
-    check(decreasing >= 0.5, f"the loss decreased in only {decreasing:.0%} of the passes; full-batch gradient "
-          "descent lowers it in most", call=call)
+    check(
+        decreasing >= 0.5,
+        f"the loss decreased in only {decreasing:.0%} of the passes; full-batch gradient descent lowers it in most",
+        call=call,
+    )
     # The last entry is the loss (reg_lambda=0.001 included) of the returned params, or of
     # the params one pass earlier if it is recorded before the update: those differ by
     # about one pass's change, |history[-1] - history[-2]|.
     data_loss, expected = regularised_loss(params, X, y, 0.001)
     allowed = 2 * abs(values[-1] - values[-2]) + 1e-9 * expected
     if not abs(values[-1] - expected) <= allowed:
-        cause = (" (that is the loss without the weight decay: include reg_lambda/2 * (sum(W1**2) + "
-                 "sum(W2**2)))") if abs(values[-1] - data_loss) <= allowed else ""
-        fail(f"loss_history[-1] is {values[-1]:.6g}, but the loss of the params returned is {expected:.6g}"
-             f"{cause}", call=call, hint="append loss(params, X, y, reg_lambda) once per pass")
+        cause = (
+            (" (that is the loss without the weight decay: include reg_lambda/2 * (sum(W1**2) + sum(W2**2)))")
+            if abs(values[-1] - data_loss) <= allowed
+            else ""
+        )
+        fail(
+            f"loss_history[-1] is {values[-1]:.6g}, but the loss of the params returned is {expected:.6g}{cause}",
+            call=call,
+            hint="append loss(params, X, y, reg_lambda) once per pass",
+        )
     # With minibatches it is still one entry per pass, not per batch.
     _, history, call = train(student, X, y, 3, num_passes=5, batch_size=50)
-    check_equal(len(history), 5, call=call, what="len(loss_history)",
-                mistakes={"one loss per minibatch step; record one per pass": 20})
+    check_equal(
+        len(history),
+        5,
+        call=call,
+        what="len(loss_history)",
+        mistakes={"one loss per minibatch step; record one per pass": 20},
+    )

@@ -15,9 +15,9 @@ import numpy as np
 from scipy import special
 
 import grader.worker.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
-from grader.worker import probes
 from grader.engine.feedback import check, check_array, check_number, describe_call, fail
 from grader.engine.scoring import graded
+from grader.worker import probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 GRADIENT_TOLERANCE = 1e-7  # CS231n relative error for an exact (float64) gradient
@@ -53,7 +53,7 @@ def torch_loss_and_gradient(W, X, y, reg, *, reduction="mean", reg_factor=0.5):
     weights = torch.tensor(W, dtype=torch.float64, requires_grad=True)
     scores = torch.tensor(X, dtype=torch.float64) @ weights
     data_loss = F.cross_entropy(scores, torch.tensor(y, dtype=torch.int64), reduction=reduction)
-    loss = data_loss + reg_factor * reg * (weights ** 2).sum()
+    loss = data_loss + reg_factor * reg * (weights**2).sum()
     loss.backward()
     return loss.item(), weights.grad.numpy().copy()
 
@@ -65,8 +65,7 @@ def relative_error(a, b) -> float:
 
 def check_gradient(got, expected, *, call, mistakes):
     """`got` must be a float array shaped like `expected` within GRADIENT_TOLERANCE relative error."""
-    if (isinstance(got, np.ndarray) and got.dtype.kind == "f" and got.shape == expected.shape
-            and np.isfinite(got).all()):
+    if isinstance(got, np.ndarray) and got.dtype.kind == "f" and got.shape == expected.shape and np.isfinite(got).all():
         error = relative_error(got, expected)
         if error <= GRADIENT_TOLERANCE:
             return
@@ -81,31 +80,54 @@ def check_gradient(got, expected, *, call, mistakes):
 def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "dW")):
     """`result` must be (loss, dW) equal to autograd's, naming known mistakes."""
     call = describe_call(function, (W, X, y, reg))
-    check(isinstance(result, tuple) and len(result) == 2,
-          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call,
-          hint="return loss, dW")
+    check(
+        isinstance(result, tuple) and len(result) == 2,
+        f"expected a tuple (loss, dW); got {type(result).__name__}",
+        call=call,
+        hint="return loss, dW",
+    )
     loss, dW = result
     expected_loss, expected_dW = torch_loss_and_gradient(W, X, y, reg)
     if "loss" in check_values:
-        check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12, mistakes={
-            "the regularisation is reg * sum(W**2); the course's is reg/2 * sum(W**2)":
-                torch_loss_and_gradient(W, X, y, reg, reg_factor=1.0)[0],
-            "the regularisation term reg/2 * sum(W**2) is missing":
-                torch_loss_and_gradient(W, X, y, reg, reg_factor=0.0)[0],
-            "the loss is summed over the examples, not averaged over N":
-                torch_loss_and_gradient(W, X, y, reg, reduction="sum")[0],
-        })
+        check_number(
+            loss,
+            expected_loss,
+            call=call + " -> loss",
+            rtol=LOSS_RTOL,
+            atol=1e-12,
+            mistakes={
+                "the regularisation is reg * sum(W**2); the course's is reg/2 * sum(W**2)": torch_loss_and_gradient(
+                    W, X, y, reg, reg_factor=1.0
+                )[0],
+                "the regularisation term reg/2 * sum(W**2) is missing": torch_loss_and_gradient(
+                    W, X, y, reg, reg_factor=0.0
+                )[0],
+                "the loss is summed over the examples, not averaged over N": torch_loss_and_gradient(
+                    W, X, y, reg, reduction="sum"
+                )[0],
+            },
+        )
     if "dW" in check_values:
-        check_gradient(dW, expected_dW, call=call + " -> dW", mistakes={
-            "dW is not divided by N (the loss is a mean over the examples)":
-                torch_loss_and_gradient(W, X, y, reg, reduction="sum")[1],
-            "the regularisation gradient reg * W is missing from dW":
-                torch_loss_and_gradient(W, X, y, reg, reg_factor=0.0)[1],
-            "the regularisation gradient is 2 * reg * W; the gradient of reg/2 * sum(W**2) is reg * W":
-                torch_loss_and_gradient(W, X, y, reg, reg_factor=1.0)[1],
-            "dW has the wrong sign (softmax - one_hot, not one_hot - softmax)":
-                -torch_loss_and_gradient(W, X, y, reg)[1],
-        })
+        check_gradient(
+            dW,
+            expected_dW,
+            call=call + " -> dW",
+            mistakes={
+                "dW is not divided by N (the loss is a mean over the examples)": torch_loss_and_gradient(
+                    W, X, y, reg, reduction="sum"
+                )[1],
+                "the regularisation gradient reg * W is missing from dW": torch_loss_and_gradient(
+                    W, X, y, reg, reg_factor=0.0
+                )[1],
+                "the regularisation gradient is 2 * reg * W; "
+                "the gradient of reg/2 * sum(W**2) is reg * W": torch_loss_and_gradient(W, X, y, reg, reg_factor=1.0)[
+                    1
+                ],
+                "dW has the wrong sign (softmax - one_hot, not one_hot - softmax)": -torch_loss_and_gradient(
+                    W, X, y, reg
+                )[1],
+            },
+        )
 
 
 def check_uniform_loss(student, function):
@@ -114,10 +136,13 @@ def check_uniform_loss(student, function):
     X, y = loss_inputs(5, 4, 3)[1:]
     call = describe_call(function, (W, X, y, 0.0))
     result = getattr(student.softmax_loss, function)(W, X, y, 0.0)
-    check(isinstance(result, tuple) and len(result) == 2,
-          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call, hint="return loss, dW")
-    check_number(result[0], math.log(3), call=call + " -> loss", rtol=LOSS_RTOL,
-                 atol=1e-12)  # log(C) for C = 3 classes
+    check(
+        isinstance(result, tuple) and len(result) == 2,
+        f"expected a tuple (loss, dW); got {type(result).__name__}",
+        call=call,
+        hint="return loss, dW",
+    )
+    check_number(result[0], math.log(3), call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)  # log(C) for C = 3 classes
 
 
 def function_definitions(source: str) -> dict:
@@ -144,9 +169,15 @@ def called_functions(function: str, definitions: dict) -> list:
 
 def python_loops(function: str, definitions: dict) -> list[str]:
     """'a for loop in softmax_loss_vectorized, line 12' for every loop `function` runs."""
-    kinds = {ast.For: "a for loop", ast.AsyncFor: "a for loop", ast.While: "a while loop",
-             ast.ListComp: "a list comprehension", ast.SetComp: "a set comprehension",
-             ast.DictComp: "a dict comprehension", ast.GeneratorExp: "a generator expression"}
+    kinds = {
+        ast.For: "a for loop",
+        ast.AsyncFor: "a for loop",
+        ast.While: "a while loop",
+        ast.ListComp: "a list comprehension",
+        ast.SetComp: "a set comprehension",
+        ast.DictComp: "a dict comprehension",
+        ast.GeneratorExp: "a generator expression",
+    }
     loops = []
     for name in called_functions(function, definitions):
         for node in ast.walk(definitions[name]):
@@ -167,12 +198,20 @@ def test_one_hot_rows_are_identity_rows(student):
         got = student.softmax_loss.one_hot(y, num_classes)
         call = describe_call("one_hot", (y, num_classes))
         if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
-            fail(f"expected an array of a floating dtype (0.0 and 1.0); got dtype {got.dtype}", call=call,
-                 hint="np.zeros((N, C)) is float already: keep it (no dtype=int) and set 1.0s")
-        check_array(got, np.eye(num_classes)[y], call=call,
-                    rtol=0.0, atol=0.0, hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
-                    mistakes={"num_classes is ignored: the columns stop at max(y) + 1":
-                              np.eye(y.max() + 1)[y]})
+            fail(
+                f"expected an array of a floating dtype (0.0 and 1.0); got dtype {got.dtype}",
+                call=call,
+                hint="np.zeros((N, C)) is float already: keep it (no dtype=int) and set 1.0s",
+            )
+        check_array(
+            got,
+            np.eye(num_classes)[y],
+            call=call,
+            rtol=0.0,
+            atol=0.0,
+            hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
+            mistakes={"num_classes is ignored: the columns stop at max(y) + 1": np.eye(y.max() + 1)[y]},
+        )
 
 
 @graded(points=1, exercise="cross_entropy")
@@ -183,15 +222,22 @@ def test_cross_entropy_is_mean_negative_log_of_true_class(student):
         y = rng.integers(num_classes, size=num_examples)
         log_true = np.log(probs[np.arange(num_examples), y])
         got = student.softmax_loss.cross_entropy(probs, y)
-        check_number(got, -np.mean(log_true), call=describe_call("cross_entropy", (probs, y)),
-                     rtol=LOSS_RTOL, atol=1e-12, mistakes={
-                         "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
-                         "the mean runs over all N*C entries of one_hot * log(probs), not over N":
-                             -np.mean(log_true) / num_classes,
-                         "the minus sign is missing (log of a probability is negative)": np.mean(log_true),
-                         "every class's log-probability is summed, not only the true class's":
-                             -np.mean(np.sum(np.log(probs), axis=1)),
-                     })
+        check_number(
+            got,
+            -np.mean(log_true),
+            call=describe_call("cross_entropy", (probs, y)),
+            rtol=LOSS_RTOL,
+            atol=1e-12,
+            mistakes={
+                "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
+                "the mean runs over all N*C entries of one_hot * log(probs), not over N": -np.mean(log_true)
+                / num_classes,
+                "the minus sign is missing (log of a probability is negative)": np.mean(log_true),
+                "every class's log-probability is summed, not only the true class's": -np.mean(
+                    np.sum(np.log(probs), axis=1)
+                ),
+            },
+        )
 
 
 @graded(points=1, exercise="cross_entropy")
@@ -202,17 +248,28 @@ def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
     y = np.array([0, 1, 0])
     call = describe_call("cross_entropy", (probs, y))
     got = student.softmax_loss.cross_entropy(probs, y)
-    check(isinstance(got, (float, np.floating)) and not isinstance(got, bool),
-          f"expected a float; got {type(got).__name__}", call=call, hint="return float(...) of your result")
-    check(bool(np.isfinite(got)), f"got {got} where a large finite loss was expected", call=call,
-          hint="log(0) is -inf: clip the probabilities to a tiny epsilon before the log "
-               "(np.clip(p, 1e-12, None))")
+    check(
+        isinstance(got, (float, np.floating)) and not isinstance(got, bool),
+        f"expected a float; got {type(got).__name__}",
+        call=call,
+        hint="return float(...) of your result",
+    )
+    check(
+        bool(np.isfinite(got)),
+        f"got {got} where a large finite loss was expected",
+        call=call,
+        hint="log(0) is -inf: clip the probabilities to a tiny epsilon before the log (np.clip(p, 1e-12, None))",
+    )
     # A zero probability must cost at least what 1e-6 costs (-log(1e-6) ~= 13.8):
     # any epsilon up to 1e-6 passes.
     lower_bound = -np.mean(np.log([1e-6, 0.7, 0.6]))
-    check(bool(got >= lower_bound), f"got {got:.6g}; a zero probability must cost at least as much as a "
-          f"probability of 1e-6, so the loss must be at least {lower_bound:.6g}", call=call,
-          hint="clip to a tiny epsilon such as 1e-12, not a large one")
+    check(
+        bool(got >= lower_bound),
+        f"got {got:.6g}; a zero probability must cost at least as much as a "
+        f"probability of 1e-6, so the loss must be at least {lower_bound:.6g}",
+        call=call,
+        hint="clip to a tiny epsilon such as 1e-12, not a large one",
+    )
 
 
 def check_on_every_loss_case(student, function, value):
@@ -240,9 +297,13 @@ def test_naive_loops_over_the_examples(student):
     call = "softmax_loss.py, function softmax_loss_naive"
     check("softmax_loss_naive" in definitions, "softmax_loss.py defines no function softmax_loss_naive", call=call)
     loops = [node for node in ast.walk(definitions["softmax_loss_naive"]) if isinstance(node, (ast.For, ast.While))]
-    check(bool(loops), "softmax_loss_naive has no loop: this exercise asks for an explicit loop over the "
-          "examples (the vectorized version is the next exercise)", call=call,
-          hint="for i in range(X.shape[0]): add example i's loss and its gradient")
+    check(
+        bool(loops),
+        "softmax_loss_naive has no loop: this exercise asks for an explicit loop over the "
+        "examples (the vectorized version is the next exercise)",
+        call=call,
+        hint="for i in range(X.shape[0]): add example i's loss and its gradient",
+    )
 
 
 @graded(points=1, exercise="softmax_loss_vectorized")
@@ -269,22 +330,41 @@ def test_vectorized_is_stable_for_scores_near_1e4(student):
     if "overflow" in text:
         cause = "no max subtraction: exp of a score near 1e4 overflows to inf"
     elif "divide by zero" in text and "log" in text:
-        cause = ("log of probabilities that rounded to 0: take log-probabilities as "
-                 "shifted - log(sum(exp(shifted))) instead of log(probs)")
+        cause = (
+            "log of probabilities that rounded to 0: take log-probabilities as "
+            "shifted - log(sum(exp(shifted))) instead of log(probs)"
+        )
     else:
         cause = "no max subtraction (exp overflows), or log of a probability that rounded to 0"
-    check(isinstance(result, tuple) and len(result) == 2,
-          f"expected a tuple (loss, dW); got {type(result).__name__}", call=call, hint="return loss, dW")
+    check(
+        isinstance(result, tuple) and len(result) == 2,
+        f"expected a tuple (loss, dW); got {type(result).__name__}",
+        call=call,
+        hint="return loss, dW",
+    )
     loss, dW = result
     expected_loss, expected_dW = torch_loss_and_gradient(W, X, y, reg)
-    check(isinstance(loss, (float, np.floating)) and bool(np.isfinite(loss)),
-          f"the loss is {loss!r}; expected the finite {expected_loss:.6g}.\n  likely cause: {cause}", call=call)
+    check(
+        isinstance(loss, (float, np.floating)) and bool(np.isfinite(loss)),
+        f"the loss is {loss!r}; expected the finite {expected_loss:.6g}.\n  likely cause: {cause}",
+        call=call,
+    )
     check_array(dW, expected_dW, call=call + " -> dW", rtol=GRADIENT_TOLERANCE, atol=1e-12, nonfinite_cause=cause)
-    check(not warnings, f"your code emitted {len(warnings)} warning(s), the first: "
-          f"{warnings[0] if warnings else ''}.\n  likely cause: {cause}", call=call)
-    check_number(loss, expected_loss, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12,
-                 hint="take log-probabilities as shifted - log(sum(exp(shifted))); clipping probabilities "
-                      "that rounded to 0 changes the loss")
+    check(
+        not warnings,
+        f"your code emitted {len(warnings)} warning(s), the first: "
+        f"{warnings[0] if warnings else ''}.\n  likely cause: {cause}",
+        call=call,
+    )
+    check_number(
+        loss,
+        expected_loss,
+        call=call + " -> loss",
+        rtol=LOSS_RTOL,
+        atol=1e-12,
+        hint="take log-probabilities as shifted - log(sum(exp(shifted))); clipping probabilities "
+        "that rounded to 0 changes the loss",
+    )
 
 
 @graded(points=1, exercise="softmax_loss_vectorized")
@@ -292,12 +372,19 @@ def test_vectorized_has_no_python_loops(student):
     check_uniform_loss(student, "softmax_loss_vectorized")
     definitions = function_definitions(student.source("softmax_loss"))
     call = "softmax_loss.py, function softmax_loss_vectorized and the functions it calls"
-    check("softmax_loss_vectorized" in definitions, "softmax_loss.py defines no function softmax_loss_vectorized",
-          call=call)
+    check(
+        "softmax_loss_vectorized" in definitions,
+        "softmax_loss.py defines no function softmax_loss_vectorized",
+        call=call,
+    )
     loops = python_loops("softmax_loss_vectorized", definitions)
-    check(not loops, "softmax_loss_vectorized runs Python loops: " + "; ".join(loops), call=call,
-          hint="work on whole arrays: scores = X @ W, row maxima with axis=1, "
-               "true-class entries with scores[np.arange(N), y]")
+    check(
+        not loops,
+        "softmax_loss_vectorized runs Python loops: " + "; ".join(loops),
+        call=call,
+        hint="work on whole arrays: scores = X @ W, row maxima with axis=1, "
+        "true-class entries with scores[np.arange(N), y]",
+    )
 
 
 def loop_baseline(W, X, y, reg):
@@ -334,7 +421,7 @@ def test_vectorized_is_faster_than_a_loop_over_examples(student):
 
     baseline_inputs, _ = inputs_and_losses(RNG_SEED)
     loop_seconds, student_seconds, answers = [], [], []
-    for run in range(TIMING_RUNS):
+    for _ in range(TIMING_RUNS):
         before = time.process_time()
         for W, X, y in baseline_inputs:
             loop_baseline(W, X, y, TIMING_SIZE["reg"])
@@ -350,13 +437,17 @@ def test_vectorized_is_faster_than_a_loop_over_examples(student):
     W, X, y = baseline_inputs[0]
     call = describe_call("softmax_loss_vectorized", (W, X, y, TIMING_SIZE["reg"]))
     for losses, expected_losses in answers:
-        check(isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses",
-              call=call)
+        check(
+            isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses", call=call
+        )
         for loss, expected in zip(losses, expected_losses):
             check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
     loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
-    check(student_time <= loop_time / SPEEDUP,
-          f"your vectorized loss took {1000 * student_time:.2f} ms of CPU per call; the grader's loop over "
-          f"the {TIMING_SIZE['num_examples']} examples took {1000 * loop_time:.2f} ms. A vectorized version "
-          f"should be at least {SPEEDUP:g}x faster than the loop",
-          call=call, hint="likely cause: a Python loop (or np.vectorize / map) over the examples or classes")
+    check(
+        student_time <= loop_time / SPEEDUP,
+        f"your vectorized loss took {1000 * student_time:.2f} ms of CPU per call; the grader's loop over "
+        f"the {TIMING_SIZE['num_examples']} examples took {1000 * loop_time:.2f} ms. A vectorized version "
+        f"should be at least {SPEEDUP:g}x faster than the loop",
+        call=call,
+        hint="likely cause: a Python loop (or np.vectorize / map) over the examples or classes",
+    )

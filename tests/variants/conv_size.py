@@ -18,53 +18,100 @@ def broken(name, edits, feedback):
 
 
 VARIANTS = [
-    broken("conv_size-true-division",
-           [(FORMULA, FORMULA.replace("// stride", "/ stride"))],
-           "true division `/` instead of floor division `//`"),
-    broken("conv_size-single-padding",
-           [(FORMULA, FORMULA.replace("2 * padding", "padding"))],
-           "padding added once (W + P)"),
-    broken("conv_size-dilation-ignored",
-           [(FORMULA, "    output_size = (input_size + 2 * padding - kernel_size) // stride + 1\n")],
-           "dilation ignored"),
-    broken("conv_size-output-below-one-accepted",
-           [("    if output_size < 1:\n", "    if output_size < 0:\n")],
-           "nn.Conv2d refuses it"),
-    broken("conv_size-bool-accepted",
-           [("    if isinstance(value, bool) or not isinstance(value, int):\n",
-             "    if not isinstance(value, int):\n")],
-           "True is an int in Python"),
-    broken("conv_size-floats-accepted",
-           [("    if isinstance(value, bool) or not isinstance(value, int):\n",
-             "    if isinstance(value, bool) or not isinstance(value, (int, float)):\n")],
-           "is a float"),
-    broken("conv_size-pool-stride-none-as-one",
-           [("    if stride is None:\n        stride = kernel_size\n", "    if stride is None:\n        stride = 1\n")],
-           "stride=None means stride = kernel_size"),
-    broken("conv_size-pool-padding-rule-missing",
-           [("    if padding > kernel_size // 2:\n", "    if padding > kernel_size:\n")],
-           "kernel_size // 2"),
-    broken("conv_size-shape-as-list",
-           [("    return (*input_shape[:-3], out_channels, output_height, output_width)\n",
-             "    return [*input_shape[:-3], out_channels, output_height, output_width]\n")],
-           "a list returned; return a tuple"),
-    broken("conv_size-shape-keeps-input-channels",
-           [("    return (*input_shape[:-3], out_channels, output_height, output_width)\n",
-             "    return (*input_shape[:-2], output_height, output_width)\n")],
-           "the channel dimension kept from the input"),
-    broken("conv_size-num-params-without-bias",
-           [("    return weights + (out_channels if bias else 0)\n", "    return weights\n")],
-           "the biases (one per output channel) are not counted"),
-    broken("conv_size-same-padding-no-even-check",
-           [("    if extent % 2 == 0:\n", "    if extent % 2 == 0 and False:\n")],
-           "an even number, so no symmetric padding keeps the size"),
-    broken("conv_size-same-padding-ignores-dilation",
-           [("    extent = dilation * (kernel_size - 1) + 1\n    if extent % 2 == 0:\n",
-             "    extent = kernel_size\n    if extent % 2 == 0:\n")],
-           "dilation ignored"),
-    Variant(name="conv_size-math-floor-and-int", module=MODULE, correct=True, edits=[
-        ("\"\"\"\n\n\ndef _check_int", "\"\"\"\n\nimport math\n\n\ndef _check_int"),
-        (FORMULA, "    output_size = int(math.floor((input_size + 2 * padding - dilation * (kernel_size - 1) - 1)"
-                  " / stride)) + 1\n"),
-    ]),
+    broken(
+        "conv_size-true-division",
+        [(FORMULA, FORMULA.replace("// stride", "/ stride"))],
+        "true division `/` instead of floor division `//`",
+    ),
+    broken(
+        "conv_size-single-padding", [(FORMULA, FORMULA.replace("2 * padding", "padding"))], "padding added once (W + P)"
+    ),
+    broken(
+        "conv_size-dilation-ignored",
+        [(FORMULA, "    output_size = (input_size + 2 * padding - kernel_size) // stride + 1\n")],
+        "dilation ignored",
+    ),
+    broken(
+        "conv_size-output-below-one-accepted",
+        [("    if output_size < 1:\n", "    if output_size < 0:\n")],
+        "nn.Conv2d refuses it",
+    ),
+    broken(
+        "conv_size-bool-accepted",
+        [("    if isinstance(value, bool) or not isinstance(value, int):\n", "    if not isinstance(value, int):\n")],
+        "True is an int in Python",
+    ),
+    broken(
+        "conv_size-floats-accepted",
+        [
+            (
+                "    if isinstance(value, bool) or not isinstance(value, int):\n",
+                "    if isinstance(value, bool) or not isinstance(value, (int, float)):\n",
+            )
+        ],
+        "is a float",
+    ),
+    broken(
+        "conv_size-pool-stride-none-as-one",
+        [("    if stride is None:\n        stride = kernel_size\n", "    if stride is None:\n        stride = 1\n")],
+        "stride=None means stride = kernel_size",
+    ),
+    broken(
+        "conv_size-pool-padding-rule-missing",
+        [("    if padding > kernel_size // 2:\n", "    if padding > kernel_size:\n")],
+        "kernel_size // 2",
+    ),
+    broken(
+        "conv_size-shape-as-list",
+        [
+            (
+                "    return (*input_shape[:-3], out_channels, output_height, output_width)\n",
+                "    return [*input_shape[:-3], out_channels, output_height, output_width]\n",
+            )
+        ],
+        "a list returned; return a tuple",
+    ),
+    broken(
+        "conv_size-shape-keeps-input-channels",
+        [
+            (
+                "    return (*input_shape[:-3], out_channels, output_height, output_width)\n",
+                "    return (*input_shape[:-2], output_height, output_width)\n",
+            )
+        ],
+        "the channel dimension kept from the input",
+    ),
+    broken(
+        "conv_size-num-params-without-bias",
+        [("    return weights + (out_channels if bias else 0)\n", "    return weights\n")],
+        "the biases (one per output channel) are not counted",
+    ),
+    broken(
+        "conv_size-same-padding-no-even-check",
+        [("    if extent % 2 == 0:\n", "    if extent % 2 == 0 and False:\n")],
+        "an even number, so no symmetric padding keeps the size",
+    ),
+    broken(
+        "conv_size-same-padding-ignores-dilation",
+        [
+            (
+                "    extent = dilation * (kernel_size - 1) + 1\n    if extent % 2 == 0:\n",
+                "    extent = kernel_size\n    if extent % 2 == 0:\n",
+            )
+        ],
+        "dilation ignored",
+    ),
+    Variant(
+        name="conv_size-math-floor-and-int",
+        module=MODULE,
+        correct=True,
+        edits=[
+            ('"""\n\n\ndef _check_int', '"""\n\nimport math\n\n\ndef _check_int'),
+            (
+                FORMULA,
+                "    output_size = int(math.floor((input_size + 2 * padding - dilation * (kernel_size - 1) - 1)"
+                " / stride)) + 1\n",
+            ),
+        ],
+    ),
 ]

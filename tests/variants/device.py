@@ -39,62 +39,123 @@ def correct(name, edits):
 
 
 VARIANTS = [
-    broken("device_get_device_ignores_prefer",
-           [("    if prefer is None:\n        return torch.device(\"cuda\" if cuda else \"mps\" if mps else \"cpu\")\n",
-             "    return torch.device(\"cuda\" if cuda else \"mps\" if mps else \"cpu\")\n")],
-           feedback="prefer is ignored"),
-    broken("device_get_device_mps_before_cuda",
-           [('torch.device("cuda" if cuda else "mps" if mps else "cpu")',
-             'torch.device("mps" if mps else "cuda" if cuda else "cpu")')],
-           feedback="MPS is checked before CUDA"),
-    broken("device_get_device_returns_the_name",
-           [('        return torch.device("cuda" if cuda else "mps" if mps else "cpu")\n',
-             '        return "cuda" if cuda else "mps" if mps else "cpu"\n')],
-           feedback="expected a torch.device; got a str"),
-    broken("device_get_device_trusts_prefer",
-           [(GET_DEVICE_BODY, """    if prefer is not None:
+    broken(
+        "device_get_device_ignores_prefer",
+        [
+            (
+                '    if prefer is None:\n        return torch.device("cuda" if cuda else "mps" if mps else "cpu")\n',
+                '    return torch.device("cuda" if cuda else "mps" if mps else "cpu")\n',
+            )
+        ],
+        feedback="prefer is ignored",
+    ),
+    broken(
+        "device_get_device_mps_before_cuda",
+        [
+            (
+                'torch.device("cuda" if cuda else "mps" if mps else "cpu")',
+                'torch.device("mps" if mps else "cuda" if cuda else "cpu")',
+            )
+        ],
+        feedback="MPS is checked before CUDA",
+    ),
+    broken(
+        "device_get_device_returns_the_name",
+        [
+            (
+                '        return torch.device("cuda" if cuda else "mps" if mps else "cpu")\n',
+                '        return "cuda" if cuda else "mps" if mps else "cpu"\n',
+            )
+        ],
+        feedback="expected a torch.device; got a str",
+    ),
+    broken(
+        "device_get_device_trusts_prefer",
+        [
+            (
+                GET_DEVICE_BODY,
+                """    if prefer is not None:
         return torch.device(prefer)
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
-""")],
-           feedback="expected RuntimeError (the device is not available)"),
-    broken("device_get_device_error_without_the_name",
-           [('        raise RuntimeError(f"get_device: the device {str(device)!r} is not available on this machine")\n',
-             '        raise RuntimeError("get_device: that device is not available on this machine")\n')],
-           feedback="should name the device"),
-    broken("device_move_to_tuples_become_lists",
-           [(SEQUENCE_BRANCHES, SEQUENCE_BRANCHES.replace(
-               "        return type(obj)(move_to(item, device) for item in obj)\n",
-               "        return [move_to(item, device) for item in obj]\n"))],
-           feedback="tuples are rebuilt as lists"),
-    broken("device_move_to_namedtuple_becomes_tuple",
-           [(SEQUENCE_BRANCHES, """    if isinstance(obj, list):
+""",
+            )
+        ],
+        feedback="expected RuntimeError (the device is not available)",
+    ),
+    broken(
+        "device_get_device_error_without_the_name",
+        [
+            (
+                '        raise RuntimeError(f"get_device: the device {str(device)!r} '
+                'is not available on this machine")\n',
+                '        raise RuntimeError("get_device: that device is not available on this machine")\n',
+            )
+        ],
+        feedback="should name the device",
+    ),
+    broken(
+        "device_move_to_tuples_become_lists",
+        [
+            (
+                SEQUENCE_BRANCHES,
+                SEQUENCE_BRANCHES.replace(
+                    "        return type(obj)(move_to(item, device) for item in obj)\n",
+                    "        return [move_to(item, device) for item in obj]\n",
+                ),
+            )
+        ],
+        feedback="tuples are rebuilt as lists",
+    ),
+    broken(
+        "device_move_to_namedtuple_becomes_tuple",
+        [
+            (
+                SEQUENCE_BRANCHES,
+                """    if isinstance(obj, list):
         return [move_to(item, device) for item in obj]
     if isinstance(obj, tuple):
         return tuple(move_to(item, device) for item in obj)
-""")],
-           feedback="the namedtuple lost its type"),
-    broken("device_move_to_skips_modules",
-           [("    if isinstance(obj, (torch.Tensor, nn.Module)):\n", "    if isinstance(obj, torch.Tensor):\n")],
-           feedback="the module was not moved"),
-    broken("device_move_to_only_the_top_level",
-           [("            moved[key] = move_to(value, device)\n",
-             "            moved[key] = value.to(device) if isinstance(value, torch.Tensor) else value\n")],
-           feedback="recurse into dicts, lists and tuples"),
-    broken("device_seed_everything_skips_numpy",
-           [("    np.random.seed(seed)\n", "")],
-           feedback="np.random.seed(seed)"),
-    broken("device_seed_everything_fixed_torch_seed",
-           [("    torch.manual_seed(seed)\n", "    torch.manual_seed(0)\n")],
-           feedback="the seed argument is not used"),
-    broken("device_summary_holds_a_torch_device",
-           [('    summary = {"type": device.type}\n', '    summary = {"type": device}\n')],
-           feedback="use plain strings"),
-    correct("device_written_with_a_helper_and_other_branches",
-            [(GET_DEVICE_BODY, """    def available(device):
+""",
+            )
+        ],
+        feedback="the namedtuple lost its type",
+    ),
+    broken(
+        "device_move_to_skips_modules",
+        [("    if isinstance(obj, (torch.Tensor, nn.Module)):\n", "    if isinstance(obj, torch.Tensor):\n")],
+        feedback="the module was not moved",
+    ),
+    broken(
+        "device_move_to_only_the_top_level",
+        [
+            (
+                "            moved[key] = move_to(value, device)\n",
+                "            moved[key] = value.to(device) if isinstance(value, torch.Tensor) else value\n",
+            )
+        ],
+        feedback="recurse into dicts, lists and tuples",
+    ),
+    broken("device_seed_everything_skips_numpy", [("    np.random.seed(seed)\n", "")], feedback="np.random.seed(seed)"),
+    broken(
+        "device_seed_everything_fixed_torch_seed",
+        [("    torch.manual_seed(seed)\n", "    torch.manual_seed(0)\n")],
+        feedback="the seed argument is not used",
+    ),
+    broken(
+        "device_summary_holds_a_torch_device",
+        [('    summary = {"type": device.type}\n', '    summary = {"type": device}\n')],
+        feedback="use plain strings",
+    ),
+    correct(
+        "device_written_with_a_helper_and_other_branches",
+        [
+            (
+                GET_DEVICE_BODY,
+                """    def available(device):
         if device.type == "cuda":
             return torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count()
         if device.type == "mps":
@@ -110,17 +171,26 @@ VARIANTS = [
         if available(torch.device(name)):
             return torch.device(name)
     return torch.device("cpu")
-"""), ("""    if isinstance(obj, dict):
+""",
+            ),
+            (
+                """    if isinstance(obj, dict):
         moved = obj.copy()  # a copy of the same type (OrderedDict, defaultdict, ...)
         for key, value in obj.items():
             moved[key] = move_to(value, device)
         return moved
-""" + SEQUENCE_BRANCHES, """    if isinstance(obj, dict):
+"""
+                + SEQUENCE_BRANCHES,
+                """    if isinstance(obj, dict):
         return type(obj)((key, move_to(value, device)) for key, value in obj.items())
     if isinstance(obj, list):
         return [move_to(item, device) for item in obj]
     if isinstance(obj, tuple):
         items = [move_to(item, device) for item in obj]
         return type(obj)(*items) if hasattr(type(obj), "_make") else tuple(items)
-"""), ("    torch.cuda.manual_seed_all(seed)\n", "")]),
+""",
+            ),
+            ("    torch.cuda.manual_seed_all(seed)\n", ""),
+        ],
+    ),
 ]

@@ -15,9 +15,10 @@ B1_LINE = '        "b1": np.zeros((1, nn_hdim)),\n'
 RNG_LINE = "    rng = np.random.default_rng(seed)\n"
 PERCEPTRON_RETURN = "    return int(pre_activation >= 0)\n"
 NEURON_RETURN = "    return float(activation(pre_activation))\n"
-DENSE_BODY = """    pre_activation = np.asarray(X, dtype=float) @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float)
-    return pre_activation if activation is None else activation(pre_activation)
-"""
+DENSE_BODY = (
+    "    pre_activation = np.asarray(X, dtype=float) @ np.asarray(W, dtype=float) + np.asarray(b, dtype=float)\n"
+    "    return pre_activation if activation is None else activation(pre_activation)\n"
+)
 PREDICT_RETURN = "    return np.argmax(probs, axis=1)\n"
 
 
@@ -30,63 +31,107 @@ def correct(name, edits):
 
 
 VARIANTS = [
-    broken("perceptron_strict_inequality",
-           [(PERCEPTRON_RETURN, "    return int(pre_activation > 0)\n")],
-           feedback="> instead of >="),
-    broken("perceptron_returns_a_bool",
-           [(PERCEPTRON_RETURN, "    return pre_activation >= 0\n")],
-           feedback="expected an int"),
-    broken("neuron_ignores_activation",
-           [(NEURON_RETURN, "    return float(sigmoid(pre_activation))\n")],
-           feedback="`activation` ignored: sigmoid applied"),
-    broken("neuron_returns_an_array",
-           [(NEURON_RETURN, "    return activation(np.atleast_1d(pre_activation))\n")],
-           feedback="expected a float"),
-    broken("dense_ignores_bias",
-           [(DENSE_BODY, DENSE_BODY.replace(" + np.asarray(b, dtype=float)", ""))],
-           feedback="the bias b not added"),
-    broken("dense_ignores_activation",
-           [(DENSE_BODY, DENSE_BODY.replace(" if activation is None else activation(pre_activation)", ""))],
-           feedback="`activation` ignored: X @ W + b returned"),
-    broken("init_params_reseeds_the_global_rng",
-           [(RNG_LINE, "    np.random.seed(seed)\n    rng = np.random\n")],
-           feedback="global random state changed"),
-    broken("init_params_ignores_seed",
-           [(RNG_LINE, "    rng = np.random.default_rng(0)\n")],
-           feedback="another seed must give other weights"),
-    broken("init_params_unseeded_generator",
-           [(RNG_LINE, "    rng = np.random.default_rng()\n")],
-           feedback="the same seed must give the same arrays"),
-    broken("init_params_random_biases",
-           [(B1_LINE, '        "b1": rng.standard_normal((1, nn_hdim)),\n')],
-           feedback="biases start at zero"),
-    broken("init_params_bias_vector_shape",
-           [(B1_LINE, '        "b1": np.zeros(nn_hdim),\n')],
-           feedback="expected shape (1, 5)"),
-    broken("init_params_scales_by_fan_out",
-           [(W1_LINE, W1_LINE.replace("np.sqrt(nn_input_dim)", "np.sqrt(nn_hdim)")),
-            (W2_LINE, W2_LINE.replace("np.sqrt(nn_hdim)", "np.sqrt(nn_output_dim)"))],
-           feedback="1/sqrt(fan_out) instead of 1/sqrt(fan_in)"),
-    broken("init_params_unscaled",
-           [(W1_LINE, W1_LINE.replace(" / np.sqrt(nn_input_dim)", "")),
-            (W2_LINE, W2_LINE.replace(" / np.sqrt(nn_hdim)", ""))],
-           feedback="weights not scaled"),
-    broken("forward_softmax_over_examples",
-           [("    probs = softmax(z2, axis=1)\n", "    probs = softmax(z2, axis=0)\n")],
-           feedback="softmax over axis 0"),
-    broken("forward_sigmoid_hidden_layer",
-           [("    a1 = tanh(z1)\n", "    a1 = sigmoid(z1)\n")],
-           feedback="sigmoid instead of tanh"),
-    broken("predict_returns_probabilities",
-           [(PREDICT_RETURN, "    return probs\n")],
-           feedback="predict returned the probabilities"),
-    correct("init_params_with_a_legacy_private_generator",
-            [(RNG_LINE, "    rng = np.random.RandomState(seed)  # a private generator: the global one is untouched\n")]),
-    correct("explicit_layers_and_loops",
-            [(NEURON_RETURN, "    total = b + sum(w_i * x_i for w_i, x_i in zip(w, x))\n"
-                             "    return float(activation(np.asarray(total, dtype=float)))\n"),
-             (PERCEPTRON_RETURN, "    return 1 if pre_activation >= 0 else 0\n"),
-             ("    z1 = dense(X, params[\"W1\"], params[\"b1\"])\n",
-              "    z1 = X @ params[\"W1\"] + params[\"b1\"]\n"),
-             (PREDICT_RETURN, "    return np.array([int(np.argmax(row)) for row in probs])\n")]),
+    broken(
+        "perceptron_strict_inequality",
+        [(PERCEPTRON_RETURN, "    return int(pre_activation > 0)\n")],
+        feedback="> instead of >=",
+    ),
+    broken(
+        "perceptron_returns_a_bool",
+        [(PERCEPTRON_RETURN, "    return pre_activation >= 0\n")],
+        feedback="expected an int",
+    ),
+    broken(
+        "neuron_ignores_activation",
+        [(NEURON_RETURN, "    return float(sigmoid(pre_activation))\n")],
+        feedback="`activation` ignored: sigmoid applied",
+    ),
+    broken(
+        "neuron_returns_an_array",
+        [(NEURON_RETURN, "    return activation(np.atleast_1d(pre_activation))\n")],
+        feedback="expected a float",
+    ),
+    broken(
+        "dense_ignores_bias",
+        [(DENSE_BODY, DENSE_BODY.replace(" + np.asarray(b, dtype=float)", ""))],
+        feedback="the bias b not added",
+    ),
+    broken(
+        "dense_ignores_activation",
+        [(DENSE_BODY, DENSE_BODY.replace(" if activation is None else activation(pre_activation)", ""))],
+        feedback="`activation` ignored: X @ W + b returned",
+    ),
+    broken(
+        "init_params_reseeds_the_global_rng",
+        [(RNG_LINE, "    np.random.seed(seed)\n    rng = np.random\n")],
+        feedback="global random state changed",
+    ),
+    broken(
+        "init_params_ignores_seed",
+        [(RNG_LINE, "    rng = np.random.default_rng(0)\n")],
+        feedback="another seed must give other weights",
+    ),
+    broken(
+        "init_params_unseeded_generator",
+        [(RNG_LINE, "    rng = np.random.default_rng()\n")],
+        feedback="the same seed must give the same arrays",
+    ),
+    broken(
+        "init_params_random_biases",
+        [(B1_LINE, '        "b1": rng.standard_normal((1, nn_hdim)),\n')],
+        feedback="biases start at zero",
+    ),
+    broken(
+        "init_params_bias_vector_shape",
+        [(B1_LINE, '        "b1": np.zeros(nn_hdim),\n')],
+        feedback="expected shape (1, 5)",
+    ),
+    broken(
+        "init_params_scales_by_fan_out",
+        [
+            (W1_LINE, W1_LINE.replace("np.sqrt(nn_input_dim)", "np.sqrt(nn_hdim)")),
+            (W2_LINE, W2_LINE.replace("np.sqrt(nn_hdim)", "np.sqrt(nn_output_dim)")),
+        ],
+        feedback="1/sqrt(fan_out) instead of 1/sqrt(fan_in)",
+    ),
+    broken(
+        "init_params_unscaled",
+        [
+            (W1_LINE, W1_LINE.replace(" / np.sqrt(nn_input_dim)", "")),
+            (W2_LINE, W2_LINE.replace(" / np.sqrt(nn_hdim)", "")),
+        ],
+        feedback="weights not scaled",
+    ),
+    broken(
+        "forward_softmax_over_examples",
+        [("    probs = softmax(z2, axis=1)\n", "    probs = softmax(z2, axis=0)\n")],
+        feedback="softmax over axis 0",
+    ),
+    broken(
+        "forward_sigmoid_hidden_layer",
+        [("    a1 = tanh(z1)\n", "    a1 = sigmoid(z1)\n")],
+        feedback="sigmoid instead of tanh",
+    ),
+    broken(
+        "predict_returns_probabilities",
+        [(PREDICT_RETURN, "    return probs\n")],
+        feedback="predict returned the probabilities",
+    ),
+    correct(
+        "init_params_with_a_legacy_private_generator",
+        [(RNG_LINE, "    rng = np.random.RandomState(seed)  # a private generator: the global one is untouched\n")],
+    ),
+    correct(
+        "explicit_layers_and_loops",
+        [
+            (
+                NEURON_RETURN,
+                "    total = b + sum(w_i * x_i for w_i, x_i in zip(w, x))\n"
+                "    return float(activation(np.asarray(total, dtype=float)))\n",
+            ),
+            (PERCEPTRON_RETURN, "    return 1 if pre_activation >= 0 else 0\n"),
+            ('    z1 = dense(X, params["W1"], params["b1"])\n', '    z1 = X @ params["W1"] + params["b1"]\n'),
+            (PREDICT_RETURN, "    return np.array([int(np.argmax(row)) for row in probs])\n"),
+        ],
+    ),
 ]

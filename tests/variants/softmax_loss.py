@@ -41,48 +41,89 @@ def broken(name, edits, feedback):
 
 
 VARIANTS = [
-    broken("softmax_loss-one-hot-int-dtype",
-           [("    encoded = np.zeros((y.shape[0], num_classes))\n",
-             "    encoded = np.zeros((y.shape[0], num_classes), dtype=int)\n"),
-            ("    encoded[np.arange(y.shape[0]), y] = 1.0\n", "    encoded[np.arange(y.shape[0]), y] = 1\n")],
-           "expected an array of a floating dtype (0.0 and 1.0); got dtype int64"),
-    broken("softmax_loss-one-hot-ignores-num-classes",
-           [("    encoded = np.zeros((y.shape[0], num_classes))\n",
-             "    encoded = np.zeros((y.shape[0], y.max() + 1))\n")],
-           "num_classes is ignored"),
-    broken("softmax_loss-cross-entropy-without-epsilon",
-           [("np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))", "np.log(true_class_probs)")],
-           "clip the probabilities to a tiny epsilon"),
-    broken("softmax_loss-cross-entropy-summed",
-           [("return float(-np.mean(np.log(", "return float(-np.sum(np.log(")],
-           "summed over the examples"),
-    broken("softmax_loss-naive-reg-factor-one",
-           [("    loss = loss / num_examples + reg / 2 * np.sum(W * W)\n",
-             "    loss = loss / num_examples + reg * np.sum(W * W)\n")],
-           "the regularisation is reg * sum(W**2)"),
-    broken("softmax_loss-naive-loss-not-averaged",
-           [("    loss = loss / num_examples + reg / 2 * np.sum(W * W)\n",
-             "    loss = loss + reg / 2 * np.sum(W * W)\n")],
-           "not averaged over N"),
-    broken("softmax_loss-naive-without-loops",
-           [(NAIVE_BODY, "    return softmax_loss_vectorized(W, X, y, reg)\n")],
-           "softmax_loss_naive has no loop"),
-    broken("softmax_loss-vectorized-reg-gradient-missing",
-           [("    dW = X.T @ dscores / num_examples + reg * W\n", "    dW = X.T @ dscores / num_examples\n")],
-           "the regularisation gradient reg * W is missing"),
-    broken("softmax_loss-vectorized-dW-not-averaged",
-           [("    dW = X.T @ dscores / num_examples + reg * W\n", "    dW = X.T @ dscores + reg * W\n")],
-           "dW is not divided by N"),
-    broken("softmax_loss-vectorized-no-max-subtraction",
-           [("    shifted = scores - np.max(scores, axis=1, keepdims=True)\n", "    shifted = scores\n")],
-           "no max subtraction"),
-    broken("softmax_loss-vectorized-log-of-probabilities",
-           [("    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))\n",
-             "    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)\n"
-             "    log_probs = np.log(probs)\n")],
-           "log of probabilities that rounded to 0"),
-    broken("softmax_loss-vectorized-loops-over-examples",
-           [(VECTORIZED_BODY, """    num_examples = X.shape[0]
+    broken(
+        "softmax_loss-one-hot-int-dtype",
+        [
+            (
+                "    encoded = np.zeros((y.shape[0], num_classes))\n",
+                "    encoded = np.zeros((y.shape[0], num_classes), dtype=int)\n",
+            ),
+            ("    encoded[np.arange(y.shape[0]), y] = 1.0\n", "    encoded[np.arange(y.shape[0]), y] = 1\n"),
+        ],
+        "expected an array of a floating dtype (0.0 and 1.0); got dtype int64",
+    ),
+    broken(
+        "softmax_loss-one-hot-ignores-num-classes",
+        [
+            (
+                "    encoded = np.zeros((y.shape[0], num_classes))\n",
+                "    encoded = np.zeros((y.shape[0], y.max() + 1))\n",
+            )
+        ],
+        "num_classes is ignored",
+    ),
+    broken(
+        "softmax_loss-cross-entropy-without-epsilon",
+        [("np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))", "np.log(true_class_probs)")],
+        "clip the probabilities to a tiny epsilon",
+    ),
+    broken(
+        "softmax_loss-cross-entropy-summed",
+        [("return float(-np.mean(np.log(", "return float(-np.sum(np.log(")],
+        "summed over the examples",
+    ),
+    broken(
+        "softmax_loss-naive-reg-factor-one",
+        [
+            (
+                "    loss = loss / num_examples + reg / 2 * np.sum(W * W)\n",
+                "    loss = loss / num_examples + reg * np.sum(W * W)\n",
+            )
+        ],
+        "the regularisation is reg * sum(W**2)",
+    ),
+    broken(
+        "softmax_loss-naive-loss-not-averaged",
+        [("    loss = loss / num_examples + reg / 2 * np.sum(W * W)\n", "    loss = loss + reg / 2 * np.sum(W * W)\n")],
+        "not averaged over N",
+    ),
+    broken(
+        "softmax_loss-naive-without-loops",
+        [(NAIVE_BODY, "    return softmax_loss_vectorized(W, X, y, reg)\n")],
+        "softmax_loss_naive has no loop",
+    ),
+    broken(
+        "softmax_loss-vectorized-reg-gradient-missing",
+        [("    dW = X.T @ dscores / num_examples + reg * W\n", "    dW = X.T @ dscores / num_examples\n")],
+        "the regularisation gradient reg * W is missing",
+    ),
+    broken(
+        "softmax_loss-vectorized-dW-not-averaged",
+        [("    dW = X.T @ dscores / num_examples + reg * W\n", "    dW = X.T @ dscores + reg * W\n")],
+        "dW is not divided by N",
+    ),
+    broken(
+        "softmax_loss-vectorized-no-max-subtraction",
+        [("    shifted = scores - np.max(scores, axis=1, keepdims=True)\n", "    shifted = scores\n")],
+        "no max subtraction",
+    ),
+    broken(
+        "softmax_loss-vectorized-log-of-probabilities",
+        [
+            (
+                "    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))\n",
+                "    probs = np.exp(shifted) / np.sum(np.exp(shifted), axis=1, keepdims=True)\n"
+                "    log_probs = np.log(probs)\n",
+            )
+        ],
+        "log of probabilities that rounded to 0",
+    ),
+    broken(
+        "softmax_loss-vectorized-loops-over-examples",
+        [
+            (
+                VECTORIZED_BODY,
+                """    num_examples = X.shape[0]
     loss = reg / 2 * np.sum(W * W)
     dW = reg * W
     for i in range(num_examples):
@@ -94,15 +135,30 @@ VARIANTS = [
         dscores[y[i]] -= 1.0
         dW = dW + np.outer(X[i], dscores) / num_examples
     return float(loss), dW
-""")],
-           "a for loop in softmax_loss_vectorized, line"),
-    broken("softmax_loss-vectorized-one-hot-by-comprehension",
-           [("    dscores = np.exp(log_probs) - one_hot(y, W.shape[1])\n",
-             "    dscores = np.exp(log_probs) - np.array([[float(c == label) for c in range(W.shape[1])] "
-             "for label in y])\n")],
-           "a list comprehension in softmax_loss_vectorized"),
-    Variant(name="softmax_loss-vectorized-take-along-axis-einsum", module=MODULE, correct=True, edits=[
-        (VECTORIZED_BODY, """    scores = np.einsum("nd,dc->nc", X, W)
+""",
+            )
+        ],
+        "a for loop in softmax_loss_vectorized, line",
+    ),
+    broken(
+        "softmax_loss-vectorized-one-hot-by-comprehension",
+        [
+            (
+                "    dscores = np.exp(log_probs) - one_hot(y, W.shape[1])\n",
+                "    dscores = np.exp(log_probs) - np.array([[float(c == label) for c in range(W.shape[1])] "
+                "for label in y])\n",
+            )
+        ],
+        "a list comprehension in softmax_loss_vectorized",
+    ),
+    Variant(
+        name="softmax_loss-vectorized-take-along-axis-einsum",
+        module=MODULE,
+        correct=True,
+        edits=[
+            (
+                VECTORIZED_BODY,
+                """    scores = np.einsum("nd,dc->nc", X, W)
     log_probs = scores - scores.max(axis=1, keepdims=True)
     log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))
     true_log_probs = np.take_along_axis(log_probs, y[:, None], axis=1)
@@ -111,12 +167,24 @@ VARIANTS = [
     np.put_along_axis(dscores, y[:, None], np.take_along_axis(dscores, y[:, None], axis=1) - 1.0, axis=1)
     dW = np.einsum("nd,nc->dc", X, dscores) / X.shape[0] + reg * W
     return float(loss), dW
-""")]),
-    Variant(name="softmax_loss-logsumexp-and-eye-one-hot", module=MODULE, correct=True, edits=[
-        ("    y = np.asarray(y, dtype=int)\n    encoded = np.zeros((y.shape[0], num_classes))\n"
-         "    encoded[np.arange(y.shape[0]), y] = 1.0\n    return encoded\n",
-         "    return np.eye(num_classes)[np.asarray(y, dtype=int)]\n"),
-        ("    return float(-np.mean(np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))))\n",
-         "    return float(-np.mean(np.log(true_class_probs + 1e-12)))\n"),
-    ]),
+""",
+            )
+        ],
+    ),
+    Variant(
+        name="softmax_loss-logsumexp-and-eye-one-hot",
+        module=MODULE,
+        correct=True,
+        edits=[
+            (
+                "    y = np.asarray(y, dtype=int)\n    encoded = np.zeros((y.shape[0], num_classes))\n"
+                "    encoded[np.arange(y.shape[0]), y] = 1.0\n    return encoded\n",
+                "    return np.eye(num_classes)[np.asarray(y, dtype=int)]\n",
+            ),
+            (
+                "    return float(-np.mean(np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))))\n",
+                "    return float(-np.mean(np.log(true_class_probs + 1e-12)))\n",
+            ),
+        ],
+    ),
 ]

@@ -14,14 +14,23 @@ import numpy as np
 def unchanged(before, after) -> bool:
     """Whether `after` still holds what `before` (a deep copy taken earlier) held."""
     if isinstance(before, np.ndarray):
-        return (isinstance(after, np.ndarray) and before.shape == after.shape
-                and bool(np.array_equal(before, after, equal_nan=True)))
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and bool(np.array_equal(before, after, equal_nan=True))
+        )
     if isinstance(before, dict):
-        return (isinstance(after, dict) and before.keys() == after.keys()
-                and all(unchanged(before[key], after[key]) for key in before))
+        return (
+            isinstance(after, dict)
+            and before.keys() == after.keys()
+            and all(unchanged(before[key], after[key]) for key in before)
+        )
     if isinstance(before, (list, tuple)):
-        return (type(before) is type(after) and len(before) == len(after)
-                and all(unchanged(old, new) for old, new in zip(before, after)))
+        return (
+            type(before) is type(after)
+            and len(before) == len(after)
+            and all(unchanged(old, new) for old, new in zip(before, after))
+        )
     return True  # other objects are not compared
 
 
@@ -36,8 +45,11 @@ def backward_on_your_forward_cache(submission, params, X, y, reg_lambda=None):
     inputs_before = copy.deepcopy((params, X, y))
     options = {} if reg_lambda is None else {"reg_lambda": reg_lambda}
     grads = submission.backprop.backward(params, cache, X, y, **options)
-    return {"grads": grads, "cache_unchanged": unchanged(cache_before, cache),
-            "inputs_unchanged": unchanged(inputs_before, (params, X, y))}
+    return {
+        "grads": grads,
+        "cache_unchanged": unchanged(cache_before, cache),
+        "inputs_unchanged": unchanged(inputs_before, (params, X, y)),
+    }
 
 
 def numerical_gradient_of_a_known_function(submission, x, h=None):

@@ -22,6 +22,7 @@ MODEL_CLASSES = ("ConvNet", "NeuralNet")
 # ----------------------------------------------------------------- small grader-built models
 # The trusted side builds the same models (it imports these builders) to compute its oracles.
 
+
 def small_classifier() -> nn.Module:
     """4 features -> 3 classes through a BatchNorm layer, in float64 (for the training-loop checks)."""
     return nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 3)).double()
@@ -34,11 +35,13 @@ def frozen_counting_model() -> nn.Module:
 
 def hooked_model() -> nn.Module:
     """A model with nested, named submodules and a forward-call counter (for capture_activations)."""
-    return nn.Sequential(collections.OrderedDict(
-        counter=CallCounter(),
-        features=nn.Sequential(nn.Linear(4, 5), nn.Tanh()),
-        head=nn.Linear(5, 3),
-    )).double()
+    return nn.Sequential(
+        collections.OrderedDict(
+            counter=CallCounter(),
+            features=nn.Sequential(nn.Linear(4, 5), nn.Tanh()),
+            head=nn.Linear(5, 3),
+        )
+    ).double()
 
 
 class CallCounter(nn.Module):
@@ -73,6 +76,7 @@ def recorded_classifier() -> nn.Module:
 
 
 # ----------------------------------------------------------------- conversions
+
 
 def load_state(model: nn.Module, state: dict) -> None:
     """Load a state dict sent as NumPy arrays (strictly: every key must match)."""
@@ -116,13 +120,17 @@ def model_class(submission, name: str):
 
 def hooks_left(model: nn.Module) -> list[str]:
     """Names of the submodules that still carry a forward (pre-)hook; "<global>" for a global one."""
-    names = [name or "<model>" for name, module in model.named_modules()
-             if module._forward_hooks or module._forward_pre_hooks]
+    names = [
+        name or "<model>"
+        for name, module in model.named_modules()
+        if module._forward_hooks or module._forward_pre_hooks
+    ]
     global_hooks = getattr(torch.nn.modules.module, "_global_forward_hooks", {})
     return names + (["<global>"] if global_hooks else [])
 
 
 # ----------------------------------------------------------------- ConvNet and NeuralNet
+
 
 def convnet_logits_shapes(submission, cases: list) -> list:
     """The logits' shape of your ConvNet for several image sizes and channel counts.
@@ -172,18 +180,25 @@ def logits_with_given_weights(submission, class_name: str, kwargs: dict, state: 
 
 # ----------------------------------------------------------------- count_parameters
 
+
 def count_parameters_with_frozen_layers(submission) -> dict:
     """count_parameters on a small model, all trainable and with its first layer frozen."""
     count = submission.cnn.count_parameters
     model = frozen_counting_model()
-    report = {"all_trainable": {"default": plain_number(count(model)),
-                                "trainable_only": plain_number(count(model, trainable_only=True)),
-                                "all": plain_number(count(model, trainable_only=False))}}
+    report = {
+        "all_trainable": {
+            "default": plain_number(count(model)),
+            "trainable_only": plain_number(count(model, trainable_only=True)),
+            "all": plain_number(count(model, trainable_only=False)),
+        }
+    }
     for parameter in model[0].parameters():
         parameter.requires_grad_(False)
-    report["first_frozen"] = {"default": plain_number(count(model)),
-                              "trainable_only": plain_number(count(model, trainable_only=True)),
-                              "all": plain_number(count(model, trainable_only=False))}
+    report["first_frozen"] = {
+        "default": plain_number(count(model)),
+        "trainable_only": plain_number(count(model, trainable_only=True)),
+        "all": plain_number(count(model, trainable_only=False)),
+    }
     return report
 
 
@@ -192,9 +207,17 @@ def count_parameters_with_frozen_layers(submission) -> dict:
 TRAINING_MODELS = {"small_classifier": small_classifier, "linear": lambda: nn.Linear(4, 3).double()}
 
 
-def train_one_epoch_on_a_small_model(submission, state: dict, inputs: np.ndarray, targets: np.ndarray,
-                                     batch_size: int, learning_rate: float, label_smoothing: float | None = None,
-                                     device: str = "cpu", model: str = "small_classifier") -> dict:
+def train_one_epoch_on_a_small_model(
+    submission,
+    state: dict,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    learning_rate: float,
+    label_smoothing: float | None = None,
+    device: str = "cpu",
+    model: str = "small_classifier",
+) -> dict:
     """One epoch of your train_one_epoch on a small grader model (SGD, fixed batches).
 
     The model starts in eval mode; the report holds the returned loss and the final state.
@@ -215,8 +238,9 @@ def train_one_epoch_on_a_small_model(submission, state: dict, inputs: np.ndarray
     return {"loss": plain_number(loss), "state": state_arrays(model)}
 
 
-def evaluate_on_a_linear_model(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int,
-                device: str = "cpu"):
+def evaluate_on_a_linear_model(
+    submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int, device: str = "cpu"
+):
     """Your evaluate on nn.Linear(4, 3) holding the grader's weights (float64)."""
     model = nn.Linear(4, 3).double()
     load_state(model, state)
@@ -241,8 +265,9 @@ def modes_seen_by_evaluate(submission, state: dict, inputs: np.ndarray, targets:
             "training_seen": list(recorder.training_seen),
             "grad_enabled_seen": list(recorder.grad_enabled_seen),
             "modes_after": sorted({bool(module.training) for module in model.modules()}),
-            "running_stats_changed": not all(torch.equal(before, after)
-                                             for before, after in zip(statistics, batch_norm.buffers())),
+            "running_stats_changed": not all(
+                torch.equal(before, after) for before, after in zip(statistics, batch_norm.buffers())
+            ),
         }
     return reports
 
@@ -258,15 +283,23 @@ class one_thread:
         torch.set_num_threads(self.previous)
 
 
-def training_on_digits(submission, train_images: np.ndarray, train_labels: np.ndarray,
-                             test_images: np.ndarray, epochs: int, batch_size: int, learning_rate: float,
-                             seed: int) -> dict:
+def training_on_digits(
+    submission,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    test_images: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+) -> dict:
     """Your ConvNet(image_size=8) trained with your train_one_epoch on the digits, predicting the test images."""
     torch.manual_seed(seed)
     model = submission.cnn.ConvNet(num_classes=10, in_channels=1, image_size=8)
     dataset = torch.utils.data.TensorDataset(torch.tensor(train_images), torch.tensor(train_labels))
-    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True,
-                                         generator=torch.Generator().manual_seed(seed))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
     with one_thread():
         losses = [plain_number(submission.cnn.train_one_epoch(model, loader, optimizer)) for _ in range(epochs)]
@@ -277,6 +310,7 @@ def training_on_digits(submission, train_images: np.ndarray, train_labels: np.nd
 
 
 # ----------------------------------------------------------------- capture_activations
+
 
 def capture_activations_on_a_small_model(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
     """capture_activations on a small model.

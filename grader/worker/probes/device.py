@@ -68,6 +68,7 @@ def get_device_with_patched_accelerators(submission, cases: list) -> list:
 
 # ----------------------------------------------------------------- move_to
 
+
 def nested_batch():
     """A nested structure of every container move_to must keep, holding tensors, a module and other values."""
     marker = object()
@@ -87,15 +88,21 @@ def nested_batch():
 def describe(value, original):
     """A plain description of a moved value; `original` is what it was before the move."""
     if isinstance(value, torch.Tensor):
-        return {"kind": "Tensor", "device": str(value.device), "dtype": str(value.dtype),
-                "shape": tuple(int(n) for n in value.shape)}
+        return {
+            "kind": "Tensor",
+            "device": str(value.device),
+            "dtype": str(value.dtype),
+            "shape": tuple(int(n) for n in value.shape),
+        }
     if isinstance(value, nn.Module):
         tensors = list(value.parameters()) + list(value.buffers())
         return {"kind": "Module", "devices": sorted({str(tensor.device) for tensor in tensors})}
     if isinstance(value, dict):
         source = original if isinstance(original, dict) else {}
-        return {"kind": type_name(value), "items": {str(key): describe(item, source.get(key))
-                                                    for key, item in value.items()}}
+        return {
+            "kind": type_name(value),
+            "items": {str(key): describe(item, source.get(key)) for key, item in value.items()},
+        }
     if isinstance(value, (list, tuple)):
         source = list(original) if isinstance(original, (list, tuple)) else []
         source += [None] * (len(value) - len(source))
@@ -113,12 +120,19 @@ def moving_a_nested_batch(submission, device: str) -> dict:
 
 def moving_single_values(submission, device: str) -> dict:
     """move_to on a bare tensor, module, int, str, None and object, each described."""
-    values = {"tensor": torch.ones(3), "module": nn.Linear(2, 1), "int": 5, "str": "text", "none": None,
-              "object": object()}
+    values = {
+        "tensor": torch.ones(3),
+        "module": nn.Linear(2, 1),
+        "int": 5,
+        "str": "text",
+        "none": None,
+        "object": object(),
+    }
     return {name: describe(submission.device.move_to(value, device), value) for name, value in values.items()}
 
 
 # ----------------------------------------------------------------- seed_everything
+
 
 def draws_after_seeding(submission, seeds: list, cuda: bool = False) -> list:
     """seed_everything, then 3 draws from random, NumPy and torch (and CUDA), for each seed."""
@@ -127,9 +141,11 @@ def draws_after_seeding(submission, seeds: list, cuda: bool = False) -> list:
         draws = []
         for seed in seeds:
             submission.device.seed_everything(seed)
-            draw = {"random": np.array([random.random() for _ in range(3)]),
-                    "numpy": np.random.rand(3),
-                    "torch": torch.rand(3, dtype=torch.float64).numpy()}
+            draw = {
+                "random": np.array([random.random() for _ in range(3)]),
+                "numpy": np.random.rand(3),
+                "torch": torch.rand(3, dtype=torch.float64).numpy(),
+            }
             if cuda:
                 draw["cuda"] = torch.rand(3, dtype=torch.float64, device="cuda").cpu().numpy()
             draws.append(draw)
@@ -142,8 +158,10 @@ def draws_after_seeding(submission, seeds: list, cuda: bool = False) -> list:
 
 # ----------------------------------------------------------------- device_summary
 
-def device_summary_as_plain_data(submission, device=None, device_is_torch_device: bool = False,
-                                 patch_none: bool = True) -> dict:
+
+def device_summary_as_plain_data(
+    submission, device=None, device_is_torch_device: bool = False, patch_none: bool = True
+) -> dict:
     """device_summary's result, as plain data.
 
     device=None runs with CUDA and MPS patched unavailable, so the answer is the CPU's.

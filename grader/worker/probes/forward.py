@@ -46,8 +46,11 @@ def forward_probabilities(submission, params, X):
     """
     result = submission.forward.forward(params, X)
     pair = isinstance(result, (tuple, list)) and len(result) == 2
-    return {"type": type(result).__name__, "length": len(result) if isinstance(result, (tuple, list)) else None,
-            "probs": result[0] if pair else None}
+    return {
+        "type": type(result).__name__,
+        "length": len(result) if isinstance(result, (tuple, list)) else None,
+        "probs": result[0] if pair else None,
+    }
 
 
 def _global_state():

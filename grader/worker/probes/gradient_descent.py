@@ -20,11 +20,13 @@ def gradient_descent_on_a_quadratic(submission, curvature, x0, learning_rate=Non
     call left it, "history_holds_x0": whether a point of the history is x0's
     own memory (not a copy)}.
     """
+
     def grad_fn(x):
         return curvature * np.asarray(x, dtype=float)
 
-    options = {name: value for name, value in (("learning_rate", learning_rate), ("num_steps", num_steps))
-               if value is not None}
+    options = {
+        name: value for name, value in (("learning_rate", learning_rate), ("num_steps", num_steps)) if value is not None
+    }
     result = submission.gradient_descent.gradient_descent(grad_fn, x0, **options)
     history = result[1] if isinstance(result, tuple) and len(result) == 2 else None
     points = history if isinstance(history, list) else []
@@ -40,8 +42,12 @@ def sgd_step_and_its_inputs(submission, params, grads, learning_rate):
     result is the params dict object}.
     """
     result = submission.gradient_descent.sgd_step(params, grads, learning_rate)
-    return {"result": result, "params_after": copy.deepcopy(params), "grads_after": copy.deepcopy(grads),
-            "returned_params_itself": result is params}
+    return {
+        "result": result,
+        "params_after": copy.deepcopy(params),
+        "grads_after": copy.deepcopy(grads),
+        "returned_params_itself": result is params,
+    }
 
 
 def iterate_minibatches_to_the_end(submission, X, y, batch_size, **options):
@@ -49,5 +55,7 @@ def iterate_minibatches_to_the_end(submission, X, y, batch_size, **options):
 
     `options` (shuffle, seed) are passed as given, so leaving one out tests its default.
     """
-    return [tuple(batch) if isinstance(batch, (tuple, list)) else batch
-            for batch in submission.gradient_descent.iterate_minibatches(X, y, batch_size, **options)]
+    return [
+        tuple(batch) if isinstance(batch, (tuple, list)) else batch
+        for batch in submission.gradient_descent.iterate_minibatches(X, y, batch_size, **options)
+    ]

@@ -18,12 +18,13 @@ def softmax_loss_vectorized_warnings(submission, W, X, y, reg) -> dict:
     """The student's softmax_loss_vectorized(W, X, y, reg) and every warning it emitted."""
     # NumPy's default error handling (underflow to 0 is silent and harmless),
     # whatever the student's code set globally.
-    with warnings.catch_warnings(record=True) as caught, \
-            np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"):
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        np.errstate(over="warn", divide="warn", invalid="warn", under="ignore"),
+    ):
         warnings.simplefilter("always")
         result = submission.softmax_loss.softmax_loss_vectorized(W, X, y, reg)
-    return {"result": result,
-            "warnings": [f"{warning.category.__name__}: {warning.message}" for warning in caught]}
+    return {"result": result, "warnings": [f"{warning.category.__name__}: {warning.message}" for warning in caught]}
 
 
 def timing_inputs(seed: int, num_examples: int, num_features: int, num_classes: int):
@@ -38,11 +39,11 @@ def timing_inputs(seed: int, num_examples: int, num_features: int, num_classes: 
 _prepared: list = []  # the inputs of the next timed run, made outside the timed window
 
 
-def prepare_timed_inputs(submission, seed: int, num_examples: int, num_features: int, num_classes: int,
-                         repeats: int) -> int:
+def prepare_timed_inputs(
+    submission, seed: int, num_examples: int, num_features: int, num_classes: int, repeats: int
+) -> int:
     """Build the inputs of a timed run (seeds seed, seed+1, ...) before the timing starts."""
-    _prepared[:] = [timing_inputs(seed + repeat, num_examples, num_features, num_classes)
-                    for repeat in range(repeats)]
+    _prepared[:] = [timing_inputs(seed + repeat, num_examples, num_features, num_classes) for repeat in range(repeats)]
     return len(_prepared)
 
 
