@@ -47,15 +47,19 @@ def command_check(arguments) -> int:
         modules=modules,
         in_process=arguments.in_process,
         fresh_process=False,
+        allow_weak_isolation=True,  # a student's own check: no grade rests on it
     )
     print(report.score_table(result, width=arguments.width))
-    if result.extra.get("isolation", "").startswith("none"):
+    isolation = result.extra.get("isolation", "")
+    if isolation.startswith("none"):
         print("note: --in-process ran your code inside the grader, without isolation")
+    elif "AS ROOT" in isolation:
+        print("note: your code ran as root, without a sandbox of its own (fine for checking your own work)")
     return 0
 
 
 def command_grade(arguments) -> int:
-    from grader.engine import batch, intake, runner
+    from grader.engine import batch, intake, runner, sandbox
     from grader.results import formats, report
 
     modules = parse_modules(arguments.modules)
@@ -68,8 +72,11 @@ def command_grade(arguments) -> int:
         hidden=not arguments.no_hidden,
         seed=arguments.seed,
         in_process=arguments.in_process,
+        allow_weak_isolation=arguments.allow_weak_isolation,
         time_limit=arguments.time_limit,
     )
+    if not arguments.in_process:
+        sandbox.preflight(allow_weak_isolation=arguments.allow_weak_isolation)  # before any submission
     if arguments.format != "files":
         if len(paths) != 1:
             raise UsageError(
@@ -117,7 +124,13 @@ def command_verify(arguments) -> int:
             )
     failures = 0
     for name, expected in expectations:
-        result = runner.grade(course / name, hidden=True, seed=arguments.seed, in_process=arguments.in_process)
+        result = runner.grade(
+            course / name,
+            hidden=True,
+            seed=arguments.seed,
+            in_process=arguments.in_process,
+            allow_weak_isolation=arguments.allow_weak_isolation,
+        )
         good = result.score == expected and result.max_score == TOTAL_POINTS
         failures += not good
         print(
@@ -189,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-hidden", action="store_true", help="public tests only")
     grade.add_argument("--in-process", action="store_true", help="no sandbox (NOT isolated; for debugging)")
     grade.add_argument(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="where the sandbox can neither use namespaces nor a user of its own, run the code as root "
+        "anyway (recorded in results.json)",
+    )
+    grade.add_argument(
         "--time-limit",
         type=float,
         default=LIMITS.submission_seconds,
@@ -203,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
     verify.add_argument("--seed", type=int, help="seed of the hidden tests")
     verify.add_argument("--in-process", action="store_true", help=argparse.SUPPRESS)
+    verify.add_argument("--allow-weak-isolation", action="store_true", help="as for grade")
     verify.set_defaults(handler=command_verify)
 
     release = commands.add_parser("release", help="write the repository students receive (no solutions)")

@@ -24,6 +24,10 @@ class SubmissionError(UsageError, ValueError):
     """A path that cannot be graded; the message says why and what to do."""
 
 
+class IsolationRefused(UsageError):
+    """The worker would run as root without namespaces: grading stops unless weak isolation is allowed."""
+
+
 class NotPlainData(TypeError):
     """A value that may not cross the boundary (said on the sending side)."""
 

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -17,6 +18,31 @@ def kill_group(pid: int):
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kill_user(uid: int, rounds: int = 50):
+    """SIGKILL every process of user `uid` (Linux), until none is left or `rounds` scans of /proc passed.
+
+    For a worker's own user: a process that left its process group (a
+    daemon) is still that user's. Never call it with a real account's uid.
+    """
+    if uid < 1000 or not os.path.isdir("/proc"):
+        raise ValueError(f"refusing to kill every process of uid {uid}")
+    for _ in range(rounds):
+        found = False
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                if os.stat(f"/proc/{entry}").st_uid != uid:
+                    continue
+                os.kill(int(entry), signal.SIGKILL)
+                found = True
+            except (OSError, ValueError):
+                continue
+        if not found:
+            return
+        time.sleep(0.01)
 
 
 @dataclasses.dataclass

@@ -29,7 +29,8 @@ import zipfile
 from pathlib import Path
 
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS, module_index
-from grader.errors import UsageError
+from grader.engine import sandbox
+from grader.errors import IsolationRefused, UsageError
 from grader.limits import LIMITS
 from grader.system import atomic_output, run_in_own_group, write_atomically
 
@@ -122,6 +123,13 @@ def run(submission: Path, results: Path, time_limit: float = LIMITS.gradescope_s
             indent=2,
         ),
     )
+    try:
+        sandbox.preflight()
+    except IsolationRefused as refused:
+        print(f"dlgrade: {refused}", flush=True)  # run_autograder's stdout: instructors only
+        message = "The autograder cannot sandbox student code on this machine; your instructor has the log."
+        write_atomically(results, json.dumps(placeholder_result(message), indent=2) + "\n")
+        return 0
     command = [
         sys.executable,
         "-m",

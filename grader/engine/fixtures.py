@@ -57,8 +57,10 @@ def pytest_sessionstart(session):
     else:
         from grader.engine.sandbox import Sandboxed
 
-        backend = Sandboxed(folder)
+        backend = Sandboxed(folder, allow_weak_isolation=config.getoption("allow_weak_isolation"))
     config.stash[scoring.RUN_FACTS]["submission"] = str(folder)
+    if config.getoption("allow_weak_isolation"):
+        config.stash[scoring.RUN_FACTS]["weak_isolation_allowed"] = True
     config.stash[scoring.BACKEND] = backend
 
 

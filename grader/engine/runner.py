@@ -15,6 +15,7 @@ marked not run. `fresh_process=False` runs it in this process instead
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -26,6 +27,7 @@ import pytest
 
 from grader.course import MODULES
 from grader.engine import intake
+from grader.engine.sandbox import preflight
 from grader.limits import LIMITS
 from grader.results.model import GradingResult
 from grader.system import run_in_own_group
@@ -54,6 +56,7 @@ def pytest_arguments(
     results: Path | None = None,
     partial: Path | None = None,
     terminal: bool = True,
+    allow_weak_isolation: bool = False,
 ) -> list[str]:
     """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
     arguments = [str(path) for path in suite_files(modules, hidden)]
@@ -82,6 +85,8 @@ def pytest_arguments(
         arguments.append(f"--seed={seed}")
     if in_process:
         arguments.append("--in-process")
+    if allow_weak_isolation:
+        arguments.append("--allow-weak-isolation")
     if results:
         arguments.append(f"--results={results}")
     if partial:
@@ -135,6 +140,7 @@ def grade(
     hidden=False,
     seed=None,
     in_process=False,
+    allow_weak_isolation=False,
     time_limit: float = LIMITS.submission_seconds,
     work_dir: Path | None = None,
     threads: int | None = None,
@@ -144,45 +150,38 @@ def grade(
 
     `threads` caps the compute threads of both processes (for batches run in
     parallel). `fresh_process=False` runs pytest in this process, without a
-    total time limit (see the module's docstring).
+    total time limit (see the module's docstring). Raises `IsolationRefused`
+    before anything runs where the sandbox would run the code as root
+    (`grader.engine.sandbox.preflight`), unless `allow_weak_isolation`.
     """
-    if isinstance(path, intake.Opened):
-        return _grade_opened(path, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process)
-    with intake.opened(path) as submission:
-        return _grade_opened(
-            submission, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process
-        )
+    if not in_process:
+        preflight(allow_weak_isolation=allow_weak_isolation)
+    suite = dict(
+        modules=modules, hidden=hidden, seed=seed, in_process=in_process, allow_weak_isolation=allow_weak_isolation
+    )
+    with contextlib.ExitStack() as stack:
+        submission = path if isinstance(path, intake.Opened) else stack.enter_context(intake.opened(path))
+        if fresh_process:
+            result = _in_fresh_process(submission.folder, suite, time_limit, work_dir, threads)
+        else:
+            result = _in_this_process(submission.folder, suite)
+        submission.in_its_terms(result)
+        return result
 
 
-def _grade_opened(
-    submission: intake.Opened, modules, hidden, seed, in_process, time_limit, work_dir, threads, fresh_process
-) -> GradingResult:
-    if fresh_process:
-        result = _in_fresh_process(submission.folder, modules, hidden, seed, in_process, time_limit, work_dir, threads)
-    else:
-        result = _in_this_process(submission.folder, modules, hidden, seed, in_process)
-    submission.in_its_terms(result)
-    return result
-
-
-def _in_this_process(folder: Path, modules, hidden, seed, in_process) -> GradingResult:
+def _in_this_process(folder: Path, suite: dict) -> GradingResult:
     os.environ.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     keeper = _ResultOf()
-    code = pytest.main(pytest_arguments(folder, modules, hidden, seed, in_process, terminal=False), plugins=[keeper])
+    code = pytest.main(pytest_arguments(folder, **suite, terminal=False), plugins=[keeper])
     if keeper.result is None:
         raise RuntimeError(f"the grader could not run (pytest exit code {int(code)})")
     return keeper.result
 
 
-def _in_fresh_process(folder: Path, modules, hidden, seed, in_process, time_limit, work_dir, threads) -> GradingResult:
+def _in_fresh_process(folder: Path, suite: dict, time_limit, work_dir, threads) -> GradingResult:
     with tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
-        command = [
-            sys.executable,
-            "-m",
-            "pytest",
-            *pytest_arguments(folder, modules, hidden, seed, in_process, results, partial),
-        ]
+        command = [sys.executable, "-m", "pytest", *pytest_arguments(folder, **suite, results=results, partial=partial)]
         completed = run_in_own_group(
             command, time_limit, cwd=temporary, env=pytest_environment(threads), stderr=subprocess.STDOUT
         )

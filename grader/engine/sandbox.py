@@ -31,13 +31,60 @@ from pathlib import Path
 from grader.channel import Channel
 from grader.engine.cgroup import MemoryGroup
 from grader.engine.intake import private_copy
+from grader.errors import IsolationRefused
 from grader.limits import LIMITS, Limits
-from grader.system import kill_group
+from grader.system import kill_group, kill_user
+from grader.worker.confinement import (
+    CLONE_NEWIPC,
+    CLONE_NEWNET,
+    CLONE_NEWNS,
+    CLONE_NEWPID,
+    refusal,
+    why_no_user_of_its_own,
+)
 
 GRADER = Path(__file__).resolve().parent.parent
 # Environment variables the worker keeps: numeric libraries need these to pick
 # safe kernels on some processors; nothing else of the grader's environment leaks.
 KEPT_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL")
+
+
+@functools.cache
+def namespaces_available() -> bool:
+    """Whether a process started here may create the worker's namespaces (Linux, root, CAP_SYS_ADMIN)."""
+    if not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return False
+    flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWNET
+    probe = f"import ctypes, os; os._exit(0 if ctypes.CDLL(None).unshare({flags}) == 0 else 1)"
+    return (
+        subprocess.run(
+            [sys.executable, "-I", "-c", probe],
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=LIMITS.start_seconds,
+        ).returncode
+        == 0
+    )
+
+
+def secret_paths() -> list[str]:
+    """What the worker must never read: the hidden tests, and the reference beside a course checkout's grader."""
+    return [str(GRADER / "hidden"), str(GRADER.parent / "solutions")]
+
+
+def preflight(namespaces: bool = True, allow_weak_isolation: bool = False):
+    """Refuse, before anything is graded, where the worker would run the student's code as root.
+
+    Raises `IsolationRefused` (one line: why, and what to do) unless the
+    worker gets namespaces or a user of its own, or weak isolation is allowed.
+    """
+    if allow_weak_isolation or not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return
+    if namespaces and namespaces_available():
+        return
+    problem = why_no_user_of_its_own([tempfile.gettempdir()], secret_paths())
+    if problem is not None:
+        raise IsolationRefused(refusal(problem))
 
 
 @functools.cache
@@ -97,8 +144,14 @@ class CapturedOutput:
 class Sandboxed:
     """A worker process per submission, restarted whenever it dies."""
 
-    def __init__(self, submission_folder: Path, limits: Limits = LIMITS, namespaces: bool = True):
-        self.limits, self.namespaces = limits, namespaces
+    def __init__(
+        self,
+        submission_folder: Path,
+        limits: Limits = LIMITS,
+        namespaces: bool = True,
+        allow_weak_isolation: bool = False,
+    ):
+        self.limits, self.namespaces, self.allow_weak_isolation = limits, namespaces, allow_weak_isolation
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
         base = Path(self._temporary.name)
         os.chmod(base, 0o755)
@@ -127,6 +180,7 @@ class Sandboxed:
 
     # -- the worker's life -------------------------------------------------
     def _spawn(self):
+        self._uid = None
         # Each start gets a fresh copy, so nothing a previous worker wrote survives.
         run = self._base / f"run-{self.restarts}"
         submission = run / "submission"
@@ -143,6 +197,8 @@ class Sandboxed:
             "home": str(home),
             "root": str(run / "root"),
             "namespaces": self.namespaces,
+            "allow_weak_isolation": self.allow_weak_isolation,
+            "secret_paths": secret_paths(),
             "cgroup_procs": self._memory_group and self._memory_group.procs,
             "limits": dataclasses.asdict(self.limits),
         }
@@ -183,13 +239,17 @@ class Sandboxed:
         """Wait for the worker to report its PID and that it is ready (or fail to start)."""
         deadline = time.monotonic() + self.limits.start_seconds
         first = self._receive(deadline)
+        if first and "refused" in first:
+            self._kill()
+            raise IsolationRefused(str(first["refused"]))
+        if first and first.get("uid") is not None:
+            self._uid = int(first["uid"])  # known before the hello: a worker that dies early is still killed whole
         hello = self._receive(deadline) if first and "pid" in first else None
         if not (first and hello and "hello" in hello):
             detail = self.output.text().strip()[-2000:]
             self._kill()
             raise RuntimeError(f"the grading worker did not start: {detail or 'no output'}")
         self._pid = int(first["pid"])
-        self._uid = int(first["uid"]) if first.get("uid") is not None else None
         self.isolation = str(hello["hello"]["isolation"])
 
     def _receive(self, deadline: float) -> dict | None:
@@ -209,6 +269,8 @@ class Sandboxed:
         process.wait()
         if self._memory_group is not None:
             self._memory_group.kill_all()  # a process that left the process group is still in the cgroup
+        if self._uid is not None:
+            kill_user(self._uid)  # and still the worker's own user's
         self._channel.close()
         self.restarts += 1
 

@@ -193,6 +193,11 @@ def add_options(parser):
         action="store_true",
         help="import the submission into this process (fast, NOT isolated from the grader)",
     )
+    group.addoption(
+        "--allow-weak-isolation",
+        action="store_true",
+        help="run the submission as root where no namespaces or user of its own can be had",
+    )
     group.addoption("--hidden", action="store_true", help="also run the hidden tests (instructors' grading)")
     group.addoption("--seed", type=int, default=None, help="seed of the hidden tests' inputs (default: random)")
     group.addoption(

@@ -8,8 +8,13 @@ namespaces, a root file system holding only the Python installation and the
 system libraries (read-only), the grader's worker library (read-only) and the
 submission copy, and the process drops to a user id of its own (no account, no privileges). Every process the
 student's code starts then lives in the PID namespace and dies with it, and
-there is no network. Elsewhere (macOS, an unprivileged container) the limits
-alone apply; `confine` says which isolation it achieved.
+there is no network. Without namespaces (a container without CAP_SYS_ADMIN, Docker's default) a
+worker started as root still drops to a user of its own before any student
+code runs; where it cannot (no CAP_SETUID, or a Python installation other
+users cannot read), it refuses to run as root unless the instructor allowed
+weak isolation (`--allow-weak-isolation`). Elsewhere (macOS, a grader not
+run as root) the limits alone apply. `confine` says which isolation it
+achieved.
 
 Runs with the standard library only, in the fresh worker before any of the
 student's code is loaded.
@@ -21,7 +26,10 @@ import ctypes
 import os
 import resource
 import signal
+import stat
 import sys
+
+from grader.errors import IsolationRefused
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
@@ -79,12 +87,101 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
             }
         except OSError as error:
             reason = f" (namespaces unavailable: {error.strerror or error})"
+    weak = ""
+    if sys.platform.startswith("linux") and os.geteuid() == 0:
+        problem = why_no_user_of_its_own([config["library"], config["submission"]], config.get("secret_paths", []))
+        if problem is None:
+            worker_uid = FIRST_WORKER_UID + os.getpid()
+            report_pid(os.getpid(), worker_uid)
+            set_limits(config["limits"])
+            _become(worker_uid, [config["home"], config["submission"]], config["limits"]["processes"])
+            return f"a user of its own and resource limits, no namespaces{reason}{tree}", paths
+        if not config.get("allow_weak_isolation"):
+            raise IsolationRefused(refusal(problem))
+        weak = f", AS ROOT (weak isolation allowed: {problem})"
     report_pid(os.getpid(), None)
     set_limits(config["limits"])
     # Without a user of its own, the process limit counts every process of the
     # person grading: allow what they already run, plus the worker's share.
     set_process_limit(_tasks_of_this_user() + config["limits"]["processes"])
-    return "resource limits and its own process group" + tree + reason, paths
+    return "resource limits and its own process group" + tree + reason + weak, paths
+
+
+def refusal(problem: str) -> str:
+    """The one line that says why grading stops, and what to do."""
+    return (
+        f"refusing to run the students' code as root without namespaces ({problem}); grade as root with "
+        "CAP_SYS_ADMIN (e.g. docker run --cap-add SYS_ADMIN), or as a user other than root, or pass "
+        "--allow-weak-isolation to accept code that can read and write what root can"
+    )
+
+
+def _capabilities() -> int:
+    """This process's effective capabilities, as the bit mask of /proc/self/status."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("CapEff:"):
+                return int(line.split()[1], 16)
+    return 0
+
+
+CAP_CHOWN, CAP_SETGID, CAP_SETUID = 0, 6, 7
+
+
+def why_no_user_of_its_own(paths: list[str], secret_paths: list[str] = ()) -> str | None:
+    """Why this root process cannot hand the student's code to a user of its own; None when it can.
+
+    The user needs the capabilities to be set, must be able to read the
+    Python installation (imports happen after the switch) and `paths`, and
+    must not be able to read `secret_paths` (the reference, the hidden tests):
+    without a mount namespace it sees every file other users may read.
+    """
+    capabilities = _capabilities()
+    for name, bit in (("CAP_SETUID", CAP_SETUID), ("CAP_SETGID", CAP_SETGID), ("CAP_CHOWN", CAP_CHOWN)):
+        if not capabilities & (1 << bit):
+            return f"this process lacks {name}"
+    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *paths}
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and getattr(numpy, "__file__", None):
+        needed.add(os.path.dirname(numpy.__file__))
+    for path in sorted(needed):
+        blocked = _closed_to_others(os.path.realpath(path))
+        if blocked:
+            return f"other users cannot enter {blocked}, which holds {path}"
+    for path in secret_paths:
+        if os.path.exists(path) and not _closed_to_others(os.path.realpath(path)):
+            return f"other users can read {path} (chmod o-rwx it)"
+    return None
+
+
+def _closed_to_others(path: str) -> str | None:
+    """The first folder on the way to `path` (itself included) that other users cannot enter."""
+    parts = path.split(os.sep)
+    for end in range(2, len(parts) + 1):
+        folder = os.sep.join(parts[:end]) or os.sep
+        try:
+            mode = os.stat(folder).st_mode
+        except OSError:
+            return folder
+        if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+            return folder
+    return None
+
+
+def _become(uid: int, writable: list[str], processes: int):
+    """Hand this process (and all it starts) to user and group `uid`, with no supplementary groups."""
+    for folder in writable:
+        for top, directories, files in os.walk(folder):
+            for name in [top] + [os.path.join(top, entry) for entry in directories + files]:
+                os.chown(name, uid, uid)
+    os.setgroups([])
+    os.setgid(uid)
+    set_process_limit(processes)
+    os.setuid(uid)
+    if os.getuid() != uid or os.geteuid() != uid:
+        os._exit(1)  # never run the student's code as root by accident
+    # Changing credentials clears the parent-death signal: arm it again.
+    _check(_libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
 
 
 def _join(procs: str | None) -> bool:

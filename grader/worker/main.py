@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy  # noqa: F401
 
 from grader.channel import Channel
+from grader.errors import IsolationRefused
 from grader.worker.confinement import confine
 
 
@@ -37,7 +38,11 @@ def _move_packages(old_library: str, new_library: str):
 def main():
     config = json.loads(sys.argv[1])
     channel = Channel(config["request_fd"], config["reply_fd"])
-    isolation, paths = confine(config, lambda pid, uid: channel.send({"pid": pid, "uid": uid}))
+    try:
+        isolation, paths = confine(config, lambda pid, uid: channel.send({"pid": pid, "uid": uid}))
+    except IsolationRefused as refused:
+        channel.send({"refused": str(refused)})
+        return
     sys.path[:] = [paths["library"]] + [entry for entry in sys.path[1:] if entry]
     _move_packages(config["library"], paths["library"])
     os.environ["HOME"] = paths["home"]
