@@ -164,6 +164,15 @@ def test_verify_fails_when_the_reference_is_not_100(tmp_path):
     assert "exercises: 0/100 (expected 0) ok" in completed.stdout
 
 
+def test_batch_ids_are_unique_whatever_the_folder_names_and_safe_names_are_kept():
+    paths = ["alice!", "alice?", "alice_-2", "alice_", "Bob", "bob", "..", ".hidden", "x" * 300, "x" * 301, "é"]
+    ids = [job.identifier for job in batch.identifiers(paths)]
+    assert len({identifier.lower() for identifier in ids}) == len(ids), ids
+    assert ids[2] == "alice_-2" and ids[3] == "alice_" and ids[4] == "Bob"  # safe names are never renamed
+    assert all(len(identifier) <= 110 and not identifier.startswith(".") and "/" not in identifier
+               for identifier in ids)  # fmt: skip
+
+
 def test_batch_ids_are_unique_and_name_the_student_where_folder_names_repeat():
     paths = [
         "submitted/alice/dl-exercises",

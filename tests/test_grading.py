@@ -32,6 +32,16 @@ def test_every_module_is_worth_its_points(reference):
     assert {module: possible for module, (_, possible) in reference.module_scores().items()} == MODULE_POINTS
 
 
+def test_every_public_test_runs_before_the_first_hidden_one(reference):
+    kinds = [test.hidden for test in reference.tests]  # in the order they ran
+    assert kinds == sorted(kinds) and True in kinds, "a hidden test ran before a public one"
+
+
+def test_hidden_seeds_have_128_bits():
+    seeds = {grade(SOLUTIONS, modules=["conv_size"], hidden=True).extra["seed"] for _ in range(2)}
+    assert len(seeds) == 2 and max(seeds) >= 2**64, seeds  # 2**-64 odds of a false failure
+
+
 def test_reference_passes_every_hidden_test(reference):
     hidden = [test for test in reference.tests if test.hidden]
     assert hidden, "the hidden suite ran no test"

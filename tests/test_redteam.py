@@ -333,13 +333,22 @@ HIDDEN_INPUT = "[0.53771, -1.23456, 2.71828]"  # what a hidden test handed the s
             "where": "",
             "trace": "",
         },
+        {  # the input in the exception's type name, and a forged "built-in" from a replaced dispatcher
+            "type": "Leak_0_53771",
+            "builtin": "Leak_0_53771",
+            "message": "",
+            "phase": "call",
+            "where": "",
+            "trace": "",
+        },
+        {"type": "Leak_0_53771", "builtin": "ValueError", "message": "", "phase": "call", "where": "", "trace": ""},
     ],
-    ids=["raised-in-call", "raised-at-import"],
+    ids=["raised-in-call", "raised-at-import", "type-name-and-forged-builtin", "type-name"],
 )
 def test_hidden_feedback_never_shows_what_the_students_code_said(report):
     error = exception_from_report(report, "your `relu_grad(float64 array of shape (3,))`")
     text = scoring.feedback_text(error, hidden=True)
-    assert ECHO not in text and "0.53771" not in text, text
+    assert ECHO not in text and "0.53771" not in text and "53771" not in text, text
 
 
 def test_hidden_feedback_never_shows_a_crashing_calls_last_output():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from grader.engine import cgroup
+from grader.engine.backends import InProcess
 from grader.engine.cgroup import MemoryGroup
 from grader.engine.sandbox import Sandboxed
 from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed
@@ -143,6 +144,21 @@ def test_a_grading_process_killed_from_outside_leaves_no_worker_behind(submissio
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert processes_with(marker) == []
+
+
+COUNTER_MODULE = "CALLS = []\n\ndef relu(z):\n    CALLS.append(z)\n    return len(CALLS)\n"
+
+
+@pytest.mark.parametrize("backend", [Sandboxed, InProcess])
+def test_a_restart_loads_the_submission_afresh(tmp_path, backend):
+    (tmp_path / "activations.py").write_text(COUNTER_MODULE)
+    student = Student(backend(tmp_path))
+    try:
+        assert [student.activations.relu(0), student.activations.relu(0)] == [1, 2]
+        student._backend.restart()
+        assert student.activations.relu(0) == 1, "state of the earlier calls survived the restart"
+    finally:
+        student.close()
 
 
 def test_an_exit_in_the_middle_of_a_call_is_reported_as_a_crash(tmp_path):

@@ -64,7 +64,7 @@ class _Exports:
         self.packages: dict[str, tuple[Path, dict[str, ExportedModule]]] = {}
         self.submissions: dict[str, object] = {}
         self.results: dict[tuple, object] = {}
-        self.random_seed = secrets.randbelow(2**31)
+        self.random_seed = secrets.randbits(128)
 
     def package(self, folder: Path) -> tuple[str, Path, dict[str, ExportedModule]]:
         modules = export_modules(folder)

@@ -102,7 +102,7 @@ def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
     if seed is None:
         seed = existing_seed(config_path)
     if seed is None:
-        seed = secrets.randbelow(2**31)
+        seed = secrets.randbits(128)
     import nbformat
 
     plans = collect_exercises(solutions, modules)

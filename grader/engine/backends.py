@@ -30,6 +30,9 @@ class Backend(Protocol):
     def cpu_seconds(self) -> float:
         """CPU seconds used so far by the code's processes, measured outside that code."""
 
+    def restart(self) -> None:
+        """Load the submission afresh: no state of the earlier requests survives."""
+
     def close(self) -> None:
         """Stop everything the backend started and remove its files."""
 
@@ -42,13 +45,16 @@ class InProcess:
     """
 
     def __init__(self, submission_folder: Path):
-        from grader.worker.dispatcher import Dispatcher
-
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
         self.folder = Path(self._temporary.name) / "submission"
         self.isolation = "none (in-process, not isolated)"
         self.modules = private_copy(Path(submission_folder), self.folder)
-        self._dispatcher = Dispatcher(self.folder)
+        self.restart()
+
+    def restart(self):
+        from grader.worker.dispatcher import Dispatcher
+
+        self._dispatcher = Dispatcher(self.folder)  # a package of its own: the modules are imported afresh
 
     def request(self, request: dict, time_limit: float | None = None) -> dict:
         reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))

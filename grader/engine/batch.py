@@ -34,24 +34,40 @@ class Job:
     path: Path
 
 
+MAX_IDENTIFIER_CHARS = 100  # well under any file system's 255 bytes for a name, with room for "-N"
+
+
 def identifiers(paths: list[Path]) -> list[Job]:
     """One id per submission: its folder or zip name, made unique and safe as a folder name.
 
     Where names repeat, the parent folder's name goes first: nbgrader's
     submitted/<student>/<assignment> folders become <student>-<assignment>.
+    A name that is already safe keeps it; the others (`alice!`, a name that
+    is too long) are made safe and, where that collides with any other id
+    (compared without case, as macOS and Windows do), numbered: `alice_-2`.
     """
     resolved = [Path(path).resolve() for path in paths]
     names = [path.name.removesuffix(".zip") for path in resolved]
     repeated = {name for name, count in collections.Counter(names).items() if count > 1}
-    jobs, seen = [], {name: 1 for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
-    for path, full, name in zip(paths, resolved, names):
-        if name in repeated:
-            name = f"{full.parent.name}-{name}"
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "submission"
-        base = "submission" if base in (".", "..") else base
-        seen[base] = seen.get(base, 0) + 1
-        jobs.append(Job(base if seen[base] == 1 else f"{base}-{seen[base]}", Path(path)))
-    return jobs
+    wanted = [f"{full.parent.name}-{name}" if name in repeated else name for full, name in zip(resolved, names)]
+    safe = [_safe_name(name) for name in wanted]
+    taken = {name.lower() for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
+    chosen: list[str | None] = [None] * len(paths)
+    # Names that needed no change first: an honest student's id never depends on another's folder name.
+    for index in sorted(range(len(paths)), key=lambda index: safe[index] != wanted[index]):
+        candidate, number = safe[index], 1
+        while candidate.lower() in taken:
+            number += 1
+            candidate = f"{safe[index]}-{number}"
+        taken.add(candidate.lower())
+        chosen[index] = candidate
+    return [Job(identifier, Path(path)) for identifier, path in zip(chosen, paths)]
+
+
+def _safe_name(name: str) -> str:
+    """`name` as a folder name that is safe everywhere: letters, digits, `.`, `_`, `-`; no leading dot."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:MAX_IDENTIFIER_CHARS].lstrip(".")
+    return safe or "submission"
 
 
 def write_submission_files(folder: Path, result: GradingResult, identifier: str, junit: bool):

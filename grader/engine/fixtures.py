@@ -37,7 +37,7 @@ def pytest_configure(config):
     facts = config.stash[scoring.RUN_FACTS] = {}
     if config.getoption("hidden"):
         seed = config.getoption("seed")
-        facts["seed"] = secrets.randbelow(2**31) if seed is None else seed
+        facts["seed"] = secrets.randbits(128) if seed is None else seed  # 128 bits: never guessed
     if not config.pluginmanager.has_plugin("dlgrade-scoring"):
         config.pluginmanager.register(scoring.ScoringPlugin(config), "dlgrade-scoring")
 
@@ -73,6 +73,19 @@ def pytest_unconfigure(config):
 @pytest.fixture(scope="session")
 def student(request):
     return Student(request.config.stash[scoring.BACKEND])
+
+
+HIDDEN_PHASE = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """The hidden tests (run after every public one) get a fresh worker."""
+    if scoring.is_hidden(item) and not item.config.stash.get(HIDDEN_PHASE, False):
+        item.config.stash[HIDDEN_PHASE] = True
+        backend = item.config.stash.get(scoring.BACKEND, None)
+        if backend is not None:
+            backend.restart()
 
 
 @pytest.fixture(autouse=True)

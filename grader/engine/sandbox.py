@@ -347,6 +347,11 @@ class Sandboxed:
             ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
         return ticks / os.sysconf("SC_CLK_TCK")
 
+    def restart(self):
+        """A fresh worker from here on: nothing of the current one (its memory, its files) survives."""
+        self._kill()
+        self._spawn()
+
     def close(self):
         if self._alive():
             try:

@@ -73,7 +73,7 @@ def feedback_text(error: BaseException, hidden: bool) -> str:
     elif isinstance(error, NotAttempted):
         what = "not attempted yet"
     elif isinstance(error, StudentRaised):
-        what = f"your code raised {error.type_name}"
+        what = f"your code raised {error.builtin}"  # a built-in's name: the student's own type name could carry input
     elif isinstance(error, TimeLimitExceeded):
         what = "your code did not finish in time"
     elif isinstance(error, WorkerCrashed):
@@ -107,7 +107,9 @@ class ScoringPlugin:
             ]
             config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
             items[:] = chosen
-        items.sort(key=lambda item: (module_index(module_of(item)), is_hidden(item)))
+        # Every public test first, then the hidden ones (in a fresh worker, see grader.engine.fixtures):
+        # nothing a hidden input left behind can reappear in a public test's feedback.
+        items.sort(key=lambda item: (is_hidden(item), module_index(module_of(item))))
         counters: dict[str, int] = {}
         for item in items:
             marker = item.get_closest_marker("graded")

@@ -59,6 +59,10 @@ def _raised_class(builtin: str) -> type:
 def exception_from_report(report: dict, call: str) -> StudentFailure:
     """The trusted-side exception for what the worker says the student's code raised."""
     report = {key: str(value) for key, value in report.items() if isinstance(value, str)}
+    # The worker can be replaced: a "built-in" it names must really be one, or it is an Exception.
+    named = getattr(builtins, report.get("builtin", ""), None)
+    if not (isinstance(named, type) and issubclass(named, BaseException)):
+        report["builtin"] = "Exception"
     kind, message = report.get("type", "Exception"), report.get("message", "")
     where = f" ({report['where']})" if report.get("where") else ""
     phase = report.get("phase", "call")
