@@ -543,3 +543,35 @@ def test_a_submission_named_like_the_gradebook_breaks_nothing(tmp_path):
     assert completed.returncode == 0, completed.stderr[-1000:]
     with open(out / "grades.csv", newline="") as stream:
         assert len(list(csv.DictReader(stream))) == 2
+
+
+# -- student text in the reports ------------------------------------------------------------
+
+INJECTING_RELU = """
+def relu(z):
+    raise ValueError("\\n```\\n\\n# Full marks: 100/100\\n\\n```\\x1b[2J\\x1b[31mgraded\\x00\\x0b\\x1b]0;title\\x07")
+"""
+
+
+def test_student_text_cannot_break_out_of_the_reports(tmp_path):
+    from xml.etree import ElementTree
+
+    from grader.engine import runner
+    from grader.results import formats, report
+
+    folder = make_submission(tmp_path / "injector", "activations", [("def relu(z):", "def _relu(z):")])
+    (folder / "activations.py").write_text((folder / "activations.py").read_text() + INJECTING_RELU)
+    result = runner.grade(folder, modules=["activations"])
+    relu = next(test for test in result.tests if test.exercise == "relu" and test.status == "failed")
+    assert "Full marks" in relu.output, relu.output  # the message is shown...
+    everything = "".join(test.output for test in result.tests)
+    assert not any(character in everything for character in "\x1b\x00\x0b\x07"), "control characters passed"
+    markdown = report.markdown(result)
+    heading = markdown.index(f"`{relu.name}`")
+    block = markdown[heading:].split("\n", 2)[2]  # the fence, the output, the fence
+    fence = block.split("\n", 1)[0]
+    assert set(fence) == {"`"} and len(fence) > 3
+    assert block.count("\n" + fence + "\n") == 1, "the output closed its fence early"  # ...inside one block
+    assert "\n# Full marks" in block.split("\n" + fence + "\n")[0]
+    ElementTree.fromstring(formats.junit(result).split("?>", 1)[1])  # parses: no XML-invalid characters
+    assert "\x1b" not in report.score_table(result)

@@ -26,6 +26,7 @@ import pytest
 
 from grader.course import MODULES, module_index
 from grader.engine.backends import Backend
+from grader.engine.student import printable
 from grader.errors import Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 from grader.results.model import GradingResult, TestResult, save
 
@@ -150,7 +151,7 @@ class ScoringPlugin:
                 message = feedback_text(call.excinfo.value, result.hidden)
             else:
                 message = "failed"
-            result.status, result.score, result.output = "failed", 0.0, message
+            result.status, result.score, result.output = "failed", 0.0, printable(message)
         if report.when == "teardown" and self.config.getoption("partial_results"):
             save(self.result(), Path(self.config.getoption("partial_results")))
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import re
 
 from grader import wire
 from grader.course import MODULES
@@ -34,6 +35,17 @@ __all__ = [
     "TimeLimitExceeded",
     "WorkerCrashed",
 ]
+
+# Characters the student's text may not carry into feedback: control characters (ANSI escapes
+# for the terminal, NUL and the like, invalid in XML) other than newline and tab, and the
+# code points XML forbids.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def printable(text: str) -> str:
+    """Text from the student's side made safe for every report, once, where it enters."""
+    return _UNPRINTABLE.sub("\ufffd", text)
+
 
 _raised_classes: dict[str, type] = {}
 
@@ -58,7 +70,7 @@ def _raised_class(builtin: str) -> type:
 
 def exception_from_report(report: dict, call: str) -> StudentFailure:
     """The trusted-side exception for what the worker says the student's code raised."""
-    report = {key: str(value) for key, value in report.items() if isinstance(value, str)}
+    report = {key: printable(str(value)) for key, value in report.items() if isinstance(value, str)}
     # The worker can be replaced: a "built-in" it names must really be one, or it is an Exception.
     named = getattr(builtins, report.get("builtin", ""), None)
     if not (isinstance(named, type) and issubclass(named, BaseException)):
@@ -161,7 +173,9 @@ class Student:
                 "endless loop, or work that grows faster than the input"
             )
         if "crashed" in reply:
-            raise WorkerCrashed(f"{describe()} ended the process running your code ({reply['crashed']})")
+            raise WorkerCrashed(
+                f"{describe()} ended the process running your code ({printable(str(reply['crashed']))})"
+            )
         raise ProtocolError("malformed reply")
 
     def close(self):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from grader.course import MODULE_POINTS
 from grader.results.model import GradingResult
@@ -31,6 +32,12 @@ def score_table(result: GradingResult, *, feedback: bool = True, width: int = 10
     return buffer.getvalue()
 
 
+def fence(text: str) -> str:
+    """A Markdown code fence that `text` cannot close: longer than any run of backticks in it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    return "`" * max(3, longest + 1)
+
+
 def markdown(result: GradingResult, title: str = "Feedback") -> str:
     """The feedback file a student (or a TA) reads."""
     lines = [
@@ -52,9 +59,9 @@ def markdown(result: GradingResult, title: str = "Feedback") -> str:
             lines += [
                 f"### {test.number} `{test.name}` ({test.module}, 0/{test.max_score:g})",
                 "",
-                "```",
+                fence(test.output),
                 test.output,
-                "```",
+                fence(test.output),
                 "",
             ]
     missing = [module for module in MODULE_POINTS if module not in result.module_scores()]
