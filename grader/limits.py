@@ -40,13 +40,13 @@ class Limits:
     submission_tmpfs_bytes: int = 256 * MIB
 
     # -- the trust boundary's wire (grader.wire, grader.channel) --------------------------------------
-    # The largest legitimate values are the trained ConvNet's parameters (under 1 MB) and the
-    # suite's largest input arrays (a few MB); these caps keep a hostile reply from exhausting
-    # the trusted side's memory while leaving two orders of magnitude of room.
-    wire_array_bytes: int = 256 * MIB
+    # The largest legitimate message is 2.1 MB (measured: every reply of the reference's whole
+    # graded suite, public and hidden); these caps keep a hostile reply from exhausting the
+    # trusted side's memory (parsing a message costs up to 20 times its size) with 7x room.
+    wire_array_bytes: int = 12 * MIB
     wire_depth: int = 32  # nesting of lists and dicts: the course's values nest 3 deep at most
     wire_string_chars: int = 1_000_000
-    message_bytes: int = 320 * MIB  # one framed message: the largest array, base64-encoded, and some
+    message_bytes: int = 16 * MIB  # one framed message: the largest array base64-encoded, and some
     exception_message_chars: int = 2000  # of a student's exception message, kept for feedback
 
     # -- opening a submission (grader.engine.intake) -------------------------------------------------

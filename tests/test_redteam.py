@@ -575,3 +575,67 @@ def test_student_text_cannot_break_out_of_the_reports(tmp_path):
     assert "\n# Full marks" in block.split("\n" + fence + "\n")[0]
     ElementTree.fromstring(formats.junit(result).split("?>", 1)[1])  # parses: no XML-invalid characters
     assert "\x1b" not in report.score_table(result)
+
+
+# -- the trusted side stays bounded -----------------------------------------------------------
+
+FLOODING_RELU = '''
+import json, os, sys
+
+
+def relu(z):
+    """Writes 320 MB of frames with foreign ids to the trusted side's pipe, then answers as usual."""
+    fd = json.loads(sys.argv[1])["reply_fd"]
+    body = ("[" + "1," * (7 * 1024 * 1024) + "1]").encode()  # 14 MiB of a JSON list of ints
+    frame = len(body).to_bytes(4, "big") + b"NOT-YOUR" + body
+    for _ in range(20):
+        os.write(fd, frame)
+    return %(answer)s
+'''
+
+MEASURE_SCRIPT = """
+import resource, sys
+from pathlib import Path
+from grader.engine.sandbox import Sandboxed
+from grader.engine.student import Student
+
+student = Student(Sandboxed(Path(sys.argv[1])))
+try:
+    print(repr(student.activations.relu(0)))
+finally:
+    student.close()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)  # MiB
+"""
+
+
+def peak_of_a_call(folder: Path) -> tuple[str, int]:
+    completed = subprocess.run([sys.executable, "-c", MEASURE_SCRIPT, str(folder)], capture_output=True, text=True,
+                               timeout=300, cwd=ROOT)  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    answer, peak = completed.stdout.strip().splitlines()[-2:]
+    return answer, int(peak)
+
+
+def test_a_flood_of_foreign_frames_is_skipped_unread(tmp_path):
+    flood, plain = tmp_path / "flood", tmp_path / "plain"
+    for folder, code in ((flood, FLOODING_RELU % {"answer": "41"}), (plain, "def relu(z):\n    return 41\n")):
+        folder.mkdir()
+        (folder / "activations.py").write_text(code)
+    answer, flooded_peak = peak_of_a_call(flood)
+    _, plain_peak = peak_of_a_call(plain)
+    assert answer == "41", "the real reply after the flood was lost"
+    # Parsing one 14 MiB frame of ints alone takes over 300 MiB; all twenty, gigabytes.
+    assert flooded_peak <= plain_peak + 32, f"{flooded_peak} MiB against {plain_peak} MiB without the flood"
+
+
+def test_a_frame_over_the_cap_is_refused_unread(tmp_path):
+    folder = tmp_path / "huge"
+    folder.mkdir()
+    oversized = FLOODING_RELU.replace("7 * 1024 * 1024", "9 * 1024 * 1024") % {"answer": "41"}  # 18 MiB
+    (folder / "activations.py").write_text(oversized)
+    student = Student(Sandboxed(folder))
+    try:
+        with pytest.raises(WorkerCrashed, match="broke the grader's protocol"):
+            student.activations.relu(0)
+    finally:
+        student.close()

@@ -28,7 +28,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.channel import Channel
+from grader.channel import STATUS, Channel
 from grader.engine.cgroup import MemoryGroup
 from grader.engine.intake import private_copy
 from grader.errors import IsolationRefused
@@ -169,6 +169,7 @@ class Sandboxed:
         self._process = None
         self._pid = None
         self._uid = None
+        self._broken = None  # why the worker's last message was refused
         self.isolation = None
         self.output = None
         self.restarts = 0
@@ -252,13 +253,14 @@ class Sandboxed:
         self._pid = int(first["pid"])
         self.isolation = str(hello["hello"]["isolation"])
 
-    def _receive(self, deadline: float) -> dict | None:
-        """The next message, or None if the worker died or the deadline passed."""
+    def _receive(self, deadline: float, ident: bytes = STATUS) -> dict | None:
+        """The next message with id `ident`, or None if the worker died, broke the protocol or the deadline passed."""
         try:
-            message = self._channel.receive(deadline)
-        except (ValueError, OSError):
+            frame = self._channel.receive(deadline, ident)
+        except (ValueError, OSError) as error:
+            self._broken = f"it broke the grader's protocol ({error}), so it was stopped"
             return None
-        return message if isinstance(message, dict) else None
+        return frame[1] if frame is not None and isinstance(frame[1], dict) else None
 
     def _kill(self):
         process, self._process = self._process, None
@@ -285,30 +287,34 @@ class Sandboxed:
             self._start()
         elif self._pid is None:
             self._handshake()
-        identifier = secrets.token_hex(8)
+        identifier = secrets.token_bytes(8)
         limit = time_limit or self.limits.call_seconds
         try:
-            self._channel.send({"id": identifier, "body": request})
+            self._channel.send(request, identifier)
         except OSError:
             return self._crashed()
         deadline = time.monotonic() + limit
-        while True:
-            reply = self._receive(deadline)
-            if reply is None:
-                if time.monotonic() >= deadline and self._alive():
-                    self._kill()
-                    return {"timeout": limit}
-                return self._crashed()
-            if reply.get("id") == identifier:
-                reply.pop("id")
-                return reply
+        reply = self._receive(deadline, identifier)  # frames with another id are skipped unread
+        if reply is None:
+            if time.monotonic() >= deadline and self._alive():
+                self._kill()
+                return {"timeout": limit}
+            return self._crashed()
+        return reply
 
     def _crashed(self) -> dict:
-        process = self._process
-        code = process.wait(timeout=5) if process is not None else None
+        process, broken, self._broken = self._process, self._broken, None
+        code = None
+        if process is not None and not broken:
+            try:
+                code = process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
         output = self.output.text().strip() if self.output else ""
         self._kill()
-        if code is None:
+        if broken:
+            reason = broken
+        elif code is None:
             reason = "the process stopped answering"
         elif code < 0:
             name = signal.Signals(-code).name

@@ -52,8 +52,8 @@ def main():
     dispatcher = Dispatcher(Path(paths["submission"]))
     channel.send({"hello": {"isolation": isolation}})
     while True:
-        message = channel.receive()
-        if message is None:
+        frame = channel.receive()
+        if frame is None:
             return
-        reply = dispatcher.handle(message["body"])
-        channel.send({"id": message["id"], **reply})
+        ident, request = frame
+        channel.send(dispatcher.handle(request), ident)
