@@ -49,8 +49,15 @@ class Limits:
     message_bytes: int = 16 * MIB  # one framed message: the largest array base64-encoded, and some
     exception_message_chars: int = 2000  # of a student's exception message, kept for feedback
 
+    # The trusted grading process of one submission (the suite, its oracles, torch): a backstop
+    # behind the wire's caps. Torch maps about 3.5 GB of address space; the oracles need little more.
+    trusted_memory_bytes: int = 8 * GIB
+
     # -- opening a submission (grader.engine.intake) -------------------------------------------------
-    zip_bytes: int = 200 * MIB  # unpacked size of a submitted zip: the eight modules are under 100 KB
+    zip_bytes: int = 200 * MIB  # bytes really unpacked from a zip (not its declared sizes): modules are < 100 KB
+    zip_entries: int = 100_000  # entries of a zip: a zipped virtual environment has some 30,000
+    zip_module_files: int = 64  # files named like a course module in one zip (8 modules, 8 notebooks, copies)
+    submission_file_bytes: int = 32 * MIB  # one module or notebook: a notebook with its plots is a few MB
 
     # -- the platforms' doors ------------------------------------------------------------------------
     classroom_seconds: float = 15 * 60.0  # a Classroom push: the workflow's step stops at 20 minutes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import resource
 import signal
 import subprocess
 import tempfile
@@ -56,13 +57,20 @@ class Completed:
         return self.returncode is None
 
 
-def run_in_own_group(command: list[str], timeout: float, **popen) -> Completed:
+def run_in_own_group(command: list[str], timeout: float, address_space_bytes: int | None = None, **popen) -> Completed:
     """Run `command` in a process group of its own, killed whole after `timeout` s or on any interruption.
 
-    `popen` goes to `subprocess.Popen` (stdout and stderr are captured unless it says otherwise).
+    `address_space_bytes` caps the process's memory (RLIMIT_AS, set as it
+    starts, where the OS has it). `popen` goes to `subprocess.Popen` (stdout
+    and stderr are captured unless it says otherwise).
     """
     popen = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, **popen}
     process = subprocess.Popen(command, start_new_session=True, **popen)
+    if address_space_bytes is not None and hasattr(resource, "prlimit"):
+        try:
+            resource.prlimit(process.pid, resource.RLIMIT_AS, (address_space_bytes, address_space_bytes))
+        except (OSError, ValueError):
+            pass  # gone already, or the platform does not enforce it
     try:
         stdout, stderr = process.communicate(timeout=timeout)
         return Completed(process.returncode, stdout, stderr)

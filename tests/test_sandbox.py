@@ -192,3 +192,11 @@ def test_a_memory_group_left_by_a_killed_run_is_removed_by_the_next(tmp_path):
         assert not stale.exists(), "a group whose creator is gone was kept"
     finally:
         another.remove()
+
+
+def test_the_trusted_grading_process_runs_under_a_memory_limit_of_its_own():
+    from grader.system import run_in_own_group
+
+    hog = [sys.executable, "-c", "block = bytearray(3 * 1024**3)"]
+    assert run_in_own_group(hog, 60, address_space_bytes=2 * 1024**3).returncode != 0
+    assert run_in_own_group(hog, 60).returncode == 0

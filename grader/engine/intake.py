@@ -18,8 +18,10 @@ import contextlib
 import dataclasses
 import shutil
 import tempfile
+import time
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath
 
 from grader.course import MODULES, module_files
 from grader.engine import notebooks
@@ -78,8 +80,11 @@ class Opened:
 
 
 @contextlib.contextmanager
-def opened(path: Path):
-    """The submission at `path` (a folder or a .zip, of modules or notebooks), ready to grade."""
+def opened(path: Path, deadline: float | None = None):
+    """The submission at `path` (a folder or a .zip, of modules or notebooks), ready to grade.
+
+    A zip is unpacked before `deadline` (time.monotonic), or refused.
+    """
     path = Path(path)
     is_zip = path.suffix.lower() == ".zip"
     with contextlib.ExitStack() as stack:
@@ -88,7 +93,7 @@ def opened(path: Path):
             if not path.is_file():
                 raise SubmissionError(f"{path}: no such file; give an existing .zip or folder")
             temporary = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dlgrade-zip-")))
-            extract_zip(path, temporary)
+            extract_zip(path, temporary, deadline)
             entries = [entry for entry in temporary.iterdir() if entry.name != "__MACOSX"]
             root = entries[0] if len(entries) == 1 and entries[0].is_dir() else temporary
         try:
@@ -123,25 +128,59 @@ def _modules_of(path: Path):
         yield Opened(Path(temporary).resolve(), exported)
 
 
-def extract_zip(path: Path, destination: Path):
-    """Extract the .py and .ipynb files of a zip, refusing absolute paths, '..', links and zip bombs."""
+MODULE_FILE_NAMES = frozenset(f"{module}{suffix}" for module in MODULES for suffix in (".py", ".ipynb"))
+_BROKEN_ZIP = (zipfile.BadZipFile, zlib.error, EOFError, ValueError, RuntimeError, NotImplementedError, OSError)
+
+
+def extract_zip(path: Path, destination: Path, deadline: float | None = None):
+    """Extract the files of a zip named like a course module, refusing what could harm the grader.
+
+    Only `<module>.py` and `<module>.ipynb` files are extracted, wherever they
+    lie in the zip (a folder, GitHub's `repo-main/exercises/`); never absolute
+    paths, `..`, links. The bytes really unpacked are counted (a zip can lie
+    about its sizes) and capped, as are its entries; all of it before `deadline`
+    (time.monotonic). Anything wrong is a `SubmissionError` saying what to do.
+    """
+
+    def refuse(why: str):
+        raise SubmissionError(f"{path}: {why}")
+
     try:
         archive = zipfile.ZipFile(path)
         members = archive.infolist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise SubmissionError(f"{path}: not a readable zip file ({error}); re-create it with `zip -r`") from None
+    except _BROKEN_ZIP as error:
+        refuse(f"not a readable zip file ({error}); re-create it with `zip -r`")
     with archive:
-        if sum(member.file_size for member in members) > LIMITS.zip_bytes:
-            raise SubmissionError(f"{path}: unpacks to more than {LIMITS.zip_bytes // 1024**2} MB")
+        if len(members) > LIMITS.zip_entries:
+            refuse(f"holds {len(members)} entries, more than {LIMITS.zip_entries}; zip only your modules")
+        wanted = []
         for member in members:
-            name = Path(member.filename)
+            name = PurePosixPath(member.filename)
             is_link = (member.external_attr >> 16) & 0o170000 == 0o120000
-            unsafe = is_link or name.is_absolute() or ".." in name.parts
-            if member.is_dir() or unsafe or name.suffix not in (".py", ".ipynb"):
-                continue
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
+            unsafe = is_link or name.is_absolute() or ".." in name.parts or "\\" in member.filename
+            if not (member.is_dir() or unsafe) and name.name in MODULE_FILE_NAMES:
+                wanted.append(member)
+        if len(wanted) > LIMITS.zip_module_files:
+            refuse(f"holds {len(wanted)} files named like course modules; zip one copy of your modules")
+        unpacked = 0
+        for member in wanted:
+            target = destination.joinpath(*PurePosixPath(member.filename).parts)
             try:
-                target.write_bytes(archive.read(member))
-            except (zipfile.BadZipFile, OSError, RuntimeError) as error:
-                raise SubmissionError(f"{path}: {member.filename} cannot be read ({error})") from None
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(target, "wb") as copy:
+                    written = 0
+                    while chunk := source.read(1 << 16):
+                        written += len(chunk)
+                        unpacked += len(chunk)
+                        if written > LIMITS.submission_file_bytes:
+                            refuse(f"{member.filename} unpacks to more than "
+                                   f"{LIMITS.submission_file_bytes // 1024**2} MB")  # fmt: skip
+                        if unpacked > LIMITS.zip_bytes:
+                            refuse(f"unpacks to more than {LIMITS.zip_bytes // 1024**2} MB")
+                        if deadline is not None and time.monotonic() > deadline:
+                            refuse("took longer to unpack than the time allowed for grading it")
+                        copy.write(chunk)
+            except SubmissionError:
+                raise
+            except _BROKEN_ZIP as error:
+                refuse(f"{member.filename} cannot be read ({type(error).__name__}: {error}); re-create the zip")

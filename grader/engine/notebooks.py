@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.course import module_files
+from grader.limits import LIMITS
 
 KERNEL_MODULE = "grader.doors.jupyter"  # what a notebook imports `check` and `load_sibling` from
 
@@ -176,24 +177,32 @@ def export_notebook(notebook, name: str) -> ExportedModule:
 
 
 def read_notebook(path: Path) -> dict | None:
-    """The notebook at `path` as plain data, or None when it is missing or not an nbformat 4 notebook.
+    """The notebook at `path` as plain data, or None when it is missing, too large or not a well-formed
+    nbformat 4 notebook (cells, their sources and metadata of the types nbformat gives them).
 
     Read as JSON, not with nbformat: `dlgrade grade` reads submitted notebooks
     on the trusted side, where nbformat (an optional extra) may be missing, and
-    Jupyter and nbgrader have written nbformat 4 for a decade.
+    Jupyter and nbgrader have written nbformat 4 for a decade. Its size is
+    checked before it is read, and every field the export uses before it is used.
     """
     try:
+        if Path(path).stat().st_size > LIMITS.submission_file_bytes:
+            return None
         notebook = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return None
-    if not (
-        isinstance(notebook, dict)
-        and notebook.get("nbformat") == 4
-        and isinstance(notebook.get("cells"), list)
-        and all(isinstance(cell, dict) for cell in notebook["cells"])
-    ):
+    if not (isinstance(notebook, dict) and notebook.get("nbformat") == 4 and isinstance(notebook.get("cells"), list)):
         return None
-    return notebook
+    return notebook if all(_well_formed(cell) for cell in notebook["cells"]) else None
+
+
+def _well_formed(cell) -> bool:
+    if not (isinstance(cell, dict) and isinstance(cell.get("cell_type", ""), str)):
+        return False
+    source, metadata = cell.get("source", ""), cell.get("metadata", {})
+    if not (isinstance(source, str) or (isinstance(source, list) and all(isinstance(line, str) for line in source))):
+        return False
+    return isinstance(metadata, dict) and isinstance(metadata.get("nbgrader", {}), dict)
 
 
 def export_modules(folder: Path) -> dict[str, ExportedModule]:
@@ -204,7 +213,10 @@ def export_modules(folder: Path) -> dict[str, ExportedModule]:
         if notebook is None:
             modules[name] = ExportedModule(
                 text=f"raise ImportError('{name}.ipynb is not a readable notebook')\n",
-                notes=[f"{name}.ipynb could not be read as a notebook"],
+                notes=[
+                    f"{name}.ipynb could not be read as a notebook (not nbformat 4 JSON of the usual shape, "
+                    f"or larger than {LIMITS.submission_file_bytes // 1024**2} MB); open and save it in Jupyter"
+                ],
             )
             continue
         modules[name] = export_notebook(notebook, name)

@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -159,10 +160,11 @@ def grade(
     suite = dict(
         modules=modules, hidden=hidden, seed=seed, in_process=in_process, allow_weak_isolation=allow_weak_isolation
     )
+    deadline = time.monotonic() + time_limit  # opening (unpacking a zip) counts against the submission's time
     with contextlib.ExitStack() as stack:
-        submission = path if isinstance(path, intake.Opened) else stack.enter_context(intake.opened(path))
+        submission = path if isinstance(path, intake.Opened) else stack.enter_context(intake.opened(path, deadline))
         if fresh_process:
-            result = _in_fresh_process(submission.folder, suite, time_limit, work_dir, threads)
+            result = _in_fresh_process(submission.folder, suite, time_limit, deadline, work_dir, threads)
         else:
             result = _in_this_process(submission.folder, suite)
         submission.in_its_terms(result)
@@ -178,12 +180,17 @@ def _in_this_process(folder: Path, suite: dict) -> GradingResult:
     return keeper.result
 
 
-def _in_fresh_process(folder: Path, suite: dict, time_limit, work_dir, threads) -> GradingResult:
+def _in_fresh_process(folder: Path, suite: dict, time_limit, deadline, work_dir, threads) -> GradingResult:
     with tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
         results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
         command = [sys.executable, "-m", "pytest", *pytest_arguments(folder, **suite, results=results, partial=partial)]
         completed = run_in_own_group(
-            command, time_limit, cwd=temporary, env=pytest_environment(threads), stderr=subprocess.STDOUT
+            command,
+            max(1.0, deadline - time.monotonic()),
+            address_space_bytes=LIMITS.trusted_memory_bytes,
+            cwd=temporary,
+            env=pytest_environment(threads),
+            stderr=subprocess.STDOUT,
         )
         for candidate in (results, partial):
             if candidate.is_file():
