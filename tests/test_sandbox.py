@@ -1,9 +1,11 @@
 """The sandboxed worker: what it can see and reach, and that nothing of it survives."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -200,3 +202,36 @@ def test_the_trusted_grading_process_runs_under_a_memory_limit_of_its_own():
     hog = [sys.executable, "-c", "block = bytearray(3 * 1024**3)"]
     assert run_in_own_group(hog, 60, address_space_bytes=2 * 1024**3).returncode != 0
     assert run_in_own_group(hog, 60).returncode == 0
+
+
+SECRET_READER = """
+import os
+
+def relu(z):
+    try:
+        return sorted(os.listdir(%(secret)r)) + [open(os.path.join(%(secret)r, "test_x.py")).read()]
+    except OSError as error:
+        return type(error).__name__
+"""
+
+
+def test_hidden_tests_installed_inside_the_python_installation_stay_hidden(tmp_path, monkeypatch):
+    from grader.engine import sandbox
+
+    # As with `pip install .`: the hidden tests in site-packages, inside a prefix the worker's root binds.
+    secret = Path(tempfile.mkdtemp(prefix="dlgrade-hidden-", dir=sys.prefix))
+    try:
+        (secret / "test_x.py").write_text("SECRET = 1\n")
+        os.chmod(secret, 0o755)
+        (tmp_path / "activations.py").write_text(SECRET_READER % {"secret": str(secret)})
+        monkeypatch.setattr(sandbox, "secret_paths", lambda: [str(secret)])
+        student = Student(Sandboxed(tmp_path))
+        try:
+            seen = student.activations.relu(0)
+            if not student._backend.isolation.startswith("namespaces"):
+                pytest.fail(f"expected namespaces on this Linux machine as root; got {student._backend.isolation}")
+        finally:
+            student.close()
+        assert seen in ("PermissionError", []), f"the worker read the hidden tests: {seen}"
+    finally:
+        shutil.rmtree(secret)

@@ -277,6 +277,12 @@ def _enter_namespaces(config: dict, report_pid) -> str:
                 os.symlink(os.readlink(path), target)
         elif not os.path.exists(target) or not os.listdir(target):
             _bind(libc, path, target, read_only=True)
+    # The hidden tests (and a reference) can lie inside a bound prefix: the grader installed in
+    # site-packages (`pip install .`, a Gradescope bundle). An empty, closed tmpfs covers them.
+    for secret in config.get("secret_paths", []):
+        target = root + os.path.realpath(secret)
+        if os.path.isdir(target):
+            _mount(libc, "tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=000")
     for device in DEVICES:
         if os.path.exists(device):
             _bind(libc, device, root + device, read_only=False)
