@@ -8,14 +8,13 @@ RuntimeWarning up to |z| = 1e4) is checked in the student's process by
 `probes.activations.warnings_as_errors`.
 """
 
-import ast
-
 import numpy as np
 from scipy import special
 
 import grader.worker.probes.activations  # noqa: F401 -- loads probes.activations
 from grader.engine.feedback import check, check_array, describe_call, fail
 from grader.engine.scoring import graded
+from grader.engine.static import ModuleSource
 from grader.worker import probes
 
 RNG_SEED = 1234  # any fixed seed: inputs are random but the same on every run
@@ -179,40 +178,13 @@ def test_sigmoid_grad_matches_closed_form_and_numerical_gradient(student):
 @graded(points=1, exercise="tanh")
 def test_tanh_matches_closed_form_and_is_built_from_exp(student):
     check_elementwise(student, "tanh", np.tanh)
-    try:
-        tree = ast.parse(student.source("activations"))
-    except SyntaxError as error:
-        fail(f"activations.py does not parse: {error}")
-    uses = library_tanh_uses(tree)
+    uses = ModuleSource(student.source("activations"), "activations.py").library_uses("tanh", "tanh")
     check(
         not uses,
         f"tanh must be built from exp, but it uses the library's tanh: {', '.join(uses)}",
         call="tanh",
         hint="(1 - exp(-2|z|)) / (1 + exp(-2|z|)), with the sign of z put back",
     )
-
-
-def library_tanh_uses(tree):
-    """`np.tanh`-like attributes inside the student's `tanh`, and `from ... import tanh` anywhere."""
-    uses = [
-        f"`from {node.module} import tanh` (line {node.lineno})"
-        for node in ast.walk(tree)
-        if isinstance(node, ast.ImportFrom) and any(alias.name == "tanh" for alias in node.names)
-    ]
-    for statement in tree.body:
-        defines_tanh = (
-            isinstance(statement, ast.FunctionDef)
-            and statement.name == "tanh"
-            or isinstance(statement, ast.Assign)
-            and any(isinstance(target, ast.Name) and target.id == "tanh" for target in statement.targets)
-        )
-        if defines_tanh:
-            uses += [
-                f"`{ast.unparse(node)}` (line {node.lineno})"
-                for node in ast.walk(statement)
-                if isinstance(node, ast.Attribute) and node.attr == "tanh"
-            ]
-    return uses
 
 
 @graded(points=1, exercise="tanh")

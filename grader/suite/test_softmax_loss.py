@@ -6,7 +6,6 @@ checks of this module never wait for it). Timing runs in the student's
 process through probes and is measured in CPU seconds from outside.
 """
 
-import ast
 import math
 import secrets
 import time
@@ -17,6 +16,7 @@ from scipy import special
 import grader.worker.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
 from grader.engine.feedback import check, check_array, check_number, describe_call, fail
 from grader.engine.scoring import graded
+from grader.engine.static import ModuleSource
 from grader.worker import probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
@@ -30,10 +30,9 @@ TIMING_SIZE = dict(num_examples=500, num_features=40, num_classes=10, reg=0.1)
 TIMING_REPEATS = 20  # calls per run: the loop's run lasts ~90 ms, the student's is read in 10 ms clock ticks
 TIMING_RUNS = 3  # best of 3 runs for each side
 SPEEDUP = 3.0  # vectorized NumPy is ~25x faster than the loop here; ask for 3x
+
+
 # Calls that loop in Python even though no `for` keyword appears.
-LOOPING_CALLS = {"map", "vectorize", "apply_along_axis", "frompyfunc", "fromiter"}
-
-
 def loss_inputs(num_examples, num_features, num_classes, scale=0.5):
     """(W, X, y) in float64/int64, read-only so that in-place edits fail loudly."""
     rng = np.random.default_rng([RNG_SEED, num_examples, num_features, num_classes])
@@ -145,51 +144,6 @@ def check_uniform_loss(student, function):
     check_number(result[0], math.log(3), call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)  # log(C) for C = 3 classes
 
 
-def function_definitions(source: str) -> dict:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError as error:
-        fail(f"softmax_loss.py does not parse: line {error.lineno}: {error.msg}")
-    return {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
-
-
-def called_functions(function: str, definitions: dict) -> list:
-    """`function` and every function of the same file it calls, directly or through others."""
-    found, pending = [], [function]
-    while pending:
-        name = pending.pop()
-        if name in found or name not in definitions:
-            continue
-        found.append(name)
-        for node in ast.walk(definitions[name]):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-                pending.append(node.func.id)
-    return found
-
-
-def python_loops(function: str, definitions: dict) -> list[str]:
-    """'a for loop in softmax_loss_vectorized, line 12' for every loop `function` runs."""
-    kinds = {
-        ast.For: "a for loop",
-        ast.AsyncFor: "a for loop",
-        ast.While: "a while loop",
-        ast.ListComp: "a list comprehension",
-        ast.SetComp: "a set comprehension",
-        ast.DictComp: "a dict comprehension",
-        ast.GeneratorExp: "a generator expression",
-    }
-    loops = []
-    for name in called_functions(function, definitions):
-        for node in ast.walk(definitions[name]):
-            if type(node) in kinds:
-                loops.append(f"{kinds[type(node)]} in {name}, line {node.lineno}")
-            elif isinstance(node, ast.Call):
-                callee = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
-                if callee in LOOPING_CALLS:
-                    loops.append(f"a call of {callee} (a Python loop inside) in {name}, line {node.lineno}")
-    return list(dict.fromkeys(loops))  # nested comprehensions on one line are named once
-
-
 @graded(points=1, exercise="one_hot")
 def test_one_hot_rows_are_identity_rows(student):
     for labels, num_classes in [([2, 0, 1, 1], 3), ([0, 3], 6), ([4], 5)]:
@@ -293,10 +247,10 @@ def test_naive_gradient_matches_autograd(student):
 @graded(points=1, exercise="softmax_loss_naive")
 def test_naive_loops_over_the_examples(student):
     check_uniform_loss(student, "softmax_loss_naive")
-    definitions = function_definitions(student.source("softmax_loss"))
-    call = "softmax_loss.py, function softmax_loss_naive"
-    check("softmax_loss_naive" in definitions, "softmax_loss.py defines no function softmax_loss_naive", call=call)
-    loops = [node for node in ast.walk(definitions["softmax_loss_naive"]) if isinstance(node, (ast.For, ast.While))]
+    module = ModuleSource(student.source("softmax_loss"), "softmax_loss.py")
+    call = "softmax_loss.py, function softmax_loss_naive and the functions it calls"
+    check(module.defines("softmax_loss_naive"), "softmax_loss.py defines no function softmax_loss_naive", call=call)
+    loops = module.loops("softmax_loss_naive")
     check(
         bool(loops),
         "softmax_loss_naive has no loop: this exercise asks for an explicit loop over the "
@@ -370,14 +324,14 @@ def test_vectorized_is_stable_for_scores_near_1e4(student):
 @graded(points=1, exercise="softmax_loss_vectorized")
 def test_vectorized_has_no_python_loops(student):
     check_uniform_loss(student, "softmax_loss_vectorized")
-    definitions = function_definitions(student.source("softmax_loss"))
+    module = ModuleSource(student.source("softmax_loss"), "softmax_loss.py")
     call = "softmax_loss.py, function softmax_loss_vectorized and the functions it calls"
     check(
-        "softmax_loss_vectorized" in definitions,
+        module.defines("softmax_loss_vectorized"),
         "softmax_loss.py defines no function softmax_loss_vectorized",
         call=call,
     )
-    loops = python_loops("softmax_loss_vectorized", definitions)
+    loops = module.loops("softmax_loss_vectorized")
     check(
         not loops,
         "softmax_loss_vectorized runs Python loops: " + "; ".join(loops),

@@ -148,4 +148,16 @@ VARIANTS = [
             )
         ],
     ),
+    # The library's tanh under another name.
+    Variant(
+        name="activations-tanh-through-an-alias-of-np-tanh",
+        module=MODULE,
+        edits=[
+            (
+                "    decay = np.exp(-2.0 * np.abs(z))\n    return np.sign(z) * (1.0 - decay) / (1.0 + decay)\n",
+                "    return _hyperbolic(z)\n\n\n_hyperbolic = np.tanh\n",
+            ),
+        ],  # fmt: skip
+        feedback="uses the library's tanh: `_hyperbolic` (numpy.tanh",
+    ),
 ]

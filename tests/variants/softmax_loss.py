@@ -187,4 +187,53 @@ VARIANTS = [
             ),
         ],
     ),
+    # A helper holds the per-example loop: the contract allows helpers, the check follows them.
+    Variant(
+        name="softmax_loss-naive-loop-in-a-helper",
+        module=MODULE,
+        correct=True,
+        edits=[
+            (
+                NAIVE_BODY,
+                """    loss, dW = _loss_and_gradient_over_examples(W, X, y)
+    return float(loss + reg / 2 * np.sum(W * W)), dW + reg * W
+
+
+def _loss_and_gradient_over_examples(W, X, y):
+    num_examples = X.shape[0]
+    loss, dW = 0.0, np.zeros(W.shape)
+    for i in range(num_examples):
+        example_loss, example_gradient = _one_example(W, X[i], y[i])
+        loss += example_loss
+        dW += example_gradient
+    return loss / num_examples, dW / num_examples
+
+
+def _one_example(W, x, label):
+    scores = x @ W
+    shifted = scores - np.max(scores)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted)))
+    dscores = np.exp(log_probs)
+    dscores[label] -= 1.0
+    return -log_probs[label], np.outer(x, dscores)
+""",
+            )
+        ],
+    ),
+    # The exercise's name bound to a function written under another name.
+    Variant(
+        name="softmax_loss-vectorized-defined-under-another-name",
+        module=MODULE,
+        correct=True,
+        edits=[
+            ("def softmax_loss_vectorized(W, X, y, reg):", "def _vectorized(W, X, y, reg):"),
+            (VECTORIZED_BODY, VECTORIZED_BODY + "\n\nsoftmax_loss_vectorized = _vectorized\n"),
+        ],
+    ),
+    # An alias hides that the "vectorized" version runs the naive loop.
+    broken(
+        "softmax_loss-vectorized-calls-the-naive-one-through-an-alias",
+        [(VECTORIZED_BODY, "    return _alias(W, X, y, reg)\n\n\n_alias = softmax_loss_naive\n")],
+        "a for loop in softmax_loss_naive, line",
+    ),
 ]
