@@ -6,6 +6,7 @@
 - `backends`, `sandbox`, `cgroup`: where the submission's code runs, and how it is confined;
 - `student`: the suite's handle on a submission (plain data in, plain data out);
 - `feedback`: checks that fail with feedback written for a student;
+- `static`: how a function is built (loops, library calls), followed through its helpers;
 - `scoring`: where a score is decided;
 - `batch`: many submissions in parallel, resumable;
 - `notebooks`: notebooks exported to modules.
