@@ -87,7 +87,8 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
         assert not {"solutions", "exercises", "tests", "__pycache__"}.intersection(parts), name
         assert not name.endswith(".pyc")
     assert "python3.11" in setup and "https://download.pytorch.org/whl/cpu" in setup
-    assert setup.index("download.pytorch.org") < setup.index('pip install "$SOURCE"')
+    assert setup.index("download.pytorch.org") < setup.index('pip install -e "$SOURCE"')  # no second grader copy
+    assert 'chmod -R go-rwx "$SOURCE/grader/hidden"' in setup  # the worker's own user cannot read them
     jsonschema.validate(placeholder, formats.schema("gradescope"))
     assert placeholder["score"] == 0 and sum(test["max_score"] for test in placeholder["tests"]) == TOTAL_POINTS
 

@@ -13,5 +13,9 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python
 python3.11 -m venv "$VENV"
 "$VENV/bin/python" -m pip install --upgrade pip
 "$VENV/bin/python" -m pip install torch torchvision --index-url https://download.pytorch.org/whl/cpu
-"$VENV/bin/python" -m pip install "$SOURCE"
+# Editable: the grader stays in $SOURCE, with no second copy of the hidden tests in site-packages.
+"$VENV/bin/python" -m pip install -e "$SOURCE"
+# Gradescope's containers lack CAP_SYS_ADMIN, so the worker runs as a user of its own without a
+# mount namespace: it must not be able to read the hidden tests (grading refuses while it can).
+chmod -R go-rwx "$SOURCE/grader/hidden"
 chmod +x "$SOURCE/run_autograder"
