@@ -36,23 +36,19 @@ def timing_inputs(seed: int, num_examples: int, num_features: int, num_classes: 
     return W, X, y
 
 
-_prepared: list = []  # the inputs of the next timed run, made outside the timed window
+def softmax_loss_vectorized_timed(
+    submission, seed: int, repeats: int, num_examples: int, num_features: int, num_classes: int, reg: float
+) -> list:
+    """Run the student's softmax_loss_vectorized on fresh inputs (seeds seed, seed+1, ...); return every loss.
 
-
-def prepare_timed_inputs(
-    submission, seed: int, num_examples: int, num_features: int, num_classes: int, repeats: int
-) -> int:
-    """Build the inputs of a timed run (seeds seed, seed+1, ...) before the timing starts."""
-    _prepared[:] = [timing_inputs(seed + repeat, num_examples, num_features, num_classes) for repeat in range(repeats)]
-    return len(_prepared)
-
-
-def softmax_loss_vectorized_timed(submission, reg: float) -> list:
-    """Run the student's softmax_loss_vectorized on every prepared input set; return every loss.
-
-    Each call gets inputs of its own, so a cache of earlier answers cannot make
-    the calls look fast, and the trusted side checks every loss (inputs
-    altered in between would give the wrong ones).
+    The inputs are built inside this timed request, from a seed sent with it:
+    nothing done before the clock starts can prepare an answer. Each call gets
+    inputs of its own, so a cache of earlier answers cannot make the calls
+    look fast, and the trusted side checks every loss.
     """
     vectorized = submission.softmax_loss.softmax_loss_vectorized
-    return [float(vectorized(W, X, y, reg)[0]) for W, X, y in _prepared]
+    losses = []
+    for repeat in range(repeats):
+        W, X, y = timing_inputs(seed + repeat, num_examples, num_features, num_classes)
+        losses.append(float(vectorized(W, X, y, reg)[0]))
+    return losses
