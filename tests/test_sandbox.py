@@ -235,3 +235,37 @@ def test_hidden_tests_installed_inside_the_python_installation_stay_hidden(tmp_p
         assert seen in ("PermissionError", []), f"the worker read the hidden tests: {seen}"
     finally:
         shutil.rmtree(secret)
+
+
+AUTO_REAPED_WORK = """
+import os, signal, time
+
+def relu(z):
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped at once: their CPU time leaves /proc
+    read, write = os.pipe()
+    if os.fork() == 0:
+        deadline = time.process_time() + 0.6
+        while time.process_time() < deadline:
+            pass
+        os.write(write, b"x")
+        os._exit(0)
+    os.read(read, 1)
+    time.sleep(0.2)  # the child has ended and been reaped
+    return 0
+"""
+
+
+def test_cpu_time_of_an_auto_reaped_child_is_counted(tmp_path):
+    (tmp_path / "activations.py").write_text(AUTO_REAPED_WORK)
+    student = Student(Sandboxed(tmp_path))
+    try:
+        student.activations.relu(-1)  # the worker started, the module imported
+        before = student.cpu_seconds()
+        student.activations.relu(0)
+        used = student.cpu_seconds() - before
+        accounting = student._backend.cpu_accounting
+    finally:
+        student.close()
+    if accounting.startswith("advisory"):
+        pytest.fail(f"expected a CPU cgroup on this Linux machine as root; got {accounting}")
+    assert used >= 0.5, f"{used:.2f} s counted for 0.6 s of work in a reaped child"

@@ -23,6 +23,7 @@ class Backend(Protocol):
     folder: Path  # the private copy of the submission's modules, for static checks (never imported here)
     modules: list[str]  # the course modules the submission has
     isolation: str | None  # how the code is confined, for results.json; None before it started
+    cpu_accounting: str  # how `cpu_seconds` is measured, for results.json
 
     def request(self, request: dict, time_limit: float | None = None) -> dict:
         """Run one request; the reply is {"ok": ...}, {"raised": ...}, {"timeout": s} or {"crashed": why}."""
@@ -48,6 +49,7 @@ class InProcess:
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
         self.folder = Path(self._temporary.name) / "submission"
         self.isolation = "none (in-process, not isolated)"
+        self.cpu_accounting = "advisory: this process's own CPU time"
         self.modules = private_copy(Path(submission_folder), self.folder)
         self.restart()
 

@@ -24,8 +24,12 @@ from pathlib import Path
 PREFIX = "dlgrade-"
 
 
-def _own_memory_cgroup() -> tuple[Path, int] | None:
-    """(folder of this process's memory cgroup, cgroup version), or None without one we can see."""
+def _own_memory_cgroup(controller: str = "memory") -> tuple[Path, int] | None:
+    """(folder of this process's `controller` cgroup, cgroup version), or None without one we can see.
+
+    In cgroup v2 every group counts its CPU time (`cpu.stat`), so "cpuacct"
+    needs no delegation there; "memory" does.
+    """
     try:
         membership = Path("/proc/self/cgroup").read_text().splitlines()
         mounts = Path("/proc/self/mountinfo").read_text().splitlines()
@@ -34,19 +38,23 @@ def _own_memory_cgroup() -> tuple[Path, int] | None:
     for line in membership:
         _, controllers, path = line.split(":", 2)
         version = 2 if controllers == "" else 1
-        if version == 1 and "memory" not in controllers.split(","):
+        if version == 1 and controller not in controllers.split(","):
             continue
         for mount in mounts:
             fields = mount.split()
             separator = fields.index("-")
             root, mount_point = fields[3], fields[4]
             fstype, options = fields[separator + 1], fields[separator + 3].split(",")
-            if (fstype, version) not in (("cgroup", 1), ("cgroup2", 2)) or (version == 1 and "memory" not in options):
+            if (fstype, version) not in (("cgroup", 1), ("cgroup2", 2)) or (version == 1 and controller not in options):
                 continue
             if not (path == root or path.startswith(root.rstrip("/") + "/")):
                 continue
             folder = Path(mount_point) / path[len(root.rstrip("/")) :].lstrip("/")
-            if version == 2 and "memory" not in _read(folder / "cgroup.subtree_control").split():
+            if (
+                version == 2
+                and controller == "memory"
+                and "memory" not in _read(folder / "cgroup.subtree_control").split()
+            ):
                 continue  # memory is not delegated below this group: no child can be limited
             if folder.is_dir():
                 return folder, version
@@ -122,6 +130,49 @@ class MemoryGroup:
                 if time.monotonic() >= deadline:
                     return  # left for _remove_stale of a later run
                 time.sleep(0.02)
+
+
+class CpuGroup(MemoryGroup):
+    """A cgroup that adds up the CPU time of its processes, those that ended included.
+
+    Reading /proc sees only live processes: a child reaped at once (SIGCHLD
+    ignored) takes its CPU time with it. The kernel's count for the group
+    keeps it (cgroup v1 `cpuacct.usage`, v2 `cpu.stat` usage_usec).
+    """
+
+    version = 1
+
+    @classmethod
+    def create(cls) -> CpuGroup | None:
+        """A fresh group, or None where this process may not make one (not root, no cpuacct controller)."""
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            return None
+        found = _own_memory_cgroup("cpuacct")
+        if found is None:
+            return None
+        parent, version = found
+        _remove_stale(parent)
+        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+        group.version = version
+        try:
+            group.folder.mkdir()
+        except OSError:
+            return None
+        if group.usage_seconds() is None:
+            group.remove()
+            return None
+        return group
+
+    def usage_seconds(self) -> float | None:
+        """CPU seconds the group's processes used, ended ones included; None if it cannot be read."""
+        if self.version == 1:
+            text = _read(self.folder / "cpuacct.usage").strip()
+            return int(text) / 1e9 if text.isdigit() else None
+        for line in _read(self.folder / "cpu.stat").splitlines():
+            name, _, value = line.partition(" ")
+            if name == "usage_usec" and value.strip().isdigit():
+                return int(value) / 1e6
+        return None
 
 
 def _remove_stale(parent: Path):

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from grader.channel import STATUS, Channel
-from grader.engine.cgroup import MemoryGroup
+from grader.engine.cgroup import CpuGroup, MemoryGroup
 from grader.engine.intake import private_copy
 from grader.errors import IsolationRefused
 from grader.limits import LIMITS, Limits
@@ -166,6 +166,13 @@ class Sandboxed:
         self._base = base
         # One memory limit for the worker's whole process tree, where the OS lets us.
         self._memory_group = MemoryGroup.create(limits.memory_bytes)
+        # CPU time kept for processes that ended too, where the OS lets us count it (grader.engine.cgroup).
+        self._cpu_group = CpuGroup.create()
+        self.cpu_accounting = (
+            "cgroup: every process of the worker, ended ones included"
+            if self._cpu_group is not None
+            else "advisory: /proc, live processes and the children they reaped (no cgroup could be made)"
+        )
         self._process = None
         self._pid = None
         self._uid = None
@@ -201,6 +208,7 @@ class Sandboxed:
             "allow_weak_isolation": self.allow_weak_isolation,
             "secret_paths": secret_paths(),
             "cgroup_procs": self._memory_group and self._memory_group.procs,
+            "cpu_procs": self._cpu_group and self._cpu_group.procs,
             "limits": dataclasses.asdict(self.limits),
         }
         bootstrap = (
@@ -271,6 +279,8 @@ class Sandboxed:
         process.wait()
         if self._memory_group is not None:
             self._memory_group.kill_all()  # a process that left the process group is still in the cgroup
+        if self._cpu_group is not None:
+            self._cpu_group.kill_all()
         if self._uid is not None:
             kill_user(self._uid)  # and still the worker's own user's
         self._channel.close()
@@ -328,12 +338,17 @@ class Sandboxed:
         return {"crashed": reason}
 
     def cpu_seconds(self) -> float:
-        """CPU seconds of every process of the worker, read from /proc on the trusted side.
+        """CPU seconds of every process of the worker, as the OS counts them on the trusted side's behalf.
 
-        Every process of the worker's own user (with namespaces), else every
-        process of its process group, each with the children it has reaped:
-        work handed to a helper process is counted too.
+        From the worker's CPU cgroup where there is one: processes that ended
+        (a child reaped at once) are counted too. Elsewhere from /proc (advisory,
+        see `cpu_accounting`): every process of the worker's own user, else of
+        its process group, each with the children it has reaped.
         """
+        if self._cpu_group is not None:
+            usage = self._cpu_group.usage_seconds()
+            if usage is not None:
+                return usage
         if self._pid is None:
             return 0.0
         if not Path("/proc/self/stat").is_file():
@@ -368,4 +383,6 @@ class Sandboxed:
         self._kill()
         if self._memory_group is not None:
             self._memory_group.remove()
+        if self._cpu_group is not None:
+            self._cpu_group.remove()
         self._temporary.cleanup()

@@ -172,6 +172,7 @@ class ScoringPlugin:
         backend = self.config.stash.get(BACKEND, None)
         if backend is not None:
             extra["isolation"] = backend.isolation or "not started"
+            extra["cpu_time"] = backend.cpu_accounting
         return GradingResult(tests=tests, execution_time=time.monotonic() - self.started, extra=extra)
 
     def pytest_sessionfinish(self, session):

@@ -74,6 +74,7 @@ def confine(config: dict, report_pid) -> tuple[str, dict]:
     # else: every process started from here on shares its one limit.
     grouped = _join(config.get("cgroup_procs"))
     tree = ", one memory limit for its whole process tree (cgroup)" if grouped else ""
+    _join(config.get("cpu_procs"))  # the group the trusted side reads the CPU time of, ended processes included
     if sys.platform.startswith("linux"):
         # Die with the grader: a killed grading run leaves no worker spinning.
         _libc().prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
