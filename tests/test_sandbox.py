@@ -269,3 +269,30 @@ def test_cpu_time_of_an_auto_reaped_child_is_counted(tmp_path):
     if accounting.startswith("advisory"):
         pytest.fail(f"expected a CPU cgroup on this Linux machine as root; got {accounting}")
     assert used >= 0.5, f"{used:.2f} s counted for 0.6 s of work in a reaped child"
+
+
+FORGING_PROBES = """
+import grader.worker.probes.activations as probes
+
+probes.warnings_as_errors = lambda submission, function, args, kwargs=None: {"value": "forged"}
+
+
+def relu(z):
+    raise NotImplementedError("relu: write it")
+"""
+
+
+def test_a_probe_patched_by_the_submission_is_not_the_one_that_runs(tmp_path):
+    from grader.engine.student import NotAttempted
+    from grader.worker.probes import activations as probes
+
+    (tmp_path / "activations.py").write_text(FORGING_PROBES)
+    student = Student(Sandboxed(tmp_path))  # in-process, the patch reaches the grader itself: not isolated
+    try:
+        student.activations.relu  # noqa: B018 -- a name only: the module is imported by the probe below
+        with pytest.raises(NotAttempted):
+            student.probe(probes.warnings_as_errors, function="relu", args=[0.0])
+        with pytest.raises(NotAttempted):  # the module is imported (and has patched) by now
+            student.probe(probes.warnings_as_errors, function="relu", args=[0.0])
+    finally:
+        student.close()

@@ -23,6 +23,7 @@ import importlib.util
 import itertools
 import sys
 import traceback
+import types
 from pathlib import Path
 
 from grader import wire
@@ -89,11 +90,25 @@ class Dispatcher:
             return {"raised": describe_exception(error, self.submission.folder, phase)}
 
 
+PROBES = Path(__file__).resolve().parent / "probes"
+
+
 def _resolve_probe(reference: str):
+    """The probe function `reference` names, from a private copy of its module loaded for this request.
+
+    Never the module in `sys.modules`, which the student's code can patch.
+    Hardening only: the student's code shares this process, and no point
+    rests on what a probe reports (see grader.worker).
+    """
     module_name, _, function_name = reference.partition(":")
-    if not module_name.startswith(PROBE_PACKAGE) or not function_name.isidentifier():
+    name = module_name.removeprefix(PROBE_PACKAGE)
+    if not module_name.startswith(PROBE_PACKAGE) or not name.isidentifier() or not function_name.isidentifier():
         raise ValueError(f"{reference!r} is not a grader probe")
-    return getattr(importlib.import_module(module_name), function_name)
+    path = PROBES / f"{name}.py"
+    module = types.ModuleType(module_name)
+    module.__file__ = str(path)
+    exec(compile(path.read_bytes(), str(path), "exec"), module.__dict__)  # noqa: S102 -- the grader's own file
+    return getattr(module, function_name)
 
 
 def builtin_base(error: BaseException) -> str:
