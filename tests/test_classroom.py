@@ -193,7 +193,7 @@ def test_per_module_workflow_has_one_command_grader_per_module_summing_to_100(pe
     assert [step["with"]["test-name"] for step in graders] == list(MODULES)
     assert [step["with"]["max-score"] for step in graders] == [MODULE_POINTS[module] for module in MODULES]
     assert sum(step["with"]["max-score"] for step in graders) == TOTAL_POINTS
-    for step, module in zip(graders, MODULES):
+    for step, module in zip(graders, MODULES, strict=True):
         settings = step["with"]
         assert CPU_TORCH in settings["setup-command"] and "pip install -e ." in settings["setup-command"]
         assert f"--modules {module} " in settings["command"] and "--no-hidden" in settings["command"]

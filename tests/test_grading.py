@@ -51,7 +51,7 @@ def test_reference_passes_every_hidden_test(reference):
 
 def test_reference_passes_the_hidden_tests_whatever_the_seed():
     results = grade_many_in_process([(SOLUTIONS, MODULES, {"seed": seed, "public": False}) for seed in MANY_SEEDS])
-    for seed, result in zip(MANY_SEEDS, results):
+    for seed, result in zip(MANY_SEEDS, results, strict=True):
         assert result.tests and all(test.hidden for test in result.tests)
         assert all(test.status == "passed" for test in result.tests), f"seed {seed}:\n{failures(result)}"
 

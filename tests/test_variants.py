@@ -43,7 +43,7 @@ def graded_variants():
         (make_submission(folder / variant.name, variant.module, variant.edits), graded_modules(variant))
         for variant in VARIANTS
     ]
-    return dict(zip((variant.name for variant in VARIANTS), grade_many_in_process(jobs)))
+    return dict(zip((variant.name for variant in VARIANTS), grade_many_in_process(jobs), strict=True))
 
 
 def test_there_are_enough_variants():

@@ -49,7 +49,9 @@ def identifiers(paths: list[Path]) -> list[Job]:
     resolved = [Path(path).resolve() for path in paths]
     names = [path.name.removesuffix(".zip") for path in resolved]
     repeated = {name for name, count in collections.Counter(names).items() if count > 1}
-    wanted = [f"{full.parent.name}-{name}" if name in repeated else name for full, name in zip(resolved, names)]
+    wanted = [
+        f"{full.parent.name}-{name}" if name in repeated else name for full, name in zip(resolved, names, strict=True)
+    ]
     safe = [_safe_name(name) for name in wanted]
     taken = {name.lower() for name in BATCH_FILES}  # a submission called grades.csv gets grades.csv-2
     chosen: list[str | None] = [None] * len(paths)
@@ -61,7 +63,7 @@ def identifiers(paths: list[Path]) -> list[Job]:
             candidate = f"{safe[index]}-{number}"
         taken.add(candidate.lower())
         chosen[index] = candidate
-    return [Job(identifier, Path(path)) for identifier, path in zip(chosen, paths)]
+    return [Job(identifier, Path(path)) for identifier, path in zip(chosen, paths, strict=True)]
 
 
 def _safe_name(name: str) -> str:

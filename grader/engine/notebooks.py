@@ -96,7 +96,7 @@ def sibling_import(statement: ast.stmt) -> str | None:
         return f"from . import {module} as {targets[0].id}" if len(targets) == 1 else None
     if len(targets) != len(names):
         return None
-    aliases = [name if name == t.id else f"{name} as {t.id}" for name, t in zip(names, targets)]
+    aliases = [name if name == t.id else f"{name} as {t.id}" for name, t in zip(names, targets, strict=True)]
     return f"from .{module} import {', '.join(aliases)}"
 
 

@@ -211,7 +211,7 @@ def test_convnet_logits_shape_for_any_image_size(student):
         probes.convnet_logits_shapes, cases=[{"kwargs": kwargs, "input_shape": shape} for kwargs, shape in SHAPE_CASES]
     )
     failed = []
-    for (kwargs, input_shape), report in zip(SHAPE_CASES, reports):
+    for (kwargs, input_shape), report in zip(SHAPE_CASES, reports, strict=True):
         expected = (input_shape[0], kwargs.get("num_classes", 10))
         if report["shape"] != expected:
             failed.append((kwargs, input_shape, expected, report))

@@ -65,7 +65,7 @@ def test_get_device_prefers_cuda_then_mps_then_cpu(student):
         ({"cuda": False, "mps": False}, "cpu"),
     ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in cases])
-    for (case, expected), report in zip(cases, reports):
+    for (case, expected), report in zip(cases, reports, strict=True):
         check_device(
             report,
             expected,
@@ -97,7 +97,7 @@ def test_get_device_honours_prefer_and_refuses_unavailable_devices(student):
         {"prefer": "mps", **nothing},
     ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in chosen] + refused)
-    for (case, expected), report in zip(chosen, reports):
+    for (case, expected), report in zip(chosen, reports, strict=False):  # the refused cases follow
         check_device(
             report,
             expected,
@@ -108,7 +108,7 @@ def test_get_device_honours_prefer_and_refuses_unavailable_devices(student):
                 if device != expected
             },
         )
-    for case, report in zip(refused, reports[len(chosen) :]):
+    for case, report in zip(refused, reports[len(chosen) :], strict=True):
         call = describe_get_device_call(case)
         name = case["prefer"]
         if "raised" not in report:

@@ -395,7 +395,7 @@ def test_vectorized_is_faster_than_a_loop_over_examples(student):
         check(
             isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses", call=call
         )
-        for loss, expected in zip(losses, expected_losses):
+        for loss, expected in zip(losses, expected_losses, strict=True):
             check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
     loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
     check(

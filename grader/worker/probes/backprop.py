@@ -29,7 +29,7 @@ def unchanged(before, after) -> bool:
         return (
             type(before) is type(after)
             and len(before) == len(after)
-            and all(unchanged(old, new) for old, new in zip(before, after))
+            and all(unchanged(old, new) for old, new in zip(before, after, strict=True))
         )
     return True  # other objects are not compared
 

@@ -266,7 +266,7 @@ def modes_seen_by_evaluate(submission, state: dict, inputs: np.ndarray, targets:
             "grad_enabled_seen": list(recorder.grad_enabled_seen),
             "modes_after": sorted({bool(module.training) for module in model.modules()}),
             "running_stats_changed": not all(
-                torch.equal(before, after) for before, after in zip(statistics, batch_norm.buffers())
+                torch.equal(before, after) for before, after in zip(statistics, batch_norm.buffers(), strict=False)
             ),
         }
     return reports

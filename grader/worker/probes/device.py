@@ -106,7 +106,10 @@ def describe(value, original):
     if isinstance(value, (list, tuple)):
         source = list(original) if isinstance(original, (list, tuple)) else []
         source += [None] * (len(value) - len(source))
-        return {"kind": type_name(value), "items": [describe(item, before) for item, before in zip(value, source)]}
+        return {
+            "kind": type_name(value),
+            "items": [describe(item, before) for item, before in zip(value, source, strict=False)],
+        }
     return {"kind": type_name(value), "same_object": value is original}
 
 
