@@ -24,7 +24,7 @@ from pathlib import Path
 PREFIX = "dlgrade-"
 
 
-def _own_memory_cgroup(controller: str = "memory") -> tuple[Path, int] | None:
+def _own_cgroup(controller: str) -> tuple[Path, int] | None:
     """(folder of this process's `controller` cgroup, cgroup version), or None without one we can see.
 
     In cgroup v2 every group counts its CPU time (`cpu.stat`), so "cpuacct"
@@ -68,38 +68,26 @@ def _read(path: Path) -> str:
         return ""
 
 
-class MemoryGroup:
-    """A cgroup whose processes share one memory limit."""
+class Group:
+    """A cgroup of a worker's processes, made (and removed) by the trusted side."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
+    def __init__(self, folder: Path, version: int):
+        self.folder, self.version = folder, version
 
     @classmethod
-    def create(cls, limit_bytes: int) -> MemoryGroup | None:
-        """A fresh group limited to `limit_bytes` (swap included), or None where that is not possible."""
+    def _make(cls, controller: str):
+        """A fresh, empty group under this process's `controller` cgroup; None where none can be made."""
         if not hasattr(os, "geteuid") or os.geteuid() != 0:
             return None
-        found = _own_memory_cgroup()
+        found = _own_cgroup(controller)
         if found is None:
             return None
         parent, version = found
         _remove_stale(parent)
-        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}", version)
         try:
             group.folder.mkdir()
         except OSError:
-            return None
-        try:
-            if version == 1:
-                (group.folder / "memory.limit_in_bytes").write_text(str(limit_bytes))
-                if (group.folder / "memory.memsw.limit_in_bytes").exists():  # memory and swap together
-                    (group.folder / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
-            else:
-                (group.folder / "memory.max").write_text(str(limit_bytes))
-                if (group.folder / "memory.swap.max").exists():
-                    (group.folder / "memory.swap.max").write_text("0")
-        except OSError:
-            group.remove()
             return None
         return group
 
@@ -132,7 +120,31 @@ class MemoryGroup:
                 time.sleep(0.02)
 
 
-class CpuGroup(MemoryGroup):
+class MemoryGroup(Group):
+    """A cgroup whose processes share one memory limit."""
+
+    @classmethod
+    def create(cls, limit_bytes: int) -> MemoryGroup | None:
+        """A fresh group limited to `limit_bytes` (swap included), or None where that is not possible."""
+        group = cls._make("memory")
+        if group is None:
+            return None
+        try:
+            if group.version == 1:
+                (group.folder / "memory.limit_in_bytes").write_text(str(limit_bytes))
+                if (group.folder / "memory.memsw.limit_in_bytes").exists():  # memory and swap together
+                    (group.folder / "memory.memsw.limit_in_bytes").write_text(str(limit_bytes))
+            else:
+                (group.folder / "memory.max").write_text(str(limit_bytes))
+                if (group.folder / "memory.swap.max").exists():
+                    (group.folder / "memory.swap.max").write_text("0")
+        except OSError:
+            group.remove()
+            return None
+        return group
+
+
+class CpuGroup(Group):
     """A cgroup that adds up the CPU time of its processes, those that ended included.
 
     Reading /proc sees only live processes: a child reaped at once (SIGCHLD
@@ -140,23 +152,11 @@ class CpuGroup(MemoryGroup):
     keeps it (cgroup v1 `cpuacct.usage`, v2 `cpu.stat` usage_usec).
     """
 
-    version = 1
-
     @classmethod
     def create(cls) -> CpuGroup | None:
         """A fresh group, or None where this process may not make one (not root, no cpuacct controller)."""
-        if not hasattr(os, "geteuid") or os.geteuid() != 0:
-            return None
-        found = _own_memory_cgroup("cpuacct")
-        if found is None:
-            return None
-        parent, version = found
-        _remove_stale(parent)
-        group = cls(parent / f"{PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
-        group.version = version
-        try:
-            group.folder.mkdir()
-        except OSError:
+        group = cls._make("cpuacct")
+        if group is None:
             return None
         if group.usage_seconds() is None:
             group.remove()

@@ -303,17 +303,10 @@ def _enter_namespaces(config: dict, report_pid) -> str:
         target = os.path.join(root + "/submission", entry)
         with open(os.path.join(config["submission"], entry), "rb") as source, open(target, "wb") as copy:
             copy.write(source.read())
-        os.chown(target, worker_uid, worker_uid)
-    os.chown(root + "/submission", worker_uid, worker_uid)
     os.makedirs(root + "/proc", exist_ok=True)
     _mount(libc, "proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
     os.chroot(root)
     os.chdir("/submission")
     set_limits(config["limits"])
-    os.setgroups([])
-    os.setgid(worker_uid)
-    set_process_limit(config["limits"]["processes"])
-    os.setuid(worker_uid)
-    # Changing credentials clears the parent-death signal: arm it again.
-    _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+    _become(worker_uid, ["/submission"], config["limits"]["processes"])
     return "namespaces (mount, PID, IPC, network), read-only root, a user of its own, resource limits"
