@@ -8,9 +8,12 @@ Hidden tests (grader/hidden/, instructors' grading only) are worth 0 points
 themselves: they re-check an exercise on inputs drawn from a secret per-run
 seed, and when one fails, the public tests of that exercise lose their points
 (an answer that passes only the published inputs, a lookup table say, earns
-nothing). The public score is so the most a hidden run can give, and every
-module keeps its points total. The plugin numbers
-the tests `<module index>.<test index>` in course order, keeps the student's
+nothing). Every graded exercise has one (tests/test_suite_structure.py), so no
+point rests on the published inputs alone, nor on what a probe in the
+student's process says about itself: probes return raw values, and the
+suites compare them with their own recomputation. The public score is so the
+most a hidden run can give, and every module keeps its points total. The
+plugin numbers the tests `<module index>.<test index>` in course order, keeps the student's
 feedback for every failure, prints the score table and writes the result
 model (`grader.results.model`). The result is also left in `config.stash[RESULT]`
 for a caller that ran pytest in its own process (`grader.engine.runner`).

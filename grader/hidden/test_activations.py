@@ -9,6 +9,7 @@ from scipy import special
 
 from grader.engine.feedback import check_array, describe_call
 from grader.engine.scoring import graded
+from grader.suite.test_activations import check_stable, read_only
 
 
 def fresh_input(rng, scale=5.0):
@@ -22,7 +23,15 @@ def fresh_input(rng, scale=5.0):
     flat = z.reshape(-1)
     places = rng.choice(flat.size, size=2, replace=False)
     flat[places[0]], flat[places[1]] = 0.0, -0.0
-    return z
+    return read_only(z)  # as in the public checks: writing into an input fails loudly
+
+
+def large_input(rng):
+    """Finite values of every magnitude up to 1e4, both signs, where a naive exp overflows."""
+    size = int(rng.integers(6, 15))
+    z = np.sign(rng.normal(size=size)) * 10.0 ** rng.uniform(-1, 4, size=size)
+    z[:2] = [rng.uniform(710, 1e4), -rng.uniform(710, 1e4)]  # past exp's overflow at ~709.78, both ways
+    return read_only(rng.permutation(z))
 
 
 def closed_forms(z, alpha):
@@ -96,3 +105,36 @@ def test_hidden_binary_step(student, hidden_rng):
 @graded(points=0, exercise="softmax")
 def test_hidden_softmax(student, hidden_rng):
     check_exercise(student, hidden_rng, "softmax")
+
+
+def check_stable_exercise(student, rng, name):
+    z = large_input(rng)
+    args, kwargs, expected = closed_forms(z, 0.01)[name]
+    check_stable(student, name, expected, z, kwargs=kwargs)
+
+
+@graded(points=0, exercise="sigmoid")
+def test_hidden_sigmoid_is_stable(student, hidden_rng):
+    check_stable_exercise(student, hidden_rng, "sigmoid")
+
+
+@graded(points=0, exercise="sigmoid_grad")
+def test_hidden_sigmoid_grad_is_stable(student, hidden_rng):
+    check_stable_exercise(student, hidden_rng, "sigmoid_grad")
+
+
+@graded(points=0, exercise="tanh")
+def test_hidden_tanh_is_stable(student, hidden_rng):
+    check_stable_exercise(student, hidden_rng, "tanh")
+
+
+@graded(points=0, exercise="tanh_grad")
+def test_hidden_tanh_grad_is_stable(student, hidden_rng):
+    check_stable_exercise(student, hidden_rng, "tanh_grad")
+
+
+@graded(points=0, exercise="softmax")
+def test_hidden_softmax_is_stable(student, hidden_rng):
+    z = read_only(large_input(hidden_rng).reshape(1, -1).repeat(2, axis=0) * [[1.0], [-1.0]])
+    axis = int(hidden_rng.integers(0, 2))
+    check_stable(student, "softmax", special.softmax(z, axis=axis), z, kwargs={"axis": axis})

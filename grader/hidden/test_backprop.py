@@ -7,8 +7,10 @@ that loss (float64, h=1e-5), whose error is far below the tolerance used.
 import numpy as np
 from scipy import special
 
-from grader.engine.feedback import check_array, check_number, describe_call
+from grader.engine.feedback import check, check_array, check_number, describe_call
 from grader.engine.scoring import graded
+from grader.suite.test_backprop import check_cache_and_inputs_unchanged, known_function_gradient
+from grader.worker.probes import backprop as backprop_probes
 
 
 def oracle_loss(params, X, y, reg):
@@ -67,3 +69,25 @@ def test_hidden_relative_error(student, hidden_rng):
     a, b = hidden_rng.normal(size=5), hidden_rng.normal(size=5)
     expected = np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
     check_number(student.backprop.relative_error(a, b), expected, call=describe_call("relative_error", (a, b)))
+
+
+@graded(points=0, exercise="backward")
+def test_hidden_backward_leaves_cache_and_inputs_unchanged(student, hidden_rng):
+    params, X, y, reg = problem(hidden_rng)
+    report = student.probe(backprop_probes.backward_on_your_forward_cache, params=params, X=X, y=y, reg_lambda=reg)
+    call = describe_call("backward", (params, "cache", X, y, reg))
+    check(isinstance(report["grads"], dict) and set(report["grads"]) >= set(params), "wrong result", call=call)
+    check_cache_and_inputs_unchanged(report, params, X, y, call)
+
+
+@graded(points=0, exercise="numerical_gradient")
+def test_hidden_numerical_gradient(student, hidden_rng):
+    shape = tuple(int(n) for n in hidden_rng.integers(1, 5, size=hidden_rng.integers(1, 4)))
+    x = hidden_rng.normal(size=shape)
+    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
+    call = describe_call("numerical_gradient", ("f", x))
+    check_array(report["grad"], known_function_gradient(x), call=call, rtol=1e-7, atol=1e-8)
+    check_array(report["x_after"], x, call=call + ", then x", rtol=0, atol=0)
+    h = float(hidden_rng.uniform(1e-3, 1e-2))
+    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x, h=h)
+    check_array(report["grad"], np.cos(x) * np.sin(h) / h + np.sum(x), call=call, rtol=1e-7, atol=1e-9)

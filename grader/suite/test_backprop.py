@@ -239,23 +239,38 @@ def test_backward_gradients_are_shaped_like_params(student):
             )
 
 
+def check_cache_and_inputs_unchanged(report, params, X, y, call):
+    """backward twice on one cache gave the same gradients, and params, X and y are what was sent."""
+    first, again = report["grads"], report["grads_again"]
+    for name in PARAM_NAMES:
+        check_array(
+            again.get(name) if isinstance(again, dict) else again,
+            first[name],
+            call=call + f", called a second time on the same cache, [{name!r}]",
+            rtol=1e-12,
+            atol=1e-12,
+            hint="backward changed the cache that forward returned, so probs in it no longer hold the "
+            "probabilities: dscores = probs.copy() before dscores[np.arange(N), y] -= 1 (dscores = probs "
+            "makes a second name for the same array)",
+        )
+    params_after, X_after, y_after = report["inputs_after"]
+    for name, before, after in [(f"params[{key!r}]", params[key], params_after[key]) for key in params] + [
+        ("X", X, X_after),
+        ("y", y, y_after),
+    ]:
+        check(
+            isinstance(after, np.ndarray) and after.shape == before.shape and bool(np.array_equal(after, before)),
+            f"backward changed {name} in place",
+            call=call,
+            hint="build new arrays for the gradients; never write into the inputs",
+        )
+
+
 @graded(points=1, exercise="backward")
 def test_backward_leaves_cache_and_inputs_unchanged(student):
     params, X, y = random_problem(*NET_SIZES[0])
     report, call = run_backward(student, params, X, y, REG_LAMBDA)
-    check(
-        report["cache_unchanged"] is True,
-        "backward changed the cache that forward returned; probs in it no longer hold the probabilities",
-        call=call,
-        hint="dscores = probs.copy() before dscores[np.arange(N), y] -= 1 (dscores = probs "
-        "makes a second name for the same array)",
-    )
-    check(
-        report["inputs_unchanged"] is True,
-        "backward changed params, X or y in place",
-        call=call,
-        hint="build new arrays for the gradients; never write into the inputs",
-    )
+    check_cache_and_inputs_unchanged(report, params, X, y, call)
 
 
 def known_function_gradient(x):

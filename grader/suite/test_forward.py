@@ -301,20 +301,39 @@ def test_init_params_is_reproducible_per_seed(student):
     )
 
 
-@graded(points=1, exercise="init_params")
-def test_init_params_leaves_the_global_rng_alone(student):
-    reply = student.probe(
-        probes.forward.global_rng_around_init_params, nn_input_dim=D, nn_hdim=H, nn_output_dim=C, seed=5
+def global_draws(global_seed, count=4):
+    """What np.random.random() draws `count` times after np.random.seed(global_seed)."""
+    return np.random.RandomState(global_seed).random_sample(count)
+
+
+def check_global_rng_left_alone(student, sizes, seed, global_seed):
+    """init_params between seeding the global generator and drawing from it: the draws must be the seed's.
+
+    The draws are compared here, with what the seed alone gives, so nothing
+    the student's process says about its own state is taken on trust.
+    """
+    draws = student.probe(
+        probes.forward.global_draws_after_init_params,
+        nn_input_dim=sizes[0],
+        nn_hdim=sizes[1],
+        nn_output_dim=sizes[2],
+        seed=seed,
+        global_seed=global_seed,
     )
-    before, after = reply["before"], reply["after"]
-    unchanged = before[0] == after[0] and np.array_equal(before[1], after[1]) and before[2:] == after[2:]
+    call = describe_call("init_params", sizes, {"seed": seed})
+    unchanged = isinstance(draws, np.ndarray) and bool(np.array_equal(draws, global_draws(global_seed)))
     check(
         unchanged,
         "NumPy's global random state changed during the call: init_params must not reseed or draw "
         "from np.random (np.random.seed, np.random.randn) -- other code relies on that state",
-        call=describe_call("init_params", (D, H, C), {"seed": 5}),
+        call=call,
         hint="use a generator of your own: rng = np.random.default_rng(seed); rng.standard_normal(shape)",
     )
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_leaves_the_global_rng_alone(student):
+    check_global_rng_left_alone(student, (D, H, C), seed=5, global_seed=RNG_SEED)
 
 
 @graded(points=1, exercise="forward")

@@ -11,45 +11,20 @@ import copy
 import numpy as np
 
 
-def unchanged(before, after) -> bool:
-    """Whether `after` still holds what `before` (a deep copy taken earlier) held."""
-    if isinstance(before, np.ndarray):
-        return (
-            isinstance(after, np.ndarray)
-            and before.shape == after.shape
-            and bool(np.array_equal(before, after, equal_nan=True))
-        )
-    if isinstance(before, dict):
-        return (
-            isinstance(after, dict)
-            and before.keys() == after.keys()
-            and all(unchanged(before[key], after[key]) for key in before)
-        )
-    if isinstance(before, (list, tuple)):
-        return (
-            type(before) is type(after)
-            and len(before) == len(after)
-            and all(unchanged(old, new) for old, new in zip(before, after, strict=True))
-        )
-    return True  # other objects are not compared
-
-
 def backward_on_your_forward_cache(submission, params, X, y, reg_lambda=None):
-    """Run the student's forward, then their backward on its cache (reg_lambda=None: its default).
+    """Run the student's forward, then their backward on its cache twice (reg_lambda=None: its default).
 
-    Returns {"grads": what backward returned, "cache_unchanged": bool,
-    "inputs_unchanged": bool (params, X and y)}.
+    Returns {"grads": the first backward's result, "grads_again": the second's,
+    on the same cache, "inputs_after": (params, X, y) as the calls left them}.
+    A backward that writes into the cache (dscores = probs; dscores[...] -= 1)
+    gives other gradients the second time; the trusted side compares both, and
+    the inputs, with what it sent.
     """
     _, cache = submission.forward.forward(params, X)
-    cache_before = copy.deepcopy(cache)
-    inputs_before = copy.deepcopy((params, X, y))
     options = {} if reg_lambda is None else {"reg_lambda": reg_lambda}
-    grads = submission.backprop.backward(params, cache, X, y, **options)
-    return {
-        "grads": grads,
-        "cache_unchanged": unchanged(cache_before, cache),
-        "inputs_unchanged": unchanged(inputs_before, (params, X, y)),
-    }
+    grads = copy.deepcopy(submission.backprop.backward(params, cache, X, y, **options))
+    grads_again = submission.backprop.backward(params, cache, X, y, **options)
+    return {"grads": grads, "grads_again": grads_again, "inputs_after": copy.deepcopy((params, X, y))}
 
 
 def numerical_gradient_of_a_known_function(submission, x, h=None):

@@ -2,9 +2,9 @@
 
 `gradient_descent` takes a gradient function and `iterate_minibatches` is a
 generator; neither crosses the boundary, so these probes build or drain them
-here. Whether an input was changed in place, or a result is the input itself,
-is only visible beside the live objects, so the probes report that too.
-Nothing here decides a verdict.
+here. What became of the inputs is sent back as values, and the inputs are
+then overwritten, so a result that shares their memory shows it in its
+values. Nothing here decides a verdict.
 """
 
 import copy
@@ -17,8 +17,9 @@ def gradient_descent_on_a_quadratic(submission, curvature, x0, learning_rate=Non
 
     `learning_rate` and `num_steps` are passed only when given (None: the defaults).
     Returns {"result": what gradient_descent returned, "x0_after": x0 as the
-    call left it, "history_holds_x0": whether a point of the history is x0's
-    own memory (not a copy)}.
+    call left it}. Before the result is sent, x0 is overwritten with NaN: a
+    history point that is x0's own memory (not a copy) then shows NaN to the
+    trusted side, which compares the history with the points it expects.
     """
 
     def grad_fn(x):
@@ -28,26 +29,28 @@ def gradient_descent_on_a_quadratic(submission, curvature, x0, learning_rate=Non
         name: value for name, value in (("learning_rate", learning_rate), ("num_steps", num_steps)) if value is not None
     }
     result = submission.gradient_descent.gradient_descent(grad_fn, x0, **options)
-    history = result[1] if isinstance(result, tuple) and len(result) == 2 else None
-    points = history if isinstance(history, list) else []
-    holds_x0 = any(isinstance(point, np.ndarray) and np.shares_memory(point, x0) for point in points)
-    return {"result": result, "x0_after": x0.copy(), "history_holds_x0": bool(holds_x0)}
+    x0_after = x0.copy()
+    x0.setflags(write=True)
+    x0[...] = np.nan
+    return {"result": result, "x0_after": x0_after}
 
 
 def sgd_step_and_its_inputs(submission, params, grads, learning_rate):
     """The student's sgd_step, and what became of its inputs.
 
     Returns {"result": the returned dict, "params_after", "grads_after": the
-    input dicts as the call left them, "returned_params_itself": whether the
-    result is the params dict object}.
+    input dicts as the call left them}. Before the result is sent, every entry
+    of params is set to NaN (in its dict and its arrays): a result that is
+    params itself, or shares its arrays, then shows NaN to the trusted side.
     """
     result = submission.gradient_descent.sgd_step(params, grads, learning_rate)
-    return {
-        "result": result,
-        "params_after": copy.deepcopy(params),
-        "grads_after": copy.deepcopy(grads),
-        "returned_params_itself": result is params,
-    }
+    params_after, grads_after = copy.deepcopy(params), copy.deepcopy(grads)
+    for key, value in list(params.items()):
+        if isinstance(value, np.ndarray):
+            value.setflags(write=True)
+            value[...] = np.nan
+        params[key] = np.full(np.shape(value), np.nan)
+    return {"result": result, "params_after": params_after, "grads_after": grads_after}
 
 
 def iterate_minibatches_to_the_end(submission, X, y, batch_size, **options):
