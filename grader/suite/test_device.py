@@ -4,7 +4,7 @@ Oracles: the SPEC's rules written out as expected descriptions (which device
 get_device must pick for each combination of available accelerators, what
 move_to must return for a nested batch), and reproducibility itself for
 seed_everything. GPUs are faked inside the student's process by the probes of
-grader/probes/device.py (availability patched for one call, then restored);
+grader/worker/probes/device.py (availability patched for one call, then restored);
 moves use PyTorch's `meta` device. Tests marked `cuda` need a real GPU, are
 skipped without one and are worth no points.
 """
@@ -41,26 +41,55 @@ def describe_get_device_call(case):
     return f"get_device({argument}) with {availability(case)}"
 
 
+# With prefer=None an available CUDA is `cuda` or `cuda:0`: both name the current CUDA device (SPEC).
+CURRENT_CUDA = ("cuda", "cuda:0")
+
+
 def check_device(report, expected, case, mistakes=None):
+    """The report of one get_device call shows a torch.device named `expected` (a name, or a tuple of names)."""
+    accepted = (expected,) if isinstance(expected, str) else tuple(expected)
+    wanted = " or ".join(map(repr, accepted))
     call = describe_get_device_call(case)
     if "raised" in report:
-        fail(f"expected {expected!r}; it raised {report['raised']}: {report['message']}", call=call)
+        fail(f"expected {wanted}; it raised {report['raised']}: {report['message']}", call=call)
     if report["type"] != DEVICE_TYPE:
         fail(
             f"expected a torch.device; got a {report['type']} ({report['device']!r})",
             call=call,
-            hint=f"return torch.device({expected!r}), not the name",
+            hint=f"return torch.device({accepted[0]!r}), not the name",
         )
     cause = (mistakes or {}).get(report["device"])
-    if report["device"] != expected:
-        fail(f"expected device {expected!r}; got {report['device']!r}", call=call, cause=cause)
+    if report["device"] not in accepted:
+        fail(f"expected device {wanted}; got {report['device']!r}", call=call, cause=cause)
+
+
+def names_the_device(message, name):
+    """Whether an error message names device `name`, as its string ('cuda:1') or as a torch.device's repr."""
+    return name in message or repr(torch.device(name)) in message
+
+
+def check_refused(report, case):
+    """The report of one get_device call shows a RuntimeError that names the preferred device."""
+    call = describe_get_device_call(case)
+    name = case["prefer"]
+    if "raised" not in report:
+        fail(
+            f"expected RuntimeError (the device is not available); got {report['device']!r}",
+            call=call,
+            hint="check availability before returning the preferred device",
+        )
+    check(
+        names_the_device(report["message"], name),
+        f"the RuntimeError's message should name the device {name!r}; it reads: {report['message']!r}",
+        call=call,
+    )
 
 
 @graded(points=1, exercise="get_device")
 def test_get_device_prefers_cuda_then_mps_then_cpu(student):
     cases = [
-        ({"cuda": True, "mps": True}, "cuda"),
-        ({"cuda": True, "mps": False}, "cuda"),
+        ({"cuda": True, "mps": True}, CURRENT_CUDA),
+        ({"cuda": True, "mps": False}, CURRENT_CUDA),
         ({"cuda": False, "mps": True}, "mps"),
         ({"cuda": False, "mps": False}, "cpu"),
     ]
@@ -109,19 +138,7 @@ def test_get_device_honours_prefer_and_refuses_unavailable_devices(student):
             },
         )
     for case, report in zip(refused, reports[len(chosen) :], strict=True):
-        call = describe_get_device_call(case)
-        name = case["prefer"]
-        if "raised" not in report:
-            fail(
-                f"expected RuntimeError (the device is not available); got {report['device']!r}",
-                call=call,
-                hint="check availability before returning the preferred device",
-            )
-        check(
-            name in report["message"],
-            f"the RuntimeError's message should name the device {name!r}; it reads: {report['message']!r}",
-            call=call,
-        )
+        check_refused(report, case)
 
 
 # ----------------------------------------------------------------- move_to
@@ -271,6 +288,7 @@ SEEDING = {
 
 
 def check_draws_repeat(draws, libraries, call):
+    """Draws after seeds 11, 11 and 12: the first two equal, the third different."""
     first, again, other = draws
     for library in libraries:
         check(
@@ -300,32 +318,66 @@ def test_seed_everything_makes_draws_repeat(student):
 # ----------------------------------------------------------------- device_summary
 
 
-@graded(points=1, exercise="device_summary")
-def test_device_summary_describes_the_cpu(student):
-    calls = [
-        ({"device": None}, "device_summary() with CUDA and MPS unavailable"),
-        ({"device": "cpu"}, "device_summary('cpu')"),
-        ({"device": "cpu", "device_is_torch_device": True}, "device_summary(torch.device('cpu'))"),
-    ]
-    for kwargs, call in calls:
-        report = student.probe(probes.device_summary_as_plain_data, **kwargs)
-        if "not_a_dict" in report:
-            fail(f"expected a dict; got a {report['not_a_dict']}", call=call)
-        summary = report["summary"]
-        for key in ("type", "name"):
-            check(key in summary, f"the dict has no {key!r} key (it has {sorted(summary)})", call=call)
-            if isinstance(summary[key], dict):
-                fail(
-                    f"{key!r} holds a {summary[key]['not_plain']}; use plain strings",
-                    call=call,
-                    hint="device.type is the string 'cpu'",
-                )
-        check_equal(summary["type"], "cpu", call=call, what="'type'")
-        check(
-            isinstance(summary["name"], str) and summary["name"] != "",
-            f"'name' should be a non-empty string; got {summary['name']!r}",
+# device_summary's three ways of naming the CPU: the probe's arguments, and the call they make.
+CPU_SUMMARY_CALLS = [
+    ({"device": None}, "device_summary() with CUDA and MPS unavailable"),
+    ({"device": "cpu"}, "device_summary('cpu')"),
+    ({"device": "cpu", "device_is_torch_device": True}, "device_summary(torch.device('cpu'))"),
+]
+
+
+def check_cpu_summary(report, call):
+    """The report of one device_summary call shows a dict describing the CPU, with plain strings."""
+    if "not_a_dict" in report:
+        fail(f"expected a dict; got a {report['not_a_dict']}", call=call)
+    summary = report["summary"]
+    for key in ("type", "name"):
+        check(key in summary, f"the dict has no {key!r} key (it has {sorted(summary)})", call=call)
+        if isinstance(summary[key], dict):
+            fail(
+                f"{key!r} holds a {summary[key]['not_plain']}; use plain strings",
+                call=call,
+                hint="device.type is the string 'cpu'",
+            )
+    check_equal(summary["type"], "cpu", call=call, what="'type'")
+    check(
+        isinstance(summary["name"], str) and summary["name"] != "",
+        f"'name' should be a non-empty string; got {summary['name']!r}",
+        call=call,
+    )
+
+
+FAKE_GPU_CALLS = {
+    "none": "device_summary()",
+    "str": "device_summary('cuda')",
+    "device": "device_summary(torch.device('cuda'))",
+}
+
+
+def check_gpu_summary(student, name, total_memory, form):
+    """device_summary of a GPU that torch reports (faked in the probe) names it and gives its memory."""
+    report = student.probe(probes.device_summary_of_a_faked_gpu, name=name, total_memory=total_memory, form=form)
+    call = f"{FAKE_GPU_CALLS[form]} with torch reporting one CUDA GPU, {name!r} of {total_memory} bytes"
+    if "not_a_dict" in report:
+        fail(f"expected a dict; got a {report['not_a_dict']}", call=call)
+    summary = report["summary"]
+    for key, expected in (("type", "cuda"), ("name", name), ("total_memory_bytes", total_memory)):
+        check(key in summary, f"the dict has no {key!r} key (it has {sorted(summary)})", call=call)
+        check_equal(
+            summary[key],
+            expected,
             call=call,
+            what=repr(key),
+            hint="torch.cuda.get_device_properties(device) has .name and .total_memory (an int of bytes)",
         )
+
+
+@graded(points=1, exercise="device_summary")
+def test_device_summary_describes_the_cpu_and_a_gpu(student):
+    for kwargs, call in CPU_SUMMARY_CALLS:
+        check_cpu_summary(student.probe(probes.device_summary_as_plain_data, **kwargs), call)
+    for form in FAKE_GPU_CALLS:
+        check_gpu_summary(student, "Grader Test GPU", 16 * 2**30, form)
 
 
 # ----------------------------------------------------------------- real CUDA (no points)
@@ -337,7 +389,7 @@ needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 @needs_cuda
 def test_get_device_finds_the_real_gpu(student):
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[{}, {"prefer": "cuda:0"}])
-    check_device(reports[0], "cuda", {})
+    check_device(reports[0], CURRENT_CUDA, {})
     check_device(reports[1], "cuda:0", {"prefer": "cuda:0"})
 
 

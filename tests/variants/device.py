@@ -2,7 +2,11 @@
 
 Each broken variant must lose points in device, with `feedback` in the feedback
 of a failed test; each correct one must score full marks. tests/test_variants.py
-grades them all.
+grades them all: broken ones on the public tests, correct ones with the hidden tests too.
+
+HIDDEN_ONLY_VARIANTS pass every public test and lose their points only when the
+hidden tests (grader/hidden/test_device.py) run: they answer the published cases
+and nothing more. tests/test_variants.py grades them with the hidden tests on.
 """
 
 from tests.helpers import Variant
@@ -151,6 +155,15 @@ VARIANTS = [
         feedback="use plain strings",
     ),
     correct(
+        "device_get_device_returns_cuda_0",
+        [
+            (
+                'torch.device("cuda" if cuda else "mps" if mps else "cpu")',
+                'torch.device("cuda:0" if cuda else "mps" if mps else "cpu")',
+            )
+        ],
+    ),
+    correct(
         "device_written_with_a_helper_and_other_branches",
         [
             (
@@ -192,5 +205,76 @@ VARIANTS = [
             ),
             ("    torch.cuda.manual_seed_all(seed)\n", ""),
         ],
+    ),
+]
+
+HIDDEN_ONLY_VARIANTS = [
+    broken(
+        "device_get_device_ignores_device_count",
+        [
+            (
+                '        "cuda": cuda and (device.index is None or device.index < torch.cuda.device_count()),\n',
+                '        "cuda": cuda,\n',
+            )
+        ],
+        feedback="hidden test failed: wrong result from get_device",
+    ),
+    broken(
+        "device_get_device_table_of_the_public_cases",
+        [
+            (
+                GET_DEVICE_BODY,
+                """    name = None if prefer is None else str(prefer)
+    key = (name, torch.cuda.is_available(), torch.backends.mps.is_available())
+    answers = {
+        (None, True, True): "cuda",
+        (None, True, False): "cuda",
+        (None, False, True): "mps",
+        (None, False, False): "cpu",
+        ("cpu", True, True): "cpu",
+        ("cuda", True, True): "cuda",
+        ("cuda:1", True, True): "cuda:1",
+        ("mps", True, True): "mps",
+    }
+    if key not in answers:
+        raise RuntimeError(f"get_device: {prefer} is not available")
+    return torch.device(answers[key])
+""",
+            )
+        ],
+        feedback="hidden test failed",
+    ),
+    broken(
+        "device_move_to_four_levels_deep",  # the public structure nests four containers
+        [
+            (
+                """    if isinstance(obj, (torch.Tensor, nn.Module)):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        moved = obj.copy()  # a copy of the same type (OrderedDict, defaultdict, ...)
+        for key, value in obj.items():
+            moved[key] = move_to(value, device)
+        return moved
+"""
+                + SEQUENCE_BRANCHES
+                + "    return obj\n",
+                """    def moved(value, levels):
+        if isinstance(value, (torch.Tensor, nn.Module)):
+            return value.to(device)
+        if levels == 0:
+            return value
+        if isinstance(value, dict):
+            return {key: moved(item, levels - 1) for key, item in value.items()}
+        if isinstance(value, tuple) and hasattr(value, "_fields"):
+            return type(value)(*(moved(item, levels - 1) for item in value))
+        if isinstance(value, (list, tuple)):
+            return type(value)(moved(item, levels - 1) for item in value)
+        return value
+
+    return moved(obj, 4)
+""",
+            )
+        ],
+        feedback="hidden test failed: wrong result from move_to",
     ),
 ]

@@ -121,6 +121,76 @@ def moving_a_nested_batch(submission, device: str) -> dict:
     return describe(moved, snapshot)
 
 
+# What a structure spec (plain data the trusted side draws) may name: tensor dtypes and leaf values.
+DTYPES = {
+    name: getattr(torch, name)
+    for name in (
+        "float16",
+        "bfloat16",
+        "float32",
+        "float64",
+        "complex64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "bool",
+    )
+}
+LEAVES = {"int": int, "float": float, "str": str}
+
+
+def build(spec):
+    """The live structure a plain-data spec describes.
+
+    A spec is {"kind": ...} with "dict" (and "keys", "items"), "list", "tuple", "Batch" (two "items"),
+    "tensor" ("dtype", "shape"), "module" ("in", "out", "bias", "norm": a BatchNorm1d after the Linear),
+    "int", "float", "str" ("value"), "none" or "object".
+    """
+    kind = spec["kind"]
+    if kind == "dict":
+        return {str(key): build(item) for key, item in zip(spec["keys"], spec["items"], strict=True)}
+    if kind in ("list", "tuple"):
+        return {"list": list, "tuple": tuple}[kind](build(item) for item in spec["items"])
+    if kind == "Batch":
+        return Batch(*(build(item) for item in spec["items"]))
+    if kind == "tensor":
+        return torch.zeros(tuple(int(n) for n in spec["shape"]), dtype=DTYPES[spec["dtype"]])
+    if kind == "module":
+        linear = nn.Linear(int(spec["in"]), int(spec["out"]), bias=bool(spec["bias"]))
+        return nn.Sequential(linear, nn.BatchNorm1d(int(spec["out"]))) if spec["norm"] else linear
+    if kind in LEAVES:
+        return LEAVES[kind](spec["value"])
+    if kind == "none":
+        return None
+    if kind == "object":
+        return object()
+    raise ValueError(f"unknown kind {kind!r} in a structure spec")
+
+
+def containers_copied(value):
+    """`value` with every container copied and every leaf the same object: what it held before a move."""
+    if isinstance(value, dict):
+        return {key: containers_copied(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [containers_copied(item) for item in value]
+    return value
+
+
+def moving_built_structures(submission, specs: list, device: str) -> list:
+    """move_to on nested structures of tensors, containers, modules and plain values, each described.
+
+    Each structure is built from a plain-data spec (see `build`).
+    """
+    descriptions = []
+    for spec in specs:
+        original = build(spec)
+        before = containers_copied(original)  # in case move_to edits containers in place
+        descriptions.append(describe(submission.device.move_to(original, device), before))
+    return descriptions
+
+
 def moving_single_values(submission, device: str) -> dict:
     """move_to on a bare tensor, module, int, str, None and object, each described."""
     values = {
@@ -137,20 +207,23 @@ def moving_single_values(submission, device: str) -> dict:
 # ----------------------------------------------------------------- seed_everything
 
 
-def draws_after_seeding(submission, seeds: list, cuda: bool = False) -> list:
-    """seed_everything, then 3 draws from random, NumPy and torch (and CUDA), for each seed."""
+def draws_after_seeding(submission, seeds: list, cuda: bool = False, count: int = 3) -> list:
+    """seed_everything, then draws from random, NumPy and torch (and CUDA), for each seed.
+
+    Each draw is `count` numbers from each generator.
+    """
     saved = random.getstate(), np.random.get_state(), torch.get_rng_state()
     try:
         draws = []
         for seed in seeds:
             submission.device.seed_everything(seed)
             draw = {
-                "random": np.array([random.random() for _ in range(3)]),
-                "numpy": np.random.rand(3),
-                "torch": torch.rand(3, dtype=torch.float64).numpy(),
+                "random": np.array([random.random() for _ in range(count)]),
+                "numpy": np.random.rand(count),
+                "torch": torch.rand(count, dtype=torch.float64).numpy(),
             }
             if cuda:
-                draw["cuda"] = torch.rand(3, dtype=torch.float64, device="cuda").cpu().numpy()
+                draw["cuda"] = torch.rand(count, dtype=torch.float64, device="cuda").cpu().numpy()
             draws.append(draw)
         return draws
     finally:
@@ -175,6 +248,50 @@ def device_summary_as_plain_data(
             summary = submission.device.device_summary()
     else:
         summary = submission.device.device_summary(argument)
+    if not isinstance(summary, dict):
+        return {"not_a_dict": type_name(summary)}
+    plain = {}
+    for key, value in summary.items():
+        if type(value) in (str, int, float, bool) or value is None:
+            plain[str(key)] = value
+        else:
+            plain[str(key)] = {"not_plain": type_name(value), "text": str(value)[:200]}
+    return {"summary": plain}
+
+
+class FakeGpuProperties:
+    """What torch.cuda.get_device_properties gives, for a GPU the trusted side made up."""
+
+    def __init__(self, name: str, total_memory: int):
+        self.name, self.total_memory = name, total_memory
+        self.major, self.minor, self.multi_processor_count = 8, 0, 1
+
+    def __repr__(self):
+        return f"_CudaDeviceProperties(name={self.name!r}, total_memory={self.total_memory // 2**20}MB)"
+
+
+def device_summary_of_a_faked_gpu(submission, name: str, total_memory: int, form: str) -> dict:
+    """device_summary of a GPU that torch reports as there, with the given name and memory.
+
+    torch.cuda's availability, count, current device, properties, name and
+    memory queries answer for that GPU during the call. `form` picks the
+    argument: "none" (get_device() decides), "str" ("cuda") or "device"
+    (torch.device("cuda")).
+    """
+    properties = FakeGpuProperties(name, total_memory)
+    argument = {"none": None, "str": "cuda", "device": torch.device("cuda")}[form]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(patched_accelerators(cuda=True, mps=False))
+        for attribute, value in (
+            ("current_device", lambda: 0),
+            ("get_device_properties", lambda *args, **kwargs: properties),
+            ("get_device_name", lambda *args, **kwargs: name),
+            ("mem_get_info", lambda *args, **kwargs: (total_memory // 2, total_memory)),
+            ("memory_allocated", lambda *args, **kwargs: 0),
+            ("memory_reserved", lambda *args, **kwargs: 0),
+        ):
+            stack.enter_context(mock.patch.object(torch.cuda, attribute, value))
+        summary = submission.device.device_summary() if argument is None else submission.device.device_summary(argument)
     if not isinstance(summary, dict):
         return {"not_a_dict": type_name(summary)}
     plain = {}
