@@ -34,6 +34,9 @@ class Backend(Protocol):
     def restart(self) -> None:
         """Load the submission afresh: no state of the earlier requests survives."""
 
+    def end_of_test(self) -> None:
+        """Called after every test: whatever the test left running must not cost the next ones."""
+
     def close(self) -> None:
         """Stop everything the backend started and remove its files."""
 
@@ -61,6 +64,9 @@ class InProcess:
     def request(self, request: dict, time_limit: float | None = None) -> dict:
         reply = self._dispatcher.handle(json.loads(json.dumps(request, allow_nan=False)))
         return json.loads(json.dumps(reply, allow_nan=False))
+
+    def end_of_test(self):
+        pass  # nothing here outlives a call but what the process itself keeps
 
     def cpu_seconds(self) -> float:
         return time.process_time()

@@ -96,6 +96,10 @@ class Group:
         """The file a process writes its PID to, to join the group."""
         return str(self.folder / "cgroup.procs")
 
+    def pids(self) -> set[int]:
+        """The processes in the group now."""
+        return {int(pid) for pid in _read(self.folder / "cgroup.procs").split() if pid.isdigit()}
+
     def kill_all(self):
         """SIGKILL every process in the group: one that left the worker's process group too."""
         for pid in _read(self.folder / "cgroup.procs").split():

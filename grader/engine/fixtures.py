@@ -99,6 +99,7 @@ def _time_limit(request):
     handle = request.getfixturevalue("student")
     with handle.limited_to(limit):
         yield
+    request.config.stash[scoring.BACKEND].end_of_test()
 
 
 @pytest.fixture

@@ -189,6 +189,7 @@ class Sandboxed:
     # -- the worker's life -------------------------------------------------
     def _spawn(self):
         self._uid = None
+        self._process_count = None  # the worker's processes once it said hello (grader.engine.sandbox.end_of_test)
         # Each start gets a fresh copy, so nothing a previous worker wrote survives.
         run = self._base / f"run-{self.restarts}"
         submission = run / "submission"
@@ -260,6 +261,8 @@ class Sandboxed:
             raise RuntimeError(f"the grading worker did not start: {detail or 'no output'}")
         self._pid = int(first["pid"])
         self.isolation = str(hello["hello"]["isolation"])
+        processes = self._worker_processes()
+        self._process_count = None if processes is None else len(processes)
 
     def _receive(self, deadline: float, ident: bytes = STATUS) -> dict | None:
         """The next message with id `ident`, or None if the worker died, broke the protocol or the deadline passed."""
@@ -367,6 +370,31 @@ class Sandboxed:
                 continue
             ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def _worker_processes(self) -> set[int] | None:
+        """Every live process of the worker, from its cgroup or its own user; None where neither tells them apart."""
+        for group in (self._memory_group, self._cpu_group):
+            if group is not None:
+                return group.pids()
+        if self._uid is None or not Path("/proc").is_dir():
+            return None
+        found = set()
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and entry.stat().st_uid == self._uid:
+                    found.add(int(entry.name))
+            except OSError:
+                continue  # ended meanwhile
+        return found
+
+    def end_of_test(self):
+        """Processes the test's calls left behind (a process bomb holding the worker's process slots)
+        would cost the next tests their threads: then the next test gets a fresh worker."""
+        if not self._alive() or self._pid is None or self._process_count is None:
+            return
+        processes = self._worker_processes()
+        if processes is not None and len(processes) > self._process_count:
+            self.restart()
 
     def restart(self):
         """A fresh worker from here on: nothing of the current one (its memory, its files) survives."""
