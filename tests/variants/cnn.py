@@ -2,7 +2,16 @@
 
 Each broken variant must lose points in cnn, with `feedback` in the feedback
 of a failed test; each correct one must score full marks. tests/test_variants.py
-grades them all.
+grades them all: broken ones on the public tests, correct ones with the hidden tests too.
+
+HIDDEN_ONLY_VARIANTS pass every public test and lose their points only when the
+hidden tests (grader/hidden/test_cnn.py) run: they answer the published cases
+and nothing more. tests/test_variants.py grades them with the hidden tests on.
+
+A point rests only on values the grader recomputes (grader/suite/test_cnn.py):
+a mistake only the student's own process can see (autograd recording inside
+evaluate, hooks left behind that write into a dict nobody holds) costs no
+point, and its variant is listed with the correct ones, saying so.
 """
 
 from tests.helpers import Variant
@@ -212,9 +221,9 @@ VARIANTS = [
     # evaluate
     broken("cnn_evaluate_without_eval", [("    model.eval()\n", "")], feedback="model.eval() is not called"),
     broken(
-        "cnn_evaluate_without_no_grad",
-        [(EVALUATE_LOOP, EVALUATE_LOOP.replace("        with torch.no_grad():\n", "        if True:\n"))],
-        feedback="torch.no_grad()",
+        "cnn_evaluate_sets_the_training_flag_instead_of_eval",
+        [("    model.eval()\n", "    model.training = False\n")],
+        feedback="only model.training = False was set",
     ),
     broken(
         "cnn_evaluate_does_not_restore_the_mode",
@@ -225,6 +234,11 @@ VARIANTS = [
         "cnn_evaluate_always_back_to_train",
         [("        model.train(was_training)\n", "        model.train()\n")],
         feedback="always switches back to train mode",
+    ),
+    broken(
+        "cnn_evaluate_restores_only_the_training_attribute",
+        [("        model.train(was_training)\n", "        model.training = was_training\n")],
+        feedback="only model.training was assigned",
     ),
     broken(
         "cnn_evaluate_mean_of_batch_accuracies",
@@ -256,29 +270,9 @@ VARIANTS = [
         feedback="hooks are still registered",
     ),
     broken(
-        "cnn_capture_hooks_left_on_key_error",
-        [
-            (
-                CAPTURE_BODY,
-                """    modules = dict(model.named_modules())
-    activations = {}
-    handles = []
-    for name in layer_names:
-        if name not in modules:
-            raise KeyError(f"capture_activations: the model has no submodule named {name!r}")
-
-        def record(module, inputs, output, name=name):
-            activations[name] = output.detach()
-
-        handles.append(modules[name].register_forward_hook(record))
-    model(x)
-    for handle in handles:
-        handle.remove()
-    return activations
-""",
-            )
-        ],
-        feedback="when the call raises KeyError",
+        "cnn_capture_removes_only_the_first_hook",
+        [("        for handle in handles:\n            handle.remove()\n", "        handles[0].remove()\n")],
+        feedback="hooks are still registered",
     ),
     broken(
         "cnn_capture_with_get_submodule",
@@ -415,5 +409,122 @@ class NeuralNet(nn.Module):
 """,
             )
         ],
+    ),
+    correct(
+        "cnn_convnet_forward_with_torch_functional",
+        [
+            ("from torch import nn\n", "import torch.nn.functional as F\nfrom torch import nn\n"),
+            (
+                "        out = self.layer2(self.layer1(x))\n        return self.fc(torch.flatten(out, start_dim=1))\n",
+                """        for block in (self.layer1, self.layer2):  # the same layers and keys, applied with F.*
+            conv, norm = block[0], block[1]
+            x = F.conv2d(x, conv.weight, conv.bias, stride=1, padding=2)
+            x = F.batch_norm(x, norm.running_mean, norm.running_var, norm.weight, norm.bias,
+                             training=self.training, momentum=norm.momentum, eps=norm.eps)
+            x = F.max_pool2d(F.relu(x), kernel_size=2, stride=2)
+        return F.linear(x.flatten(1), self.fc.weight, self.fc.bias)
+""",
+            ),
+        ],
+    ),
+    correct(
+        "cnn_evaluate_restores_each_modules_mode",
+        [
+            (
+                "    was_training = model.training\n",
+                "    modes = [(module, module.training) for module in model.modules()]\n",
+            ),
+            (
+                "        model.train(was_training)\n",
+                "        for module, training in modes:\n            module.training = training\n",
+            ),
+        ],
+    ),
+    correct(
+        "cnn_capture_with_an_exit_stack",
+        [
+            (
+                CAPTURE_BODY,
+                """    import contextlib
+
+    modules = dict(model.named_modules())
+    unknown = [name for name in layer_names if name not in modules]
+    if unknown:
+        raise KeyError(unknown[0])
+    activations = {}
+    with contextlib.ExitStack() as stack:
+        for name in layer_names:
+
+            def store(module, inputs, output, name=name):
+                activations[name] = output
+
+            stack.enter_context(modules[name].register_forward_hook(store))  # a handle removes itself on exit
+        with torch.no_grad():
+            model(x)
+    return activations
+""",
+            )
+        ],
+    ),
+    # Not point losses: what only the student's process sees (see the module docstring).
+    correct(  # autograd records evaluate's forward passes: slower and heavier, but the same accuracy
+        "cnn_evaluate_without_no_grad",
+        [(EVALUATE_LOOP, EVALUATE_LOOP.replace("        with torch.no_grad():\n", "        if True:\n"))],
+    ),
+    correct(  # hooks left behind when KeyError is raised write into a dict that is never returned
+        "cnn_capture_hooks_left_on_key_error",
+        [
+            (
+                CAPTURE_BODY,
+                """    modules = dict(model.named_modules())
+    activations = {}
+    handles = []
+    for name in layer_names:
+        if name not in modules:
+            raise KeyError(f"capture_activations: the model has no submodule named {name!r}")
+
+        def record(module, inputs, output, name=name):
+            activations[name] = output.detach()
+
+        handles.append(modules[name].register_forward_hook(record))
+    model(x)
+    for handle in handles:
+        handle.remove()
+    return activations
+""",
+            )
+        ],
+    ),
+]
+
+HIDDEN_ONLY_VARIANTS = [
+    broken(
+        "cnn_convnet_table_of_the_public_image_sizes",
+        [
+            (
+                SIDE_LOOP,
+                """        side = {28: 7, 13: 3, 8: 2, 4: 1}[image_size]  # the sizes the public checks use
+        self.fc = nn.Linear(32 * side * side, num_classes)
+""",
+            )
+        ],
+        feedback="hidden test failed: your code raised KeyError",
+    ),
+    broken(
+        "cnn_count_parameters_of_the_layers_it_knows",
+        [
+            (
+                "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+                """    total = 0
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.BatchNorm1d)):  # no Conv2d nor BatchNorm2d
+            for p in module.parameters(recurse=False):
+                if p.requires_grad or not trainable_only:
+                    total += p.numel()
+    return total
+""",
+            )
+        ],
+        feedback="hidden test failed: wrong result from count_parameters",
     ),
 ]

@@ -2,10 +2,13 @@
 
 Each probe takes inputs and weights from the trusted side as NumPy arrays,
 runs the student's code on small models the grader builds here (or on the
-student's own ConvNet / NeuralNet), and reports shapes, arrays and flags as
-plain data. Labels are sent only where the student's function needs them to
-do its job (a training loop, an accuracy); the digits probe gets the test
-images without their labels. The comparisons happen on the trusted side.
+student's own ConvNet / NeuralNet), and reports raw values as plain data:
+arrays, logits, numbers the student's functions returned, state dicts. It
+reports no verdicts and no flags a point could rest on: this file runs in
+the student's process and can be replaced (see grader.worker). Labels are
+sent only where the student's function needs them to do its job (a training
+loop, an accuracy); the digits probe gets the training split only, and the
+trusted side evaluates the trained weights on images this process never sees.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import collections
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 MODEL_CLASSES = ("ConvNet", "NeuralNet")
@@ -33,19 +37,29 @@ def frozen_counting_model() -> nn.Module:
     return nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
 
 
-def hooked_model() -> nn.Module:
-    """A model with nested, named submodules and a forward-call counter (for capture_activations)."""
-    return nn.Sequential(
-        collections.OrderedDict(
-            counter=CallCounter(),
-            features=nn.Sequential(nn.Linear(4, 5), nn.Tanh()),
-            head=nn.Linear(5, 3),
-        )
-    ).double()
+class ModeSensitiveClassifier(nn.Module):
+    """small_classifier as `body`, then a batch normalisation of the logits that this module does itself.
+
+    Its own forward reads `self.training` (F.batch_norm(..., training=self.training)) and `body.1`
+    is a BatchNorm1d, so the logits show both the top-level module's mode and its submodules'
+    (for the evaluate checks: train and eval mode give different logits).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.body = small_classifier()
+        self.register_buffer("running_mean", torch.zeros(3, dtype=torch.float64))
+        self.register_buffer("running_var", torch.ones(3, dtype=torch.float64))
+
+    def forward(self, x):
+        return F.batch_norm(self.body(x), self.running_mean, self.running_var, training=self.training)
 
 
-class CallCounter(nn.Module):
-    """The identity, counting its forward calls."""
+class CallStamp(nn.Module):
+    """The identity plus the number of this module's forward calls so far (1 on the first call).
+
+    Every output after it so shows which run of the model it comes from.
+    """
 
     def __init__(self):
         super().__init__()
@@ -53,26 +67,30 @@ class CallCounter(nn.Module):
 
     def forward(self, x):
         self.calls += 1
-        return x
+        return x + self.calls
 
 
-class ModeRecorder(nn.Module):
-    """The identity, recording the train/eval mode and whether autograd records, at each call."""
-
-    def __init__(self):
-        super().__init__()
-        self.training_seen: list[bool] = []
-        self.grad_enabled_seen: list[bool] = []
-
-    def forward(self, x):
-        self.training_seen.append(bool(self.training))
-        self.grad_enabled_seen.append(bool(torch.is_grad_enabled()))
-        return x
+def hooked_model(in_features: int = 4, hidden_features: int = 5, out_features: int = 3) -> nn.Module:
+    """A model with nested, named submodules behind a CallStamp (for capture_activations)."""
+    return nn.Sequential(
+        collections.OrderedDict(
+            stamp=CallStamp(),
+            features=nn.Sequential(nn.Linear(in_features, hidden_features), nn.Tanh()),
+            head=nn.Linear(hidden_features, out_features),
+        )
+    ).double()
 
 
-def recorded_classifier() -> nn.Module:
-    """small_classifier behind a ModeRecorder (index 0), for the evaluate-mode checks."""
-    return nn.Sequential(ModeRecorder(), *small_classifier())
+def layer_from_spec(spec: dict) -> nn.Module:
+    """One layer of a counting model, as the trusted side describes it."""
+    kind = spec["kind"]
+    if kind == "Linear":
+        return nn.Linear(spec["in_features"], spec["out_features"], bias=spec["bias"])
+    if kind == "Conv2d":
+        return nn.Conv2d(spec["in_channels"], spec["out_channels"], tuple(spec["kernel_size"]), bias=spec["bias"])
+    if kind in ("BatchNorm1d", "BatchNorm2d"):
+        return getattr(nn, kind)(spec["num_features"], affine=spec["affine"])
+    raise ValueError(f"{kind!r} is not a layer kind of the counting models")
 
 
 # ----------------------------------------------------------------- conversions
@@ -108,6 +126,13 @@ def plain_array(value):
     return {"not_a_tensor": f"a {type(value).__module__}.{type(value).__qualname__}"}
 
 
+def plain_activations(captured):
+    """capture_activations' dict as {name: array}, or {"not_a_dict": what it was}."""
+    if not isinstance(captured, dict):
+        return {"not_a_dict": f"a {type(captured).__module__}.{type(captured).__qualname__}"}
+    return {str(name): plain_array(value) for name, value in captured.items()}
+
+
 def error_text(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"[:400]
 
@@ -116,17 +141,6 @@ def model_class(submission, name: str):
     if name not in MODEL_CLASSES:
         raise ValueError(f"{name!r} is not a model of cnn.py")
     return getattr(submission.cnn, name)
-
-
-def hooks_left(model: nn.Module) -> list[str]:
-    """Names of the submodules that still carry a forward (pre-)hook; "<global>" for a global one."""
-    names = [
-        name or "<model>"
-        for name, module in model.named_modules()
-        if module._forward_hooks or module._forward_pre_hooks
-    ]
-    global_hooks = getattr(torch.nn.modules.module, "_global_forward_hooks", {})
-    return names + (["<global>"] if global_hooks else [])
 
 
 # ----------------------------------------------------------------- ConvNet and NeuralNet
@@ -178,6 +192,43 @@ def logits_with_given_weights(submission, class_name: str, kwargs: dict, state: 
         return plain_array(model(torch.tensor(inputs)))
 
 
+class one_thread:
+    """Run the block on one CPU thread: small models gain nothing from more, and lose much on a busy machine."""
+
+    def __enter__(self):
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc_info):
+        torch.set_num_threads(self.previous)
+
+
+def training_on_digits(
+    submission,
+    train_images: np.ndarray,
+    train_labels: np.ndarray,
+    epochs: int,
+    batch_size: int,
+    learning_rate: float,
+    seed: int,
+) -> dict:
+    """Your ConvNet(image_size=8) trained with your train_one_epoch on the digits' training split.
+
+    Reports the losses train_one_epoch returned and the trained state_dict; the grader evaluates
+    that state in its own ConvNet on test images that never reach this process.
+    """
+    torch.manual_seed(seed)
+    model = submission.cnn.ConvNet(num_classes=10, in_channels=1, image_size=8)
+    dataset = torch.utils.data.TensorDataset(torch.tensor(train_images), torch.tensor(train_labels))
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+    )
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    with one_thread():
+        losses = [plain_number(submission.cnn.train_one_epoch(model, loader, optimizer)) for _ in range(epochs)]
+    return {"losses": losses, "state": state_arrays(model)}
+
+
 # ----------------------------------------------------------------- count_parameters
 
 
@@ -200,6 +251,24 @@ def count_parameters_with_frozen_layers(submission) -> dict:
         "all": plain_number(count(model, trainable_only=False)),
     }
     return report
+
+
+def count_parameters_of_described_layers(submission, layers: list) -> dict:
+    """count_parameters on a Sequential of layers the grader describes, some of their parameters frozen.
+
+    Each entry of `layers` gives a layer's kind and sizes (see layer_from_spec) and, in
+    "frozen", the names of its parameters to set requires_grad=False on.
+    """
+    count = submission.cnn.count_parameters
+    model = nn.Sequential(*[layer_from_spec(spec) for spec in layers])
+    for layer, spec in zip(model, layers, strict=True):
+        for name in spec["frozen"]:
+            getattr(layer, name).requires_grad_(False)
+    return {
+        "default": plain_number(count(model)),
+        "trainable_only": plain_number(count(model, trainable_only=True)),
+        "all": plain_number(count(model, trainable_only=False)),
+    }
 
 
 # ----------------------------------------------------------------- train_one_epoch and evaluate
@@ -239,106 +308,80 @@ def train_one_epoch_on_a_small_model(
 
 
 def evaluate_on_a_linear_model(
-    submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int, device: str = "cpu"
+    submission,
+    state: dict,
+    inputs: np.ndarray,
+    targets: np.ndarray,
+    batch_size: int,
+    device: str = "cpu",
+    in_features: int = 4,
+    out_features: int = 3,
 ):
-    """Your evaluate on nn.Linear(4, 3) holding the grader's weights (float64)."""
-    model = nn.Linear(4, 3).double()
+    """Your evaluate on nn.Linear(in_features, out_features) holding the grader's weights (float64)."""
+    model = nn.Linear(in_features, out_features).double()
     load_state(model, state)
     model.to(device)
     return plain_number(submission.cnn.evaluate(model, loader_over(inputs, targets, batch_size), device=device))
 
 
-def modes_seen_by_evaluate(submission, state: dict, inputs: np.ndarray, targets: np.ndarray, batch_size: int) -> dict:
-    """Your evaluate called from train mode, then from eval mode, on a model that records what it saw."""
-    model = recorded_classifier()
-    load_state(model, state)
-    recorder, batch_norm = model[0], model[2]
-    reports = {}
-    for start in ("train", "eval"):
-        model.train(start == "train")
-        recorder.training_seen.clear()
-        recorder.grad_enabled_seen.clear()
-        statistics = [buffer.clone() for buffer in batch_norm.buffers()]
-        accuracy = submission.cnn.evaluate(model, loader_over(inputs, targets, batch_size))
-        reports[start] = {
-            "accuracy": plain_number(accuracy),
-            "training_seen": list(recorder.training_seen),
-            "grad_enabled_seen": list(recorder.grad_enabled_seen),
-            "modes_after": sorted({bool(module.training) for module in model.modules()}),
-            "running_stats_changed": not all(
-                torch.equal(before, after) for before, after in zip(statistics, batch_norm.buffers(), strict=False)
-            ),
-        }
-    return reports
-
-
-class one_thread:
-    """Run the block on one CPU thread: small models gain nothing from more, and lose much on a busy machine."""
-
-    def __enter__(self):
-        self.previous = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc_info):
-        torch.set_num_threads(self.previous)
-
-
-def training_on_digits(
+def evaluate_then_run_again(
     submission,
-    train_images: np.ndarray,
-    train_labels: np.ndarray,
-    test_images: np.ndarray,
-    epochs: int,
+    state: dict,
+    inputs: np.ndarray,
+    targets: np.ndarray,
     batch_size: int,
-    learning_rate: float,
-    seed: int,
+    start: str,
+    later_inputs: np.ndarray,
 ) -> dict:
-    """Your ConvNet(image_size=8) trained with your train_one_epoch on the digits, predicting the test images."""
-    torch.manual_seed(seed)
-    model = submission.cnn.ConvNet(num_classes=10, in_channels=1, image_size=8)
-    dataset = torch.utils.data.TensorDataset(torch.tensor(train_images), torch.tensor(train_labels))
-    loader = torch.utils.data.DataLoader(
-        dataset, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
-    )
-    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-    with one_thread():
-        losses = [plain_number(submission.cnn.train_one_epoch(model, loader, optimizer)) for _ in range(epochs)]
-        model.eval()
-        with torch.no_grad():
-            predictions = model(torch.tensor(test_images)).argmax(dim=1)
-    return {"losses": losses, "predictions": predictions.numpy().astype(np.int64)}
+    """Your evaluate on a model whose logits depend on its mode, then that model run once more.
+
+    The ModeSensitiveClassifier is put in `start` mode ("train" or "eval") before the call; the
+    report holds the accuracy evaluate returned and the logits of one more forward pass on
+    `later_inputs`, in whatever mode evaluate left the model.
+    """
+    model = ModeSensitiveClassifier()
+    load_state(model, state)
+    model.train(start == "train")
+    accuracy = submission.cnn.evaluate(model, loader_over(inputs, targets, batch_size))
+    with torch.no_grad():
+        logits = model(torch.tensor(later_inputs))
+    return {"accuracy": plain_number(accuracy), "logits_after": plain_array(logits)}
 
 
 # ----------------------------------------------------------------- capture_activations
 
 
-def capture_activations_on_a_small_model(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
-    """capture_activations on a small model.
+def capture_activations_on_a_small_model(
+    submission,
+    state: dict,
+    inputs: np.ndarray,
+    layer_names: list,
+    later_inputs: np.ndarray,
+    sizes: tuple = (4, 5, 3),
+) -> dict:
+    """capture_activations on a small model, then that model run once more on other inputs.
 
-    Reports the captured arrays, the number of forward calls and the hooks left behind.
+    Reports the returned dict's arrays right after the call ("activations") and again after
+    model(later_inputs) ("activations_after"): hooks left behind that write into the dict
+    show the second run's outputs there. `sizes` are hooked_model's feature counts.
     """
-    model = hooked_model()
+    model = hooked_model(*sizes)
     load_state(model, state)
     captured = submission.cnn.capture_activations(model, torch.tensor(inputs), list(layer_names))
-    if not isinstance(captured, dict):
-        activations = {"not_a_dict": f"a {type(captured).__module__}.{type(captured).__qualname__}"}
-    else:
-        activations = {str(name): plain_array(value) for name, value in captured.items()}
-    return {"activations": activations, "forward_calls": model.counter.calls, "hooks_left": hooks_left(model)}
+    report = {"activations": plain_activations(captured)}
+    with torch.no_grad():
+        model(torch.tensor(later_inputs))
+    report["activations_after"] = plain_activations(captured)
+    return report
 
 
-def capture_activations_of_an_unknown_name(submission, state: dict, inputs: np.ndarray, layer_names: list) -> dict:
+def capture_activations_of_an_unknown_name(
+    submission, state: dict, inputs: np.ndarray, layer_names: list, sizes: tuple = (4, 5, 3)
+) -> None:
     """capture_activations with a name the model lacks.
 
-    Reports what it raised and the hooks left behind.
+    Whatever it raises reaches the trusted side as the student's exception.
     """
-    model = hooked_model()
+    model = hooked_model(*sizes)
     load_state(model, state)
-    raised = None
-    try:
-        submission.cnn.capture_activations(model, torch.tensor(inputs), list(layer_names))
-    except NotImplementedError:
-        raise
-    except Exception as error:  # noqa: BLE001 -- which exception it was is the answer
-        raised = {"type": type(error).__name__, "message": error_text(error)}
-    return {"raised": raised, "hooks_left": hooks_left(model)}
+    submission.cnn.capture_activations(model, torch.tensor(inputs), list(layer_names))
