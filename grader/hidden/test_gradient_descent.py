@@ -11,6 +11,7 @@ from scipy import special
 from grader.engine.feedback import check, check_array, check_equal, describe_call
 from grader.engine.scoring import graded
 from grader.suite.test_gradient_descent import (
+    TRAINING_SECONDS,
     check_sgd_result,
     closed_form_trajectory,
     minibatch_order,
@@ -110,7 +111,7 @@ def replayed_training(params, X, y, num_passes, learning_rate, reg_lambda):
     return params, np.array(losses)
 
 
-@graded(points=0, exercise="train_two_layer_net")
+@graded(points=0, exercise="train_two_layer_net", time_limit=TRAINING_SECONDS)
 def test_hidden_train_two_layer_net(student, hidden_rng):
     num_examples, num_features = int(hidden_rng.integers(20, 60)), int(hidden_rng.integers(2, 5))
     num_classes, nn_hdim = int(hidden_rng.integers(2, 4)), int(hidden_rng.integers(2, 6))

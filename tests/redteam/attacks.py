@@ -25,8 +25,13 @@ they are graded only when the sandbox has its namespaces (see `needs_namespaces`
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import re
 import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 from grader.course import MODULES
@@ -56,7 +61,12 @@ ATTACK_CLASSES = (
     "exception echoing its inputs",
 )
 # Found while red-teaming, beyond that list.
-MORE_CLASSES = ("timing check cheated", "time limit outlived by stalling the reply")
+MORE_CLASSES = (
+    "timing check cheated",
+    "time limit outlived by stalling the reply",
+    "forged probes",
+    "static check read past an alias",
+)
 
 # Text every forged file carries, so that a forgery is recognisable wherever it lands.
 FORGED = "REDTEAM-FORGED"
@@ -156,7 +166,17 @@ def softmax_loss_vectorized(W, X, y, reg):
     return softmax_loss_naive(W, X, y, reg)
 """,
 )
+FORWARD_STUBS = Base("base-forward-stubs", "exercises", None, (), ("forward",))
+CONV_SIZE_STUBS = Base("base-conv-size-stubs", "exercises", None, (), ("conv_size",))
+SOFTMAX_LOSS_STUBS = Base("base-softmax-loss-stubs", "exercises", None, (), ("softmax_loss",))
+CNN_STUBS = Base("base-cnn-stubs", "exercises", None, (), ("cnn",))
+DEVICE_STUBS = Base("base-device-stubs", "exercises", None, (), ("device",))
 BASES = (
+    CNN_STUBS,
+    DEVICE_STUBS,
+    FORWARD_STUBS,
+    CONV_SIZE_STUBS,
+    SOFTMAX_LOSS_STUBS,
     RELU_GRAD_ONE_AT_ZERO,
     SIGMOID_NAIVE,
     ACTIVATION_STUBS,
@@ -257,6 +277,33 @@ def _save_full_marks(result, path):
 
 grader.results.model.save = grader.engine.scoring.save = _save_full_marks
 """
+# Every request the public checks make, answered as the reference answers it: the worker's
+# dispatcher is replaced at import, so calls and probes alike return recorded replies.
+# __REPLIES:<module>__ is filled with those replies (see `recorded_replies`).
+REPLAY_EVERY_PUBLIC_REQUEST = """
+
+import hashlib as _hashlib
+import json as _json
+import sys as _sys
+
+_REPLIES = _json.loads(__REPLIES:{module}__)
+
+
+def _key(request):
+    return _hashlib.sha256(_json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+_dispatcher = _sys.modules.get("grader.worker.dispatcher")
+if _dispatcher is not None:
+    _handle = _dispatcher.Dispatcher.handle
+
+    def _replayed(self, request):
+        reply = _REPLIES.get(_key(request))
+        return reply if reply is not None else _handle(self, request)
+
+    _dispatcher.Dispatcher.handle = _replayed
+"""
+
 # -- the catalogue ------------------------------------------------------------------
 
 ATTACKS = (
@@ -952,6 +999,188 @@ def relu_grad(z):
 """,
     ),
     Attack(
+        "lookup-table-of-the-public-neuron-and-perceptron-inputs",
+        "lookup table of the public inputs",
+        FORWARD_STUBS,
+        "forward",
+        append="""
+
+import numpy as _np
+
+
+def _public_cases():
+    \"\"\"The (x, w, b) the public checks of neuron and perceptron use: seed 2024, and the hand-picked ones.\"\"\"
+    rng = _np.random.default_rng(2024)
+    cases = [(rng.normal(size=5), rng.normal(size=5), float(rng.normal())) for _ in range(4)]
+    return cases + [([1.0, 2.0], [0.5, -0.25], 0.0), ([2.0, 1.0, 4.0], [1.0, 1.0, -0.25], -2.0),
+                    ([1.0, 2.0], [0.5, -0.25], -1e-12)]
+
+
+def _key(x, w, b):
+    return _np.asarray(x, dtype=float).tobytes(), _np.asarray(w, dtype=float).tobytes(), float(b)
+
+
+_TABLE = {_key(x, w, b): float(_np.dot(w, x) + b) for x, w, b in _public_cases()}
+
+
+def neuron(x, w, b, activation=None):
+    pre_activation = _TABLE.get(_key(x, w, b))
+    if pre_activation is None:
+        raise NotImplementedError("not in the table")
+    return float((activation or (lambda s: 1 / (1 + _np.exp(-s))))(pre_activation))
+
+
+def perceptron(x, w, b):
+    pre_activation = _TABLE.get(_key(x, w, b))
+    if pre_activation is None:
+        raise NotImplementedError("not in the table")
+    return int(pre_activation >= 0)
+""",
+    ),
+    Attack(
+        "lookup-table-of-the-public-pooling-configurations",
+        "lookup table of the public inputs",
+        CONV_SIZE_STUBS,
+        "conv_size",
+        append="""
+
+import random as _random
+
+
+def _public_pool_configurations():
+    rng = _random.Random(31337 + 1)
+    drawn = [(rng.randint(1, 40), rng.randint(1, 6), rng.choice([None, 1, 2, 3, 4]), rng.randint(0, 3))
+             for _ in range(1000)]
+    return drawn + [(28, 2, None, 0), (7, 3, None, 1), (5, 2, None, 0), (9, 3, 2, 1), (6, 4, 1, 2)]
+
+
+def _pool(size, kernel, stride, padding):
+    stride = kernel if stride is None else stride
+    if padding > kernel // 2 or (size + 2 * padding - kernel) < 0:
+        return None
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+_TABLE = {configuration: _pool(*configuration) for configuration in _public_pool_configurations()}
+
+
+def pool_output_size(input_size, kernel_size, stride=None, padding=0):
+    key = (input_size, kernel_size, stride, padding)
+    if key not in _TABLE:
+        return 1
+    if _TABLE[key] is None:
+        raise ValueError("PyTorch refuses this configuration")
+    return _TABLE[key]
+
+
+def conv2d_num_params(in_channels, out_channels, kernel_size, bias=True):
+    published = {(3, 16, 5): 1200, (1, 6, (3, 5)): 90, (64, 128, (1, 1)): 8192, (2, 3, 1): 6, (16, 32, (5, 2)): 5120}
+    weights = published.get((in_channels, out_channels, kernel_size), 0)
+    return weights + out_channels * bool(bias)
+
+
+def same_padding(kernel_size, dilation=1):
+    published = {(3, 1): 1, (1, 1): 0, (5, 1): 2, (3, 2): 2, (2, 2): 1, (7, 3): 9, (3, 4): 4}
+    if (kernel_size, dilation) not in published:
+        raise ValueError("an even span")
+    return published[(kernel_size, dilation)]
+""",
+    ),
+    Attack(
+        "lookup-table-of-the-public-cross-entropy-inputs",
+        "lookup table of the public inputs",
+        SOFTMAX_LOSS_STUBS,
+        "softmax_loss",
+        append="""
+
+import numpy as _np
+
+
+def _public_cases():
+    rng = _np.random.default_rng(2024)
+    cases = []
+    for num_examples, num_classes in [(8, 5), (1, 3)]:
+        scores = rng.normal(size=(num_examples, num_classes))
+        probs = _np.exp(scores - scores.max(axis=1, keepdims=True))
+        cases.append((probs / probs.sum(axis=1, keepdims=True), rng.integers(num_classes, size=num_examples)))
+    return cases + [(_np.array([[0.0, 0.5, 0.5], [0.2, 0.7, 0.1], [0.6, 0.4, 0.0]]), _np.array([0, 1, 0]))]
+
+
+_TABLE = {}
+for _probs, _y in _public_cases():
+    _TABLE[_probs.tobytes()] = float(-_np.mean(_np.log(_np.maximum(_probs[_np.arange(len(_y)), _y], 1e-12))))
+
+
+def cross_entropy(probs, y):
+    return _TABLE.get(_np.asarray(probs, dtype=float).tobytes(), 1.0)
+""",
+    ),
+    Attack(
+        "the-loop-hidden-behind-an-alias-and-a-getattr",
+        "static check read past an alias",
+        VECTORIZED_CALLS_THE_LOOP,
+        "softmax_loss",
+        append="""
+
+_alias = softmax_loss_naive
+_looked_up = globals()["_alias"]
+
+
+def softmax_loss_vectorized(W, X, y, reg):
+    return (_alias if len(y) % 2 else _looked_up)(W, X, y, reg)
+""",
+    ),
+    Attack(
+        "stubs-with-every-cnn-probe-forged",
+        "forged probes",
+        CNN_STUBS,
+        "cnn",
+        time_limit=240.0,
+        append=REPLAY_EVERY_PUBLIC_REQUEST.format(module="cnn"),
+    ),
+    Attack(
+        "stubs-with-every-device-probe-forged",
+        "forged probes",
+        DEVICE_STUBS,
+        "device",
+        append=REPLAY_EVERY_PUBLIC_REQUEST.format(module="device"),
+    ),
+    Attack(
+        "stubs-with-every-forward-call-replayed",
+        "lookup table of the public inputs",
+        FORWARD_STUBS,
+        "forward",
+        append=REPLAY_EVERY_PUBLIC_REQUEST.format(module="forward"),
+    ),
+    Attack(
+        "warnings-probe-forged-for-a-naive-sigmoid",
+        "forged probes",
+        SIGMOID_NAIVE,
+        "activations",
+        weakness="a RuntimeWarning exists only in the student's process, and the contract's 'stable' asks for "
+        "none: a naive sigmoid's values are right, so forging the warnings probe keeps the stability points "
+        "that only a reported warning takes away",
+        append="""
+
+import sys as _sys
+import warnings as _warnings
+
+
+def _quiet_probe(submission, function, args, kwargs=None):
+    with _warnings.catch_warnings(), np.errstate(all="ignore"):
+        _warnings.simplefilter("ignore")
+        return {"value": getattr(submission.activations, function)(*args, **(kwargs or {}))}
+
+
+_dispatcher = _sys.modules.get("grader.worker.dispatcher")
+if _dispatcher is not None:
+    _resolve = _dispatcher._resolve_probe
+    _dispatcher._resolve_probe = lambda reference: (
+        _quiet_probe if reference.endswith(":warnings_as_errors") else _resolve(reference)
+    )
+""",
+    ),
+    Attack(
         "numpy-warnings-silenced-at-import",
         "numpy or builtins patched",
         SIGMOID_NAIVE,
@@ -1063,7 +1292,7 @@ def softmax_loss_vectorized(W, X, y, reg):
         "time limit outlived by stalling the reply",
         SHUFFLE_IGNORES_SEED,
         "gradient_descent",
-        time_limit=60.0,
+        time_limit=90.0,
         append="""
 
 def train_two_layer_net(*args, **kwargs):
@@ -1083,6 +1312,39 @@ def train_two_layer_net(*args, **kwargs):
 
 # -- building submissions -------------------------------------------------------------
 
+RECORDER = """
+import hashlib, json, sys
+import pytest
+from grader.engine import runner
+from grader.worker import dispatcher
+
+module, out = sys.argv[1], sys.argv[2]
+replies, handle = {}, dispatcher.Dispatcher.handle
+
+
+def recording(self, request):
+    reply = handle(self, request)
+    replies[hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()] = reply
+    return reply
+
+
+dispatcher.Dispatcher.handle = recording
+pytest.main(runner.pytest_arguments(sys.argv[3], modules=[module], in_process=True, terminal=False))
+with open(out, "w") as stream:
+    json.dump(replies, stream)
+"""
+
+
+@functools.cache
+def recorded_replies(module: str) -> str:
+    """What the reference's worker replied to every request of `module`'s public checks, as JSON text."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "replies.json"
+        subprocess.run(
+            [sys.executable, "-c", RECORDER, module, str(out), str(SOLUTIONS)], cwd=ROOT, check=True, timeout=600
+        )
+        return out.read_text()
+
 
 @dataclasses.dataclass(frozen=True)
 class Places:
@@ -1093,6 +1355,7 @@ class Places:
     reference: Path = SOLUTIONS
 
     def fill(self, text: str, submission: Path) -> str:
+        text = re.sub(r"__REPLIES:(\w+)__", lambda match: repr(recorded_replies(match.group(1))), text)
         for placeholder, value in (
             ("__WATCH__", self.watch),
             ("__ROOT__", self.root),
