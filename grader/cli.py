@@ -198,7 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="files (default) writes into --out; the others print one submission's result",
     )
     grade.add_argument("--modules", nargs="+", metavar="MODULE", help="grade only these modules")
-    grade.add_argument("--seed", type=int, help="seed of the hidden tests (default: random, recorded)")
+    grade.add_argument(
+        "--seed", type=int, help="seed of the hidden tests (default: from the course secret and the code; recorded)"
+    )
     grade.add_argument("--no-hidden", action="store_true", help="public tests only")
     grade.add_argument("--in-process", action="store_true", help="no sandbox (NOT isolated; for debugging)")
     grade.add_argument(

@@ -5,7 +5,7 @@ import pytest
 
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
 from grader.results import formats
-from tests.helpers import EXERCISES, SOLUTIONS, failures, grade, grade_many_in_process
+from tests.helpers import EXERCISES, SOLUTIONS, failures, grade, grade_many_in_process, make_submission
 
 SEED = 20261125  # any fixed seed: hidden inputs are then the same on every run of this file
 # Every grading run draws its own hidden seed, so the reference must pass on any
@@ -37,9 +37,16 @@ def test_every_public_test_runs_before_the_first_hidden_one(reference):
     assert kinds == sorted(kinds) and True in kinds, "a hidden test ran before a public one"
 
 
-def test_hidden_seeds_have_128_bits():
-    seeds = {grade(SOLUTIONS, modules=["conv_size"], hidden=True).extra["seed"] for _ in range(2)}
-    assert len(seeds) == 2 and max(seeds) >= 2**64, seeds  # 2**-64 odds of a false failure
+def test_a_regrade_of_unchanged_code_draws_the_same_128_bit_seed_and_a_change_another(tmp_path):
+    """Without --seed the seed comes from the course secret and the code (grader.engine.seeds)."""
+    changed = make_submission(
+        tmp_path / "changed", "conv_size", [("def same_padding(", "# a comment\ndef same_padding(")]
+    )
+    seeds = [
+        grade(folder, modules=["conv_size"], hidden=True).extra["seed"] for folder in (SOLUTIONS, SOLUTIONS, changed)
+    ]
+    assert seeds[0] == seeds[1] and seeds[2] != seeds[0], seeds
+    assert max(seeds) >= 2**64, seeds  # 128 bits: 2**-64 odds of a false failure
 
 
 def test_reference_passes_every_hidden_test(reference):

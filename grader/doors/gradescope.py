@@ -29,7 +29,7 @@ import zipfile
 from pathlib import Path
 
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS, module_index
-from grader.engine import sandbox
+from grader.engine import sandbox, seeds
 from grader.errors import IsolationRefused, UsageError
 from grader.limits import LIMITS
 from grader.system import atomic_output, run_in_own_group, write_atomically
@@ -66,10 +66,15 @@ def build_bundle(out_zip: Path, course: Path):
             add_file(archive, "pyproject.toml", (course / "pyproject.toml").read_bytes())
             readme = course / TEMPLATES / "README.md"
             add_file(archive, "README.md", readme.read_bytes() if readme.is_file() else b"# dlgrade autograder\n")
+            # The course's secret rides with the hidden tests, so a regrade on Gradescope is the same grade.
+            secret = seeds.course_secret(path=course / "grader" / "hidden" / seeds.SECRET_FILE.name)
+            if secret is not None:
+                add_file(archive, f"grader/hidden/{seeds.SECRET_FILE.name}", secret.hex().encode() + b"\n")
             for path in sorted((course / "grader").rglob("*")):
                 relative = path.relative_to(course)
                 if (
-                    path.is_file()
+                    path.name != seeds.SECRET_FILE.name
+                    and path.is_file()
                     and not GRADER_EXCLUDED_PARTS.intersection(relative.parts)
                     and not any(part.startswith(".") for part in relative.parts)
                     and path.suffix not in (".pyc", ".pyo")

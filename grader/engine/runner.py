@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from grader.course import MODULES
-from grader.engine import intake
+from grader.engine import intake, seeds
 from grader.engine.sandbox import preflight
 from grader.limits import LIMITS
 from grader.results.model import GradingResult
@@ -157,12 +157,14 @@ def grade(
     """
     if not in_process:
         preflight(allow_weak_isolation=allow_weak_isolation)
-    suite = dict(
-        modules=modules, hidden=hidden, seed=seed, in_process=in_process, allow_weak_isolation=allow_weak_isolation
-    )
     deadline = time.monotonic() + time_limit  # opening (unpacking a zip) counts against the submission's time
     with contextlib.ExitStack() as stack:
         submission = path if isinstance(path, intake.Opened) else stack.enter_context(intake.opened(path, deadline))
+        if hidden and seed is None:
+            seed = seeds.submission_seed(submission.folder)  # None without a course secret: drawn per run
+        suite = dict(
+            modules=modules, hidden=hidden, seed=seed, in_process=in_process, allow_weak_isolation=allow_weak_isolation
+        )
         if fresh_process:
             result = _in_fresh_process(submission.folder, suite, time_limit, deadline, work_dir, threads)
         else:
