@@ -114,3 +114,37 @@ def test_every_graded_exercise_has_a_hidden_recheck():
     }
     assert not missing, f"graded exercises without a hidden test in grader/hidden/: {missing}"
     assert set(public) == set(MODULES)
+
+
+def graded_tests(folder) -> dict[tuple[str, str], dict]:
+    """{(module, test name): the @graded keywords} of every graded test in `folder`."""
+    found = {}
+    for path in sorted(folder.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded":
+                    keywords = {
+                        keyword.arg: ast.literal_eval(keyword.value)
+                        for keyword in decorator.keywords
+                        if keyword.arg in ("exercise", "rechecks", "points")
+                    }
+                    found[(path.stem.removeprefix("test_"), node.name)] = keywords
+    return found
+
+
+def test_every_public_test_is_rechecked_by_name_and_every_name_is_a_public_test_of_that_exercise():
+    """A failing hidden test withdraws only the public tests it names (grader.engine.scoring):
+    a public test no hidden test names could be passed with a table of its inputs."""
+    public, hidden = graded_tests(ROOT / "grader" / "suite"), graded_tests(ROOT / "grader" / "hidden")
+    named = set()
+    for (module, name), keywords in hidden.items():
+        rechecks = keywords.get("rechecks", ())
+        assert rechecks, f"hidden/{module}: {name} names no public test it re-checks (rechecks=...)"
+        for target in rechecks:
+            assert (module, target) in public, f"hidden/{module}: {name} re-checks {target}, no public test of {module}"
+            assert public[(module, target)]["exercise"] == keywords["exercise"], f"{name} re-checks {target}"
+            named.add((module, target))
+    unnamed = sorted(f"{module}: {name}" for module, name in set(public) - named)
+    assert not unnamed, "public tests no hidden test re-checks:\n  " + "\n  ".join(unnamed)

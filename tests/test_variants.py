@@ -1,4 +1,4 @@
-"""Broken and correct-but-different variants of the reference, graded for real.
+"""Broken and correct-but-different variants of the reference, graded for real, hidden tests on.
 
 Each module's variants live in tests/variants/<module>.py. A broken variant
 must lose points in its own module and in no module that does not use it (one
@@ -16,6 +16,7 @@ import pytest
 from grader.course import MODULES, dependents
 from tests.helpers import failures, grade_many_in_process, make_submission
 
+WITHDRAWN = "passes the published inputs, but not a hidden re-check"  # grader.engine.scoring
 HIDDEN_SEED = 20261201  # any fixed seed: the correct variants' hidden inputs are then the same on every run
 VARIANTS = [variant for module in MODULES for variant in importlib.import_module(f"tests.variants.{module}").VARIANTS]
 # Broken variants that pass every public test: only the hidden re-checks can take their points.
@@ -53,12 +54,14 @@ def graded_variants(request):
         if hasattr(item, "callspec") and "variant" in item.callspec.params
     }
     chosen = [variant for variant in VARIANTS + HIDDEN_ONLY if variant.name in selected]
-    # A correct variant must pass the hidden re-checks too: they must not punish another honest way.
+    # Every variant is graded with the hidden re-checks on: a correct one must pass them too (they
+    # must not punish another honest way), and a broken one must lose no more than its public
+    # checks show (a visible mistake costs the same with hidden tests on).
     jobs = [
         (
             make_submission(folder / variant.name, variant.module, variant.edits),
             graded_modules(variant),
-            {"seed": HIDDEN_SEED} if variant.correct or variant in HIDDEN_ONLY else {},
+            {"seed": HIDDEN_SEED},
         )
         for variant in chosen
     ]
@@ -84,6 +87,11 @@ def test_broken_variant_loses_points_only_where_it_should(variant, graded_varian
     if variant.feedback:
         own = failures(result)
         assert variant.feedback in own, f"{variant.feedback!r} not in the feedback:\n{own}"
+    withdrawn = [test for test in result.tests if test.output.startswith(WITHDRAWN)]
+    if variant in HIDDEN_ONLY:
+        assert withdrawn, "a hidden-only variant must lose its points through the hidden re-checks"
+    else:
+        assert not withdrawn, "a visible mistake cost more with hidden tests on:\n" + failures(result)
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v.correct], ids=str)

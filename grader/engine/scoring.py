@@ -39,9 +39,14 @@ RUN_FACTS = pytest.StashKey[dict]()  # facts of the run recorded in results.json
 RESULT = pytest.StashKey[GradingResult]()  # the final result, once the session finished
 
 
-def graded(points: float, exercise: str, time_limit: float | None = None):
-    """Mark a test as graded: worth `points`, checking the student's `exercise`."""
-    return pytest.mark.graded(points=points, exercise=exercise, time_limit=time_limit)
+def graded(points: float, exercise: str, time_limit: float | None = None, rechecks: tuple[str, ...] = ()):
+    """Mark a test as graded: worth `points`, checking the student's `exercise`.
+
+    A hidden test names in `rechecks` the public tests of its module whose
+    kind of input it draws afresh; failing, it withdraws the points of those
+    that passed, and of no other (empty: every public test of the exercise).
+    """
+    return pytest.mark.graded(points=points, exercise=exercise, time_limit=time_limit, rechecks=tuple(rechecks))
 
 
 def module_of(item) -> str | None:
@@ -92,6 +97,9 @@ class ScoringPlugin:
         self.config = config
         self.results: dict[str, TestResult] = {}
         self.order: list[str] = []
+        self.rechecks: dict[str, tuple[str, ...]] = {}  # hidden test -> the public tests it re-checks
+        self.kinds: dict[str, str] = {}  # hidden test -> what its fresh inputs are (its docstring's first line)
+        self.ran: set[str] = set()  # tests that got as far as their call
         self.started = time.monotonic()
 
     @pytest.hookimpl(trylast=True)
@@ -125,6 +133,10 @@ class ScoringPlugin:
             hidden = is_hidden(item)
             if hidden and marker.kwargs["points"] != 0:
                 raise pytest.UsageError(f"{item.nodeid}: hidden tests are worth 0 points (see grader.engine.scoring)")
+            if hidden:
+                self.rechecks[item.nodeid] = tuple(marker.kwargs.get("rechecks", ()))
+                doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+                self.kinds[item.nodeid] = doc[0].rstrip(".") if doc else ""
             self.results[item.nodeid] = TestResult(
                 name=item.name,
                 number=f"{module_index(module)}.{counters[module]}",
@@ -145,6 +157,8 @@ class ScoringPlugin:
         result = self.results.get(item.nodeid)
         if result is None:
             return
+        if report.when == "call":
+            self.ran.add(item.nodeid)
         if report.when == "call" and report.passed:
             result.status, result.score, result.output = "passed", result.max_score, ""
         elif report.failed or report.skipped:
@@ -159,24 +173,34 @@ class ScoringPlugin:
             save(self.result(), Path(self.config.getoption("partial_results")))
 
     def result(self) -> GradingResult:
-        tests = [dataclasses.replace(self.results[nodeid]) for nodeid in self.order]
-        # A hidden test that never ran (the run was cut short) did not confirm its
-        # exercise either: stalling before the fresh inputs must not keep the points.
-        withdrawn = {(test.module, test.exercise) for test in tests if test.hidden and test.status == "failed"}
-        for test in tests:
-            if not test.hidden and test.score and (test.module, test.exercise) in withdrawn:
-                test.score, test.status = 0.0, "failed"
-                test.output = (
-                    f"passed on the published inputs, but a hidden check of `{test.exercise}` "
-                    "with fresh inputs failed, so its points are withdrawn: make it work for "
-                    "every input, not only the ones in the public tests"
-                )
+        tests = {nodeid: dataclasses.replace(self.results[nodeid]) for nodeid in self.order}
+        public = {(test.module, test.name): test for test in tests.values() if not test.hidden}
+        for nodeid, hidden in tests.items():
+            # Only a hidden test that ran and failed withdraws: one the run never reached
+            # (cut short, see grader.engine.runner) takes nothing back.
+            if not hidden.hidden or hidden.status != "failed" or nodeid not in self.ran:
+                continue
+            names = self.rechecks.get(nodeid) or [
+                name
+                for (module, name), test in public.items()
+                if (module, test.exercise) == (hidden.module, hidden.exercise)
+            ]
+            kind = self.kinds.get(nodeid) or f"fresh inputs for `{hidden.exercise}`"
+            for name in names:
+                test = public.get((hidden.module, name))
+                if test is not None and test.score:
+                    test.score, test.status = 0.0, "failed"
+                    test.output = (
+                        f"passes the published inputs, but not a hidden re-check on fresh inputs of the same "
+                        f"kind ({kind[0].lower() + kind[1:]}), so this test's points are withdrawn: see "
+                        f"{hidden.number}, and make `{hidden.exercise}` right for every valid input"
+                    )
         extra = dict(self.config.stash.get(RUN_FACTS, {}))
         backend = self.config.stash.get(BACKEND, None)
         if backend is not None:
             extra["isolation"] = backend.isolation or "not started"
             extra["cpu_time"] = backend.cpu_accounting
-        return GradingResult(tests=tests, execution_time=time.monotonic() - self.started, extra=extra)
+        return GradingResult(tests=list(tests.values()), execution_time=time.monotonic() - self.started, extra=extra)
 
     def pytest_sessionfinish(self, session):
         result = self.config.stash[RESULT] = self.result()

@@ -1,7 +1,9 @@
 """Hidden checks of activations.py: the public checks again, on inputs drawn from the run's seed.
 
-Worth 0 points each; a failure withdraws the public points of its exercise
-(see grader.engine.scoring). Feedback never shows these inputs or expected values.
+Worth 0 points each; a failure withdraws the public tests it names in
+`rechecks` (those it draws the same kind of input for and checks the same
+property of), and no other (see grader.engine.scoring). Feedback never shows
+these inputs or expected values.
 """
 
 import numpy as np
@@ -12,13 +14,14 @@ from grader.engine.scoring import graded
 from grader.suite.test_activations import check_stable, read_only
 
 
-def fresh_input(rng, scale=5.0):
+def fresh_input(rng, scale=5.0, dimensions=(1, 3)):
     """Random values of a random shape, with exact zeros (and -0.0) at random places.
 
     The conventions at z == 0 (relu_grad 0, leaky_relu_grad alpha, binary_step 1)
     are then checked on fresh inputs too, not only on the published ones.
     """
-    shape = tuple(int(n) for n in rng.integers(2, 7, size=rng.integers(1, 4)))
+    ndim = int(rng.integers(dimensions[0], dimensions[1] + 1))
+    shape = tuple(int(n) for n in rng.integers(2, 7, size=ndim))
     z = rng.normal(scale=scale, size=shape)
     flat = z.reshape(-1)
     places = rng.choice(flat.size, size=2, replace=False)
@@ -34,107 +37,143 @@ def large_input(rng):
     return read_only(rng.permutation(z))
 
 
-def closed_forms(z, alpha):
-    return {
-        "sigmoid": ((z,), {}, special.expit(z)),
-        "sigmoid_grad": ((z,), {}, special.expit(z) * (1 - special.expit(z))),
-        "tanh": ((z,), {}, np.tanh(z)),
-        "tanh_grad": ((z,), {}, 1 - np.tanh(z) ** 2),
-        "relu": ((z,), {}, np.maximum(z, 0)),
-        "relu_grad": ((z,), {}, (z > 0).astype(float)),
-        "leaky_relu": ((z,), {"alpha": alpha}, np.where(z > 0, z, alpha * z)),
-        "leaky_relu_grad": ((z,), {"alpha": alpha}, np.where(z > 0, 1.0, alpha)),
-        "binary_step": ((z,), {}, (z >= 0).astype(float)),
-        "softmax": ((z,), {"axis": 0}, special.softmax(z, axis=0)),
-    }
+# The public checks' elementwise oracles, as closed forms (grader.suite.test_activations).
+CLOSED_FORMS = {
+    "sigmoid": special.expit,
+    "sigmoid_grad": lambda z: special.expit(z) * (1 - special.expit(z)),
+    "tanh": np.tanh,
+    "tanh_grad": lambda z: 1 - np.tanh(z) ** 2,
+    "relu": lambda z: np.maximum(z, 0.0),
+    "relu_grad": lambda z: (z > 0).astype(float),
+    "binary_step": lambda z: (z >= 0).astype(float),
+}
 
 
-def check_exercise(student, rng, name):
+def check_values(student, rng, name, kwargs=None, oracle=None):
+    """`name` matches its closed form on three fresh arrays, at the public checks' tolerances."""
+    kwargs = kwargs or {}
+    oracle = oracle or CLOSED_FORMS[name]
     for _ in range(3):
-        z, alpha = fresh_input(rng), float(rng.uniform(0.01, 0.5))
-        args, kwargs, expected = closed_forms(z, alpha)[name]
-        got = getattr(student.activations, name)(*args, **kwargs)
-        check_array(got, expected, call=describe_call(name, args, kwargs), rtol=1e-7, atol=1e-12)
+        z = fresh_input(rng)
+        got = getattr(student.activations, name)(z, **kwargs)
+        check_array(got, oracle(z), call=describe_call(name, (z,), kwargs))
 
 
-@graded(points=0, exercise="sigmoid")
-def test_hidden_sigmoid(student, hidden_rng):
-    check_exercise(student, hidden_rng, "sigmoid")
-
-
-@graded(points=0, exercise="sigmoid_grad")
-def test_hidden_sigmoid_grad(student, hidden_rng):
-    check_exercise(student, hidden_rng, "sigmoid_grad")
-
-
-@graded(points=0, exercise="tanh")
-def test_hidden_tanh(student, hidden_rng):
-    check_exercise(student, hidden_rng, "tanh")
-
-
-@graded(points=0, exercise="tanh_grad")
-def test_hidden_tanh_grad(student, hidden_rng):
-    check_exercise(student, hidden_rng, "tanh_grad")
-
-
-@graded(points=0, exercise="relu")
-def test_hidden_relu(student, hidden_rng):
-    check_exercise(student, hidden_rng, "relu")
-
-
-@graded(points=0, exercise="relu_grad")
-def test_hidden_relu_grad(student, hidden_rng):
-    check_exercise(student, hidden_rng, "relu_grad")
-
-
-@graded(points=0, exercise="leaky_relu")
-def test_hidden_leaky_relu(student, hidden_rng):
-    check_exercise(student, hidden_rng, "leaky_relu")
-
-
-@graded(points=0, exercise="leaky_relu_grad")
-def test_hidden_leaky_relu_grad(student, hidden_rng):
-    check_exercise(student, hidden_rng, "leaky_relu_grad")
-
-
-@graded(points=0, exercise="binary_step")
-def test_hidden_binary_step(student, hidden_rng):
-    check_exercise(student, hidden_rng, "binary_step")
-
-
-@graded(points=0, exercise="softmax")
-def test_hidden_softmax(student, hidden_rng):
-    check_exercise(student, hidden_rng, "softmax")
-
-
-def check_stable_exercise(student, rng, name):
+def check_stable_values(student, rng, name):
     z = large_input(rng)
-    args, kwargs, expected = closed_forms(z, 0.01)[name]
-    check_stable(student, name, expected, z, kwargs=kwargs)
+    check_stable(student, name, CLOSED_FORMS[name](z), z)
 
 
-@graded(points=0, exercise="sigmoid")
-def test_hidden_sigmoid_is_stable(student, hidden_rng):
-    check_stable_exercise(student, hidden_rng, "sigmoid")
+@graded(points=0, exercise="sigmoid", rechecks=("test_sigmoid_matches_closed_form",))
+def test_hidden_sigmoid_matches_closed_form(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "sigmoid")
 
 
-@graded(points=0, exercise="sigmoid_grad")
-def test_hidden_sigmoid_grad_is_stable(student, hidden_rng):
-    check_stable_exercise(student, hidden_rng, "sigmoid_grad")
+@graded(points=0, exercise="sigmoid", rechecks=("test_sigmoid_is_stable_for_large_inputs",))
+def test_hidden_sigmoid_is_stable_for_large_inputs(student, hidden_rng):
+    """Values of every magnitude up to 1e4, both signs, run with warnings as errors."""
+    check_stable_values(student, hidden_rng, "sigmoid")
 
 
-@graded(points=0, exercise="tanh")
-def test_hidden_tanh_is_stable(student, hidden_rng):
-    check_stable_exercise(student, hidden_rng, "tanh")
+@graded(points=0, exercise="sigmoid_grad", rechecks=("test_sigmoid_grad_matches_closed_form_and_numerical_gradient",))
+def test_hidden_sigmoid_grad_matches_closed_form(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "sigmoid_grad")
 
 
-@graded(points=0, exercise="tanh_grad")
-def test_hidden_tanh_grad_is_stable(student, hidden_rng):
-    check_stable_exercise(student, hidden_rng, "tanh_grad")
+@graded(points=0, exercise="sigmoid_grad", rechecks=("test_sigmoid_grad_matches_closed_form_and_numerical_gradient",))
+def test_hidden_sigmoid_grad_is_stable_for_large_inputs(student, hidden_rng):
+    """Values of every magnitude up to 1e4, both signs, run with warnings as errors."""
+    check_stable_values(student, hidden_rng, "sigmoid_grad")
 
 
-@graded(points=0, exercise="softmax")
-def test_hidden_softmax_is_stable(student, hidden_rng):
+@graded(points=0, exercise="tanh", rechecks=("test_tanh_matches_closed_form_and_is_built_from_exp",))
+def test_hidden_tanh_matches_closed_form(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "tanh")
+
+
+@graded(points=0, exercise="tanh", rechecks=("test_tanh_is_stable_for_large_inputs",))
+def test_hidden_tanh_is_stable_for_large_inputs(student, hidden_rng):
+    """Values of every magnitude up to 1e4, both signs, run with warnings as errors."""
+    check_stable_values(student, hidden_rng, "tanh")
+
+
+@graded(points=0, exercise="tanh_grad", rechecks=("test_tanh_grad_matches_closed_form_and_numerical_gradient",))
+def test_hidden_tanh_grad_matches_closed_form(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "tanh_grad")
+
+
+@graded(points=0, exercise="tanh_grad", rechecks=("test_tanh_grad_matches_closed_form_and_numerical_gradient",))
+def test_hidden_tanh_grad_is_stable_for_large_inputs(student, hidden_rng):
+    """Values of every magnitude up to 1e4, both signs, run with warnings as errors."""
+    check_stable_values(student, hidden_rng, "tanh_grad")
+
+
+@graded(points=0, exercise="relu", rechecks=("test_relu_matches_closed_form",))
+def test_hidden_relu_matches_closed_form(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "relu")
+
+
+@graded(points=0, exercise="relu_grad", rechecks=("test_relu_grad_is_zero_at_zero_and_matches_numerical_gradient",))
+def test_hidden_relu_grad_is_zero_at_zero(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "relu_grad")
+
+
+def random_alpha(rng):
+    """A slope in the public checks' range, 0.01 (the default) to 0.5."""
+    return float(rng.uniform(0.01, 0.5))
+
+
+@graded(points=0, exercise="leaky_relu", rechecks=("test_leaky_relu_honours_alpha",))
+def test_hidden_leaky_relu_honours_alpha(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros, and a random slope alpha."""
+    alpha = random_alpha(hidden_rng)
+    check_values(student, hidden_rng, "leaky_relu", {"alpha": alpha}, lambda z: np.where(z > 0, z, alpha * z))
+
+
+@graded(
+    points=0,
+    exercise="leaky_relu_grad",
+    rechecks=("test_leaky_relu_grad_is_alpha_at_zero_and_matches_numerical_gradient",),
+)
+def test_hidden_leaky_relu_grad_is_alpha_at_zero(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros, and a random slope alpha."""
+    alpha = random_alpha(hidden_rng)
+    check_values(student, hidden_rng, "leaky_relu_grad", {"alpha": alpha}, lambda z: np.where(z > 0, 1.0, alpha))
+
+
+@graded(points=0, exercise="binary_step", rechecks=("test_binary_step_is_one_at_zero_and_zero_below",))
+def test_hidden_binary_step_is_one_at_zero(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, with exact zeros."""
+    check_values(student, hidden_rng, "binary_step")
+
+
+@graded(points=0, exercise="softmax", rechecks=("test_softmax_normalises_the_last_axis_by_default",))
+def test_hidden_softmax_normalises_the_last_axis_by_default(student, hidden_rng):
+    """Random arrays of 1 to 3 dimensions, no axis given."""
+    check_values(student, hidden_rng, "softmax", oracle=lambda z: special.softmax(z, axis=-1))
+
+
+@graded(points=0, exercise="softmax", rechecks=("test_softmax_normalises_along_any_axis",))
+def test_hidden_softmax_normalises_along_any_axis(student, hidden_rng):
+    """Random arrays of 2 or 3 dimensions, along a random axis (negative ones too)."""
+    # The axes the public check asks for: 0, 1, -1 of a 2-D array; 0, 1, 2, -1, -2 of a 3-D one.
+    public_axes = {2: (0, 1, -1), 3: (0, 1, 2, -1, -2)}
+    for _ in range(3):
+        z = fresh_input(hidden_rng, dimensions=(2, 3))
+        axis = int(hidden_rng.choice(public_axes[z.ndim]))
+        got = student.activations.softmax(z, axis=axis)
+        check_array(got, special.softmax(z, axis=axis), call=describe_call("softmax", (z,), {"axis": axis}))
+
+
+@graded(points=0, exercise="softmax", rechecks=("test_softmax_is_stable_for_large_inputs",))
+def test_hidden_softmax_is_stable_for_large_inputs(student, hidden_rng):
+    """Two-row arrays of values of every magnitude up to 1e4, along either axis, run with warnings as errors."""
     z = read_only(large_input(hidden_rng).reshape(1, -1).repeat(2, axis=0) * [[1.0], [-1.0]])
     axis = int(hidden_rng.integers(0, 2))
     check_stable(student, "softmax", special.softmax(z, axis=axis), z, kwargs={"axis": axis})

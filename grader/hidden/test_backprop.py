@@ -1,93 +1,127 @@
 """Hidden checks of backprop.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring).
 
-The loss oracle is NumPy's; the gradient oracle is a central difference of
-that loss (float64, h=1e-5), whose error is far below the tolerance used.
+Each test draws afresh the kind of input of the public tests it names in
+`rechecks` and checks the same property with the public tests' own checks
+and oracles (grader.suite.test_backprop: the loss in closed form, PyTorch
+autograd for the gradients, the exact derivative of a known function), so a
+failure withdraws those tests only.
 """
 
 import numpy as np
-from scipy import special
 
-from grader.engine.feedback import check, check_array, check_number, describe_call
 from grader.engine.scoring import graded
-from grader.suite.test_backprop import check_cache_and_inputs_unchanged, known_function_gradient
-from grader.worker.probes import backprop as backprop_probes
-
-
-def oracle_loss(params, X, y, reg):
-    hidden = np.tanh(X @ params["W1"] + params["b1"])
-    log_probs = special.log_softmax(hidden @ params["W2"] + params["b2"], axis=1)
-    data = -np.mean(log_probs[np.arange(len(y)), y])
-    return data + reg / 2 * (np.sum(params["W1"] ** 2) + np.sum(params["W2"] ** 2))
+from grader.suite.test_backprop import (
+    check_cache_and_inputs_unchanged,
+    check_gradients_match_autograd,
+    check_gradients_shaped_like_params,
+    check_mean_cross_entropy,
+    check_numerical_gradient_values,
+    check_relative_error,
+    check_relative_error_of_zeros,
+    check_weight_decay_on_weights_only,
+    check_x_restored_exactly,
+    run_backward,
+)
 
 
 def problem(rng):
-    N, D, H, C = (int(n) for n in rng.integers(2, 7, size=4))
+    """A net of random sizes N, D, H, C, all different (as the public NET_SIZES: a transposed gradient shows)."""
+    N, D, H, C = (int(n) for n in rng.choice(np.arange(2, 11), size=4, replace=False))
     params = {
         "W1": rng.normal(size=(D, H)),
         "b1": rng.normal(size=(1, H)),
         "W2": rng.normal(size=(H, C)),
         "b2": rng.normal(size=(1, C)),
     }
-    return params, rng.normal(size=(N, D)), rng.integers(0, C, size=N), float(rng.uniform(0, 0.5))
+    return params, rng.normal(size=(N, D)), rng.integers(0, C, size=N)
 
 
-@graded(points=0, exercise="loss")
-def test_hidden_loss(student, hidden_rng):
-    params, X, y, reg = problem(hidden_rng)
-    check_number(
-        student.backprop.loss(params, X, y, reg),
-        oracle_loss(params, X, y, reg),
-        call=describe_call("loss", (params, X, y, reg)),
-    )
+def reg_lambda(rng):
+    """A weight-decay strength around the public checks' 0.1."""
+    return float(rng.uniform(0.05, 0.5))
 
 
-@graded(points=0, exercise="backward")
-def test_hidden_backward(student, hidden_rng):
-    params, X, y, reg = problem(hidden_rng)
-    _, cache = student.forward.forward(params, X)
-    grads = student.backprop.backward(params, cache, X, y, reg)
-    for name, value in params.items():
-        numerical = np.zeros_like(value)
-        for index in np.ndindex(value.shape):
-            plus = {**params, name: value.copy()}
-            minus = {**params, name: value.copy()}
-            plus[name][index] += 1e-5
-            minus[name][index] -= 1e-5
-            numerical[index] = (oracle_loss(plus, X, y, reg) - oracle_loss(minus, X, y, reg)) / 2e-5
-        got = grads.get(name) if isinstance(grads, dict) else None
-        check_array(
-            got,
-            numerical,
-            call=describe_call("backward", (params, cache, X, y, reg)) + f"[{name!r}]",
-            rtol=1e-5,
-            atol=1e-8,
-        )
+@graded(points=0, exercise="loss", rechecks=("test_loss_is_mean_cross_entropy",))
+def test_hidden_loss_is_mean_cross_entropy(student, hidden_rng):
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default."""
+    for _ in range(2):
+        check_mean_cross_entropy(student, *problem(hidden_rng))
 
 
-@graded(points=0, exercise="relative_error")
-def test_hidden_relative_error(student, hidden_rng):
-    a, b = hidden_rng.normal(size=5), hidden_rng.normal(size=5)
-    expected = np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b)))
-    check_number(student.backprop.relative_error(a, b), expected, call=describe_call("relative_error", (a, b)))
+@graded(points=0, exercise="loss", rechecks=("test_loss_adds_weight_decay_on_weights_only",))
+def test_hidden_loss_adds_weight_decay_on_weights_only(student, hidden_rng):
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda."""
+    for _ in range(2):
+        check_weight_decay_on_weights_only(student, *problem(hidden_rng), reg_lambda(hidden_rng))
 
 
-@graded(points=0, exercise="backward")
+@graded(points=0, exercise="backward", rechecks=("test_backward_matches_autograd",))
+def test_hidden_backward_matches_autograd(student, hidden_rng):
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default."""
+    for _ in range(2):
+        check_gradients_match_autograd(student, *problem(hidden_rng), None)
+
+
+@graded(points=0, exercise="backward", rechecks=("test_backward_with_weight_decay_matches_autograd",))
+def test_hidden_backward_with_weight_decay_matches_autograd(student, hidden_rng):
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda."""
+    for _ in range(2):
+        check_gradients_match_autograd(student, *problem(hidden_rng), reg_lambda(hidden_rng))
+
+
+@graded(points=0, exercise="backward", rechecks=("test_backward_gradients_are_shaped_like_params",))
+def test_hidden_backward_gradients_are_shaped_like_params(student, hidden_rng):
+    """Random nets of random sizes (2 to 10, all different) and labels, and a random reg_lambda."""
+    for _ in range(2):
+        check_gradients_shaped_like_params(student, *problem(hidden_rng), reg_lambda(hidden_rng))
+
+
+@graded(points=0, exercise="backward", rechecks=("test_backward_leaves_cache_and_inputs_unchanged",))
 def test_hidden_backward_leaves_cache_and_inputs_unchanged(student, hidden_rng):
-    params, X, y, reg = problem(hidden_rng)
-    report = student.probe(backprop_probes.backward_on_your_forward_cache, params=params, X=X, y=y, reg_lambda=reg)
-    call = describe_call("backward", (params, "cache", X, y, reg))
-    check(isinstance(report["grads"], dict) and set(report["grads"]) >= set(params), "wrong result", call=call)
+    """A random net of random sizes (2 to 10) and labels, and a random reg_lambda, backward run twice."""
+    params, X, y = problem(hidden_rng)
+    report, call = run_backward(student, params, X, y, reg_lambda(hidden_rng))
     check_cache_and_inputs_unchanged(report, params, X, y, call)
 
 
-@graded(points=0, exercise="numerical_gradient")
-def test_hidden_numerical_gradient(student, hidden_rng):
-    shape = tuple(int(n) for n in hidden_rng.integers(1, 5, size=hidden_rng.integers(1, 4)))
-    x = hidden_rng.normal(size=shape)
-    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
-    call = describe_call("numerical_gradient", ("f", x))
-    check_array(report["grad"], known_function_gradient(x), call=call, rtol=1e-7, atol=1e-8)
-    check_array(report["x_after"], x, call=call + ", then x", rtol=0, atol=0)
-    h = float(hidden_rng.uniform(1e-3, 1e-2))
-    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x, h=h)
-    check_array(report["grad"], np.cos(x) * np.sin(h) / h + np.sum(x), call=call, rtol=1e-7, atol=1e-9)
+def random_point(rng):
+    """x of 1 to 3 dimensions of 1 to 4 entries each, N(0, 1) entries (so |f| stays small, see the public check)."""
+    return rng.normal(size=tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4))))
+
+
+@graded(points=0, exercise="numerical_gradient", rechecks=("test_numerical_gradient_matches_known_derivative",))
+def test_hidden_numerical_gradient_matches_known_derivative(student, hidden_rng):
+    """Random points x of 1 to 3 dimensions, with the default step and with a random step h."""
+    x = random_point(hidden_rng)
+    check_numerical_gradient_values(student, x, None)
+    check_numerical_gradient_values(student, x, float(hidden_rng.uniform(5e-3, 2e-2)))
+
+
+@graded(points=0, exercise="numerical_gradient", rechecks=("test_numerical_gradient_restores_x_exactly",))
+def test_hidden_numerical_gradient_restores_x_exactly(student, hidden_rng):
+    """Random points x of 1 to 3 dimensions."""
+    check_x_restored_exactly(student, random_point(hidden_rng))
+
+
+@graded(points=0, exercise="relative_error", rechecks=("test_relative_error_matches_cs231n_formula",))
+def test_hidden_relative_error_matches_cs231n_formula(student, hidden_rng):
+    """Random arrays of 1 or 2 dimensions, random scalars, and arrays with a pair of entries below the 1e-8 floor."""
+    shape = tuple(int(n) for n in hidden_rng.integers(1, 6, size=hidden_rng.integers(1, 3)))
+    # As the public case: entries that agree, and one pair a = -b with |a| + |b| = 2 * tiny below
+    # the floor, so the result is 2 * tiny / 1e-8 (0.002 to 0.8; 1.0 without the floor).
+    tiny, agreeing = float(hidden_rng.uniform(1e-11, 4e-9)), hidden_rng.normal(size=int(hidden_rng.integers(1, 5)))
+    below_floor = np.append(agreeing, tiny), np.append(agreeing, -tiny)
+    for a, b in (
+        (hidden_rng.normal(size=shape), hidden_rng.normal(size=shape)),
+        (float(hidden_rng.normal()), float(hidden_rng.normal())),
+        below_floor,
+    ):
+        check_relative_error(student, a, b)
+
+
+@graded(points=0, exercise="relative_error", rechecks=("test_relative_error_of_zeros_is_zero",))
+def test_hidden_relative_error_of_zeros_is_zero(student, hidden_rng):
+    """Zero arrays of a random shape of 1 to 3 dimensions."""
+    check_relative_error_of_zeros(
+        student, tuple(int(n) for n in hidden_rng.integers(1, 6, size=hidden_rng.integers(1, 4)))
+    )

@@ -1,11 +1,14 @@
 """Hidden checks of cnn.py: the public checks again, on models, weights and data drawn from the run's seed.
 
-Worth 0 points each; a failure withdraws the public points of its exercise
-(see grader.engine.scoring). Feedback never shows these inputs or expected
-values. Every verdict rests on values recomputed here (logits, accuracies,
-parameter counts, states after a hand-written epoch, the accuracy of the
-reference ConvNet holding the weights the student's code trained), as in
-grader/suite/test_cnn.py, whose `check_*` helpers these tests call.
+Worth 0 points each; a failure withdraws the points of the public tests it
+names in `rechecks` (see grader.engine.scoring), so each test here redraws
+the kind of input of those tests and checks their one property, nothing
+more: a mistake the public tests already show costs no more with these on.
+Feedback never shows these inputs or expected values. Every verdict rests on
+values recomputed here (logits, accuracies, parameter counts, states after a
+hand-written epoch, the accuracy of the reference ConvNet holding the weights
+the student's code trained), as in grader/suite/test_cnn.py, whose `check_*`
+helpers these tests call.
 """
 
 import math
@@ -15,11 +18,14 @@ from torch import nn
 from grader.engine.feedback import check_number
 from grader.engine.scoring import graded
 from grader.suite.test_cnn import (
+    SHAPE_CASES,
     CaptureProblem,
     ReferenceConvNet,
     check_capture_leaves_no_hook_behind,
     check_capture_returns_each_output_of_one_run,
     check_convnet_logits,
+    check_convnet_logits_shapes,
+    check_convnet_state_dict,
     check_epoch_matches_a_hand_written_loop,
     check_evaluate_accuracy,
     check_evaluate_restores_the_mode,
@@ -30,6 +36,7 @@ from grader.suite.test_cnn import (
     check_unknown_name_raises_key_error,
     digits_split,
     float32_exact,
+    hand_written_epoch,
     linear_logits,
     mode_problem,
     random_state,
@@ -47,29 +54,58 @@ def integer(rng, low, high):
 
 # ----------------------------------------------------------------- ConvNet
 
+# Image sizes the public checks do not use: 5 to 7 end in 1x1 feature maps, like the published 4.
+PUBLISHED_SIZES = {kwargs.get("image_size", 28) for kwargs, _ in SHAPE_CASES}
+FRESH_SIZES = [size for size in range(5, 21) if size not in PUBLISHED_SIZES]
 
-@graded(points=0, exercise="ConvNet")
+
+def drawn_convnet_kwargs(rng, image_size):
+    """ConvNet arguments for `image_size`: drawn class and channel counts, each given or left at its default."""
+    drawn = {"num_classes": integer(rng, 2, 12), "in_channels": integer(rng, 1, 3)}
+    # The defaults are part of the contract too; image_size is always given, one the public checks do not use.
+    return {**{key: value for key, value in drawn.items() if rng.random() < 0.75}, "image_size": image_size}
+
+
+def fresh_sizes(rng, count):
+    return [FRESH_SIZES[index] for index in rng.permutation(len(FRESH_SIZES))[:count]]
+
+
+def batch_shape(rng, kwargs):
+    sizes = {**CONVNET_DEFAULTS, **kwargs}
+    return (integer(rng, 1, 3), sizes["in_channels"], sizes["image_size"], sizes["image_size"])
+
+
+@graded(points=0, exercise="ConvNet", rechecks=("test_convnet_logits_shape_for_any_image_size",))
+def test_hidden_convnet_logits_shape_for_drawn_sizes(student, hidden_rng):
+    """Drawn class counts, channel counts and image sizes (5 to 20, none of the published ones), on zeros."""
+    cases = []
+    for size in fresh_sizes(hidden_rng, 3):
+        kwargs = drawn_convnet_kwargs(hidden_rng, size)
+        cases.append((kwargs, batch_shape(hidden_rng, kwargs)))
+    check_convnet_logits_shapes(student, cases)
+
+
+@graded(points=0, exercise="ConvNet", rechecks=("test_convnet_state_dict_has_the_specified_keys_and_shapes",))
+def test_hidden_convnet_state_dict_for_drawn_sizes(student, hidden_rng):
+    """Drawn class counts, channel counts and image sizes (5 to 20, none of the published ones)."""
+    for size in fresh_sizes(hidden_rng, 2):
+        check_convnet_state_dict(student, drawn_convnet_kwargs(hidden_rng, size))
+
+
+@graded(points=0, exercise="ConvNet", rechecks=("test_convnet_with_given_weights_computes_the_reference_logits",))
 def test_hidden_convnet_logits_with_random_weights_and_sizes(student, hidden_rng):
-    for _ in range(2):
-        drawn = {
-            "num_classes": integer(hidden_rng, 2, 12),
-            "in_channels": integer(hidden_rng, 1, 3),
-            "image_size": integer(hidden_rng, 4, 20),
-        }
-        # Each argument given or left at its default: the defaults are part of the contract too.
-        kwargs = {key: value for key, value in drawn.items() if hidden_rng.random() < 0.75}
-        sizes = {**CONVNET_DEFAULTS, **kwargs}
+    """Random weights and BatchNorm statistics in ConvNets of drawn sizes, on random images."""
+    for size in fresh_sizes(hidden_rng, 2):
+        kwargs = drawn_convnet_kwargs(hidden_rng, size)
         state = random_state(ReferenceConvNet(**kwargs), hidden_rng)
-        x = hidden_rng.normal(
-            size=(integer(hidden_rng, 1, 3), sizes["in_channels"], sizes["image_size"], sizes["image_size"])
-        )
-        check_convnet_logits(student, kwargs, state, x)
+        check_convnet_logits(student, kwargs, state, hidden_rng.normal(size=batch_shape(hidden_rng, kwargs)))
 
 
-@graded(points=0, exercise="ConvNet", time_limit=30)
+@graded(points=0, exercise="ConvNet", time_limit=30, rechecks=("test_convnet_trained_on_digits_reaches_90_percent",))
 def test_hidden_convnet_trained_on_a_fresh_digits_split(student, hidden_rng):
-    # Another stratified split and torch seed: over the draws of seeds 0 to 99 the reference reaches 0.958 to
-    # 0.991 (mean 0.979), so the public threshold of 0.9 holds with room for correct variations.
+    """Another stratified split of the 8x8 digits, and another torch seed for the initial weights and shuffling."""
+    # Over the draws of seeds 0 to 99 the reference reaches 0.958 to 0.991 (mean 0.979), so the public
+    # threshold of 0.9 holds with room for correct variations. One more training run (about 1 CPU second).
     split = digits_split(random_state=integer(hidden_rng, 0, 2**32 - 1))
     check_trained_convnet(student, split, seed=integer(hidden_rng, 0, 2**31 - 1))
 
@@ -77,8 +113,9 @@ def test_hidden_convnet_trained_on_a_fresh_digits_split(student, hidden_rng):
 # ----------------------------------------------------------------- NeuralNet
 
 
-@graded(points=0, exercise="NeuralNet")
+@graded(points=0, exercise="NeuralNet", rechecks=("test_neural_net_flattens_every_dim_but_the_first_and_uses_relu",))
 def test_hidden_neural_net_logits_with_random_weights_and_sizes(student, hidden_rng):
+    """Random weights in NeuralNets of drawn sizes, on random inputs with 1 to 3 trailing dimensions."""
     trailing = tuple(integer(hidden_rng, 1, 4) for _ in range(integer(hidden_rng, 1, 3)))
     kwargs = {
         "input_size": math.prod(trailing),
@@ -124,8 +161,9 @@ def random_layer(rng):
     return {"kind": kind, **spec}, {name: sizes[name] for name in present}
 
 
-@graded(points=0, exercise="count_parameters")
+@graded(points=0, exercise="count_parameters", rechecks=("test_count_parameters_counts_trainable_scalars",))
 def test_hidden_count_parameters_of_random_layers_some_frozen(student, hidden_rng):
+    """Sequentials of 2 to 5 Linear, Conv2d and BatchNorm layers of drawn sizes, some parameters frozen."""
     while True:
         layers = [random_layer(hidden_rng) for _ in range(integer(hidden_rng, 2, 5))]
         parameters = [(index, name, size) for index, (_, sizes) in enumerate(layers) for name, size in sizes.items()]
@@ -156,27 +194,55 @@ def test_hidden_count_parameters_of_random_layers_some_frozen(student, hidden_rn
 # ----------------------------------------------------------------- train_one_epoch
 
 
-@graded(points=0, exercise="train_one_epoch")
+def drawn_batches(rng, smallest_last):
+    """(examples, batch size) for 6 to 20 examples in batches of 2 to 6, the last batch smaller and of at
+    least `smallest_last` examples (BatchNorm1d in train mode needs 2 in every batch)."""
+    while True:
+        examples, batch_size = integer(rng, 6, 20), integer(rng, 2, 6)
+        if smallest_last <= examples % batch_size:
+            return examples, batch_size
+
+
+@graded(points=0, exercise="train_one_epoch", rechecks=("test_train_one_epoch_matches_a_hand_written_loop",))
 def test_hidden_train_one_epoch_matches_a_hand_written_loop(student, hidden_rng):
-    examples = integer(hidden_rng, 6, 20)
-    batch_size = integer(hidden_rng, 2, 6)
-    while examples % batch_size == 1:  # BatchNorm1d in train mode needs 2 examples in every batch, the last too
-        batch_size = integer(hidden_rng, 2, 6)
+    """Random weights, data, batch sizes and learning rates for a BatchNorm classifier, with and without a criterion."""
+    examples, batch_size = drawn_batches(hidden_rng, smallest_last=2)
     state = random_state(probes.small_classifier(), hidden_rng)
     inputs, targets = hidden_rng.normal(size=(examples, 4)), hidden_rng.integers(0, 3, size=examples)
     learning_rate = float(hidden_rng.uniform(0.05, 0.8))
-    label_smoothing = float(hidden_rng.uniform(0.05, 0.3)) if hidden_rng.random() < 0.5 else None
-    report, losses, sizes, call = check_epoch_matches_a_hand_written_loop(
-        student, state, inputs, targets, batch_size, learning_rate, label_smoothing
+    for label_smoothing in (None, float(hidden_rng.uniform(0.05, 0.3))):
+        check_epoch_matches_a_hand_written_loop(
+            student, state, inputs, targets, batch_size, learning_rate, label_smoothing
+        )
+
+
+@graded(points=0, exercise="train_one_epoch", rechecks=("test_train_one_epoch_returns_the_mean_loss_over_examples",))
+def test_hidden_train_one_epoch_returns_the_mean_loss_over_examples(student, hidden_rng):
+    """Random weights and data for nn.Linear(4, 3) trained with lr=0, in batches of a drawn size, the last smaller."""
+    examples, batch_size = drawn_batches(hidden_rng, smallest_last=1)
+    model = nn.Linear(4, 3).double()
+    state = random_state(model, hidden_rng)
+    inputs, targets = hidden_rng.normal(size=(examples, 4)), hidden_rng.integers(0, 3, size=examples)
+    report = student.probe(
+        probes.train_one_epoch_on_a_small_model,
+        state=state,
+        inputs=inputs,
+        targets=targets,
+        batch_size=batch_size,
+        learning_rate=0.0,
+        model="linear",
     )
+    _, losses, sizes = hand_written_epoch(model, state, inputs, targets, batch_size, 0.0)
+    call = f"train_one_epoch(model, loader, optimizer) with model = nn.Linear(4, 3), SGD(lr=0), {len(sizes)} batches"
     check_mean_loss(report["loss"], losses, sizes, call)
 
 
 # ----------------------------------------------------------------- evaluate
 
 
-@graded(points=0, exercise="evaluate")
+@graded(points=0, exercise="evaluate", rechecks=("test_evaluate_returns_the_accuracy",))
 def test_hidden_evaluate_accuracy_of_a_random_linear_model(student, hidden_rng):
+    """Random nn.Linear models of drawn sizes, random inputs and targets, in batches of a drawn size."""
     in_features, out_features = integer(hidden_rng, 2, 6), integer(hidden_rng, 2, 5)
     state = random_state(nn.Linear(in_features, out_features), hidden_rng)
     examples = integer(hidden_rng, 5, 24)
@@ -187,17 +253,26 @@ def test_hidden_evaluate_accuracy_of_a_random_linear_model(student, hidden_rng):
     check_evaluate_accuracy(student, state, inputs, targets, batch_size=integer(hidden_rng, 1, 7))
 
 
-@graded(points=0, exercise="evaluate")
-def test_hidden_evaluate_uses_eval_mode_and_restores_the_mode(student, hidden_rng):
-    problem = mode_problem(
-        hidden_rng,
-        batches=integer(hidden_rng, 2, 4),
+def drawn_mode_problem(rng):
+    return mode_problem(
+        rng,
+        batches=integer(rng, 2, 4),
         # Not 2: train mode normalises each logit over a batch of 2 to about +-1, so an argmax is nearly a tie.
-        batch_size=integer(hidden_rng, 3, 6),
-        later_examples=integer(hidden_rng, 2, 6),
+        batch_size=integer(rng, 3, 6),
+        later_examples=integer(rng, 2, 6),
     )
-    check_evaluate_uses_eval_mode(student, problem)
-    check_evaluate_restores_the_mode(student, problem)
+
+
+@graded(points=0, exercise="evaluate", rechecks=("test_evaluate_returns_the_eval_mode_accuracy",))
+def test_hidden_evaluate_uses_eval_mode(student, hidden_rng):
+    """Random weights and far-off BatchNorm statistics in a mode-sensitive model, called in train mode."""
+    check_evaluate_uses_eval_mode(student, drawn_mode_problem(hidden_rng))
+
+
+@graded(points=0, exercise="evaluate", rechecks=("test_evaluate_restores_the_previous_mode",))
+def test_hidden_evaluate_restores_the_previous_mode(student, hidden_rng):
+    """Random weights and far-off BatchNorm statistics, called in train and in eval mode, then run on other inputs."""
+    check_evaluate_restores_the_mode(student, drawn_mode_problem(hidden_rng))
 
 
 # ----------------------------------------------------------------- capture_activations
@@ -206,22 +281,35 @@ LAYER_NAMES = ["stamp", "features", "features.0", "features.1", "head"]  # hooke
 UNKNOWN_NAMES = ["body", "features.2", "head.0", "fc", "features.0.weight"]
 
 
-@graded(points=0, exercise="capture_activations")
-def test_hidden_capture_activations_of_random_layers(student, hidden_rng):
-    sizes = (integer(hidden_rng, 1, 6), integer(hidden_rng, 1, 6), integer(hidden_rng, 1, 6))
-    names = [
-        LAYER_NAMES[i] for i in hidden_rng.permutation(len(LAYER_NAMES))[: integer(hidden_rng, 1, len(LAYER_NAMES))]
-    ]
-    examples = integer(hidden_rng, 1, 4)
-    problem = CaptureProblem(
-        state=random_state(probes.hooked_model(*sizes), hidden_rng),
-        inputs=hidden_rng.normal(size=(examples, sizes[0])),
-        later_inputs=hidden_rng.normal(size=(integer(hidden_rng, 1, 4), sizes[0])),
+def drawn_capture_problem(rng):
+    """hooked_model of drawn sizes and random weights, random inputs, and 1 to 5 of its names in a drawn order."""
+    sizes = (integer(rng, 1, 6), integer(rng, 1, 6), integer(rng, 1, 6))
+    names = [LAYER_NAMES[i] for i in rng.permutation(len(LAYER_NAMES))[: integer(rng, 1, len(LAYER_NAMES))]]
+    return CaptureProblem(
+        state=random_state(probes.hooked_model(*sizes), rng),
+        inputs=rng.normal(size=(integer(rng, 1, 4), sizes[0])),
+        later_inputs=rng.normal(size=(integer(rng, 1, 4), sizes[0])),
         layer_names=names,
         sizes=sizes,
     )
-    check_capture_returns_each_output_of_one_run(student, problem)
-    check_capture_leaves_no_hook_behind(student, problem)
-    unknown = list(names)
-    unknown.insert(integer(hidden_rng, 0, len(unknown)), UNKNOWN_NAMES[integer(hidden_rng, 0, len(UNKNOWN_NAMES) - 1)])
-    check_unknown_name_raises_key_error(student, problem, unknown)
+
+
+@graded(points=0, exercise="capture_activations", rechecks=("test_capture_activations_returns_each_named_output_once",))
+def test_hidden_capture_activations_of_random_layers(student, hidden_rng):
+    """The grader's small named model with drawn sizes and random weights, random inputs, drawn submodule names."""
+    check_capture_returns_each_output_of_one_run(student, drawn_capture_problem(hidden_rng))
+
+
+@graded(points=0, exercise="capture_activations", rechecks=("test_capture_activations_returns_each_named_output_once",))
+def test_hidden_capture_activations_raises_key_error_for_an_unknown_name(student, hidden_rng):
+    """The grader's small named model with drawn sizes, and drawn submodule names with one it lacks among them."""
+    problem = drawn_capture_problem(hidden_rng)
+    names = list(problem.layer_names)
+    names.insert(integer(hidden_rng, 0, len(names)), UNKNOWN_NAMES[integer(hidden_rng, 0, len(UNKNOWN_NAMES) - 1)])
+    check_unknown_name_raises_key_error(student, problem, names)
+
+
+@graded(points=0, exercise="capture_activations", rechecks=("test_capture_activations_removes_its_hooks",))
+def test_hidden_capture_activations_removes_its_hooks(student, hidden_rng):
+    """The grader's small named model with drawn sizes and weights, drawn names, then run again on other inputs."""
+    check_capture_leaves_no_hook_behind(student, drawn_capture_problem(hidden_rng))

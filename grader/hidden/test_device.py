@@ -1,12 +1,18 @@
 """Hidden checks of device.py on cases drawn from the run's seed (0 points; see grader.engine.scoring).
 
+A failure withdraws the points of the public tests a check names in
+`rechecks`, so each check draws the kind of case of those tests and asks
+their one property, nothing more: a mistake the public tests already show
+costs no more with these on.
+
 Oracles: the SPEC's rules, applied here to the drawn cases. get_device: which
 device each drawn combination of available accelerators and `prefer` must
 give (or a RuntimeError naming the device). move_to: the description of a
-structure drawn here as plain data, built by the probe and moved to `meta`.
-seed_everything: the draws after drawn seeds, compared with each other (the
-SPEC promises repetition, not a seeding convention). device_summary: the CPU's
-description through its three call forms, in a drawn order.
+structure or single value drawn here as plain data, built by the probe and
+moved to `meta`. seed_everything: the draws after drawn seeds, compared with
+each other (the SPEC promises repetition, not a seeding convention).
+device_summary: the CPU's description through its three call forms, in a
+drawn order, and a faked GPU's.
 """
 
 import numpy as np
@@ -57,30 +63,69 @@ def cuda_index_past_the_last(rng, case):
     return f"cuda:{int(rng.integers(case['cuda_count'], MAX_CUDA_INDEX + 1))}"
 
 
-def drawn_prefer(rng):
-    options = [None, "cpu", "cuda", "mps", f"cuda:{int(rng.integers(0, MAX_CUDA_INDEX + 1))}"]
-    return options[int(rng.integers(len(options)))]
+def prefer_drawn_from(rng, case, options):
+    return with_prefer(rng, case, options[int(rng.integers(len(options)))])
 
 
-def get_device_cases(rng):
-    """Every kind of case at least once (its details drawn), then more drawn at random, all shuffled."""
-    cases = [drawn_availability(rng, cuda, mps) for cuda in (True, False) for mps in (True, False)]  # no prefer
-    cases.append(with_prefer(rng, drawn_availability(rng), None))
-    cases += [with_prefer(rng, drawn_availability(rng), "cpu") for _ in range(2)]
-    cases += [with_prefer(rng, drawn_availability(rng, cuda=cuda), "cuda") for cuda in (True, False)]
-    cases += [with_prefer(rng, drawn_availability(rng, mps=mps), "mps") for mps in (True, False)]
+def available_choices(case):
+    """The devices `case` makes available, as get_device's prefer may name them."""
+    choices = ["cpu"] + (["mps"] if case["mps"] else [])
+    if case["cuda"]:
+        choices += ["cuda"] + [f"cuda:{index}" for index in range(case["cuda_count"])]
+    return choices
+
+
+def unavailable_choices(case):
+    """Devices prefer may name that `case` does not make available (cuda:k past the last GPU among them)."""
+    count = case.get("cuda_count", 0) if case["cuda"] else 0
+    choices = [] if case["mps"] else ["mps"]
+    choices += [] if case["cuda"] else ["cuda"]
+    return choices + [f"cuda:{index}" for index in range(count, MAX_CUDA_INDEX + 1)]
+
+
+def shuffled(rng, cases):
+    return [cases[index] for index in rng.permutation(len(cases))]
+
+
+def default_cases(rng):
+    """get_device() without prefer: every combination of CUDA and MPS, then more drawn, shuffled."""
+    cases = [drawn_availability(rng, cuda, mps) for cuda in (True, False) for mps in (True, False)]
+    return shuffled(rng, cases + [drawn_availability(rng) for _ in range(4)])
+
+
+def preferred_cases(rng):
+    """An available preferred device of every kind (its details drawn), then more drawn, shuffled.
+
+    prefer=None only with no accelerator, as in the public check: which accelerator a default
+    call picks is the other public check's business.
+    """
+    cases = [with_prefer(rng, drawn_availability(rng), "cpu") for _ in range(2)]
+    cases.append(with_prefer(rng, drawn_availability(rng, cuda=True), "cuda"))
+    cases.append(with_prefer(rng, drawn_availability(rng, mps=True), "mps"))
     for _ in range(2):
         case = drawn_availability(rng, cuda=True)
         cases.append(with_prefer(rng, case, f"cuda:{int(rng.integers(0, case['cuda_count']))}"))
-        cases.append(with_prefer(rng, case, cuda_index_past_the_last(rng, case)))
-    cases.append(with_prefer(rng, drawn_availability(rng, cuda=False), f"cuda:{int(rng.integers(0, 3))}"))
-    for _ in range(8):
+    cases.append(with_prefer(rng, drawn_availability(rng, cuda=False, mps=False), None))
+    for _ in range(4):
         case = drawn_availability(rng)
-        if rng.integers(4) == 0:
-            cases.append(case)
-        else:
-            cases.append(with_prefer(rng, case, drawn_prefer(rng)))
-    return [cases[index] for index in rng.permutation(len(cases))]
+        cases.append(prefer_drawn_from(rng, case, available_choices(case)))
+    return shuffled(rng, cases)
+
+
+def refused_cases(rng):
+    """An unavailable preferred device of every kind (its details drawn), then more drawn, shuffled."""
+    cases = [
+        with_prefer(rng, drawn_availability(rng, cuda=False), "cuda"),
+        with_prefer(rng, drawn_availability(rng, mps=False), "mps"),
+        with_prefer(rng, drawn_availability(rng, cuda=False), f"cuda:{int(rng.integers(0, 3))}"),
+    ]
+    for _ in range(2):
+        case = drawn_availability(rng, cuda=True)
+        cases.append(with_prefer(rng, case, cuda_index_past_the_last(rng, case)))
+    for _ in range(3):
+        case = drawn_availability(rng)
+        cases.append(prefer_drawn_from(rng, case, unavailable_choices(case)))
+    return shuffled(rng, cases)
 
 
 def expected_device(case):
@@ -95,17 +140,34 @@ def expected_device(case):
     return (prefer,) if available else None
 
 
-@graded(points=0, exercise="get_device")
-def test_hidden_get_device(student, hidden_rng):
-    cases = get_device_cases(hidden_rng)
+def get_device_reports(student, cases):
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=cases)
     check(len(reports) == len(cases), "get_device: one report per case", call="get_device()")
-    for case, report in zip(cases, reports, strict=True):
-        expected = expected_device(case)
-        if expected is None:
-            check_refused(report, case)
-        else:
-            check_device(report, expected, case)
+    return reports
+
+
+@graded(points=0, exercise="get_device", rechecks=("test_get_device_prefers_cuda_then_mps_then_cpu",))
+def test_hidden_get_device_default_choice(student, hidden_rng):
+    """Drawn availability of CUDA (1 to 4 GPUs) and MPS, get_device() called without prefer."""
+    cases = default_cases(hidden_rng)
+    for case, report in zip(cases, get_device_reports(student, cases), strict=True):
+        check_device(report, expected_device(case), case)
+
+
+@graded(points=0, exercise="get_device", rechecks=("test_get_device_honours_prefer_and_refuses_unavailable_devices",))
+def test_hidden_get_device_honours_an_available_prefer(student, hidden_rng):
+    """Drawn availability, and an available device named by prefer as a string or a torch.device."""
+    cases = preferred_cases(hidden_rng)
+    for case, report in zip(cases, get_device_reports(student, cases), strict=True):
+        check_device(report, expected_device(case), case)
+
+
+@graded(points=0, exercise="get_device", rechecks=("test_get_device_honours_prefer_and_refuses_unavailable_devices",))
+def test_hidden_get_device_refuses_an_unavailable_prefer(student, hidden_rng):
+    """Drawn availability, and an unavailable device named by prefer (a cuda:k past the last GPU among them)."""
+    cases = refused_cases(hidden_rng)
+    for case, report in zip(cases, get_device_reports(student, cases), strict=True):
+        check_refused(report, case)
 
 
 # ----------------------------------------------------------------- move_to
@@ -222,14 +284,30 @@ def expected_description(spec, device):
     return kept(KEPT_TYPES[kind])
 
 
-@graded(points=0, exercise="move_to")
-def test_hidden_move_to(student, hidden_rng):
+def moved_descriptions(student, specs):
+    descriptions = student.probe(probes.moving_built_structures, specs=specs, device="meta")
+    check(len(descriptions) == len(specs), "move_to: one description per value", call="move_to(obj, 'meta')")
+    return descriptions
+
+
+@graded(points=0, exercise="move_to", rechecks=("test_move_to_keeps_every_container_type",))
+def test_hidden_move_to_keeps_every_container_type(student, hidden_rng):
+    """Dicts, lists, tuples and namedtuples nested 7 deep, holding drawn tensors, modules and plain values."""
     specs = [drawn_structure(hidden_rng) for _ in range(3)] + [every_kind(hidden_rng)]
     specs = [specs[index] for index in hidden_rng.permutation(len(specs))]
-    descriptions = student.probe(probes.moving_built_structures, specs=specs, device="meta")
-    check(len(descriptions) == len(specs), "move_to: one description per structure", call="move_to(obj, 'meta')")
-    for spec, got in zip(specs, descriptions, strict=True):
+    for spec, got in zip(specs, moved_descriptions(student, specs), strict=True):
         check_description(got, expected_description(spec, "meta"), "move_to(obj, 'meta') with obj a nested structure")
+
+
+@graded(points=0, exercise="move_to", rechecks=("test_move_to_moves_modules_and_returns_other_values_as_is",))
+def test_hidden_move_to_moves_modules_and_returns_other_values_as_is(student, hidden_rng):
+    """A tensor of a drawn dtype and shape, a module of drawn sizes and plain values, each moved on its own."""
+    leaves = [drawn_leaf(hidden_rng, kind) for kind in sorted(set(LEAF_KINDS))] + [
+        drawn_leaf(hidden_rng) for _ in range(3)
+    ]
+    leaves = [leaves[index] for index in hidden_rng.permutation(len(leaves))]
+    for spec, got in zip(leaves, moved_descriptions(student, leaves), strict=True):
+        check_description(got, expected_description(spec, "meta"), f"move_to(<{spec['kind']}>, 'meta')")
 
 
 # ----------------------------------------------------------------- seed_everything
@@ -243,8 +321,9 @@ def drawn_seeds(rng, how_many):
     return seeds
 
 
-@graded(points=0, exercise="seed_everything")
+@graded(points=0, exercise="seed_everything", rechecks=("test_seed_everything_makes_draws_repeat",))
 def test_hidden_seed_everything(student, hidden_rng):
+    """Drawn seeds, one of them repeated, in a drawn order, with 2 to 8 numbers drawn from each generator."""
     first, second, third = drawn_seeds(hidden_rng, 3)
     # One seed twice and others once, in a drawn order: same seed, same draws; another seed, others.
     order = [first, first, second] + [third, first, second][: int(hidden_rng.integers(0, 4))]
@@ -269,8 +348,9 @@ def test_hidden_seed_everything(student, hidden_rng):
 # ----------------------------------------------------------------- device_summary
 
 
-@graded(points=0, exercise="device_summary")
+@graded(points=0, exercise="device_summary", rechecks=("test_device_summary_describes_the_cpu_and_a_gpu",))
 def test_hidden_device_summary(student, hidden_rng):
+    """The CPU's three call forms in a drawn order, and a faked GPU with a drawn name and memory."""
     calls = CPU_SUMMARY_CALLS + [CPU_SUMMARY_CALLS[int(hidden_rng.integers(len(CPU_SUMMARY_CALLS)))]]
     for index in hidden_rng.permutation(len(calls)):
         kwargs, call = calls[index]

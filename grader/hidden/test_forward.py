@@ -1,18 +1,38 @@
 """Hidden checks of forward.py on inputs drawn from the run's seed (0 points; see grader.engine.scoring).
 
-Every array handed to the student's code is read-only, as in the public checks.
+Each test draws afresh the kind of input of the public tests it names in
+`rechecks` and checks the same property with the public tests' own checks
+(grader.suite.test_forward), so a failure withdraws those tests only. Every
+array handed to the student's code is read-only, as in the public checks.
 """
 
-import numpy as np
-from scipy import special
-
-from grader.engine.feedback import check_array, check_equal, check_number, describe_call
+from grader.engine.feedback import check_array
 from grader.engine.scoring import graded
-from grader.suite.test_forward import check_global_rng_left_alone, read_only
-from grader.worker import probes
+from grader.suite.test_forward import (
+    check_contract_shapes_and_zero_biases,
+    check_dense_applies_the_given_activation,
+    check_dense_is_affine,
+    check_global_rng_left_alone,
+    check_neuron_applies_sigmoid_by_default,
+    check_neuron_applies_the_given_activation,
+    check_perceptron_fires_at_the_threshold,
+    check_perceptron_fires_from_the_threshold_up,
+    check_predict,
+    check_reproducible_per_seed,
+    check_rows_sum_to_one,
+    check_scaled_by_fan_in,
+    forward_probabilities,
+    network,
+    read_only,
+)
+
+
+def sizes(rng, count, low=2, high=8):
+    return tuple(int(n) for n in rng.integers(low, high + 1, size=count))
 
 
 def random_params(rng, D, H, C):
+    """Nonzero biases, as in the public checks, so a dropped bias shows."""
     return {
         "W1": read_only(rng.normal(size=(D, H))),
         "b1": read_only(rng.normal(size=(1, H))),
@@ -21,91 +41,114 @@ def random_params(rng, D, H, C):
     }
 
 
-def oracle_probs(params, X):
-    hidden = np.tanh(X @ params["W1"] + params["b1"])
-    return special.softmax(hidden @ params["W2"] + params["b2"], axis=1)
+def neuron_inputs(rng, count):
+    cases = []
+    for _ in range(count):
+        (D,) = sizes(rng, 1)
+        cases.append((read_only(rng.normal(size=D)), read_only(rng.normal(size=D)), float(rng.normal())))
+    return cases
 
 
-def neuron_inputs(rng):
-    D = int(rng.integers(1, 9))
-    return read_only(rng.normal(size=D)), read_only(rng.normal(size=D)), float(rng.normal())
+@graded(points=0, exercise="neuron", rechecks=("test_neuron_applies_sigmoid_by_default",))
+def test_hidden_neuron_applies_sigmoid_by_default(student, hidden_rng):
+    """Random vectors x, w of 2 to 8 entries and a random bias b."""
+    check_neuron_applies_sigmoid_by_default(student, neuron_inputs(hidden_rng, 4))
 
 
-@graded(points=0, exercise="neuron")
-def test_hidden_neuron(student, hidden_rng):
+@graded(points=0, exercise="neuron", rechecks=("test_neuron_applies_the_given_activation",))
+def test_hidden_neuron_applies_the_given_activation(student, hidden_rng):
+    """Random vectors x, w of 2 to 8 entries and a random bias b, with the grader's cube and relu."""
+    check_neuron_applies_the_given_activation(student, neuron_inputs(hidden_rng, 4))
+
+
+@graded(points=0, exercise="perceptron", rechecks=("test_perceptron_fires_at_the_threshold",))
+def test_hidden_perceptron_fires_from_the_threshold_up(student, hidden_rng):
+    """Random vectors x, w of 2 to 8 entries and a random bias b."""
+    check_perceptron_fires_from_the_threshold_up(student, neuron_inputs(hidden_rng, 6))
+
+
+@graded(points=0, exercise="perceptron", rechecks=("test_perceptron_fires_at_the_threshold",))
+def test_hidden_perceptron_fires_at_the_threshold(student, hidden_rng):
+    """Small whole numbers x, w and a bias b that put w . x + b exactly at 0, and just below it."""
+    at_threshold, just_below = [], []
     for _ in range(3):
-        x, w, b = neuron_inputs(hidden_rng)
-        check_number(student.forward.neuron(x, w, b), special.expit(w @ x + b), call=describe_call("neuron", (x, w, b)))
-        got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation="cube")
-        check_number(got, (w @ x + b) ** 3, call=describe_call("neuron", (x, w, b), {"activation": "cube"}))
+        (D,) = sizes(hidden_rng, 1)
+        x = read_only(hidden_rng.integers(-4, 5, size=D))
+        w = read_only(hidden_rng.integers(-4, 5, size=D))
+        total = float(w @ x)  # a small whole number: exact in floating point, whatever the order of the sum
+        at_threshold.append((x, w, -total))
+        just_below.append((x, w, -total - 1e-9))  # w . x + b = -1e-9 (to rounding of ~1e-14): must not fire
+    check_perceptron_fires_at_the_threshold(student, at_threshold)
+    check_perceptron_fires_from_the_threshold_up(student, just_below)
 
 
-@graded(points=0, exercise="perceptron")
-def test_hidden_perceptron(student, hidden_rng):
-    for _ in range(4):
-        x, w, b = neuron_inputs(hidden_rng)
-        got = student.forward.perceptron(x, w, b)
-        check_number(got, int(w @ x + b >= 0), kind=int, rtol=0, atol=0, call=describe_call("perceptron", (x, w, b)))
-    # Exactly at the threshold: small integers make w . x + b exactly 0.0.
-    x = read_only(hidden_rng.integers(-4, 5, size=3))
-    w = read_only(hidden_rng.integers(-4, 5, size=3))
-    b = -float(w @ x)
-    check_number(
-        student.forward.perceptron(x, w, b), 1, kind=int, rtol=0, atol=0, call=describe_call("perceptron", (x, w, b))
-    )
+@graded(points=0, exercise="dense", rechecks=("test_dense_without_activation_is_affine_for_both_bias_shapes",))
+def test_hidden_dense_without_activation_is_affine_for_both_bias_shapes(student, hidden_rng):
+    """A random batch X, weights W and bias b of random sizes (2 to 8), b of both shapes."""
+    N, D, H = sizes(hidden_rng, 3)
+    X, W, b = (read_only(hidden_rng.normal(size=shape)) for shape in ((N, D), (D, H), (1, H)))
+    check_dense_is_affine(student, X, W, b)
 
 
-@graded(points=0, exercise="dense")
-def test_hidden_dense(student, hidden_rng):
-    N, D, H = (int(n) for n in hidden_rng.integers(1, 9, size=3))
-    X, W, b = (read_only(hidden_rng.normal(size=shape)) for shape in ((N, D), (D, H), (H,)))
-    check_array(student.forward.dense(X, W, b), X @ W + b, call=describe_call("dense", (X, W, b)))
+@graded(points=0, exercise="dense", rechecks=("test_dense_applies_the_given_activation",))
+def test_hidden_dense_applies_the_given_activation(student, hidden_rng):
+    """A random batch X, weights W and bias b of random sizes (2 to 8), with the grader's cube and relu."""
+    N, D, H = sizes(hidden_rng, 3)
+    X, W, b = (read_only(hidden_rng.normal(size=shape)) for shape in ((N, D), (D, H), (1, H)))
+    check_dense_applies_the_given_activation(student, X, W, b)
 
 
-@graded(points=0, exercise="forward")
-def test_hidden_forward(student, hidden_rng):
-    N, D, H, C = (int(n) for n in hidden_rng.integers(1, 9, size=4))
+@graded(points=0, exercise="init_params", rechecks=("test_init_params_has_the_contract_shapes_and_zero_biases",))
+def test_hidden_init_params_has_the_contract_shapes_and_zero_biases(student, hidden_rng):
+    """Random layer sizes D, H, C (2 to 11), with the default seed and a random one."""
+    first, second = sizes(hidden_rng, 3, 2, 11), sizes(hidden_rng, 3, 2, 11)
+    check_contract_shapes_and_zero_biases(student, ((first, {}), (second, {"seed": int(hidden_rng.integers(2**31))})))
+
+
+@graded(points=0, exercise="init_params", rechecks=("test_init_params_scales_weights_by_fan_in",))
+def test_hidden_init_params_scales_weights_by_fan_in(student, hidden_rng):
+    """Random layer sizes with tens of thousands of weights, fan_in unlike fan_out, and a random seed."""
+    # As the public SCALE_SIZES: fan_in and fan_out at least 2 apart (as factors) in both layers,
+    # and at least 150 * 600 = 90 000 entries in W1, 600 * 30 = 18 000 in W2.
+    layer_sizes = tuple(int(hidden_rng.integers(low, high + 1)) for low, high in ((150, 250), (600, 900), (30, 60)))
+    check_scaled_by_fan_in(student, layer_sizes, int(hidden_rng.integers(2**31)))
+
+
+@graded(points=0, exercise="init_params", rechecks=("test_init_params_is_reproducible_per_seed",))
+def test_hidden_init_params_is_reproducible_per_seed(student, hidden_rng):
+    """Random layer sizes D, H, C (2 to 11) and two random different seeds."""
+    seeds = hidden_rng.choice(2**31, size=2, replace=False)
+    check_reproducible_per_seed(student, sizes(hidden_rng, 3, 2, 11), seeds=tuple(int(seed) for seed in seeds))
+
+
+@graded(points=0, exercise="init_params", rechecks=("test_init_params_leaves_the_global_rng_alone",))
+def test_hidden_init_params_leaves_the_global_rng_alone(student, hidden_rng):
+    """Random layer sizes D, H, C (2 to 11), a random seed and a random seed of the global generator."""
+    layer_sizes, seed = sizes(hidden_rng, 3, 2, 11), int(hidden_rng.integers(2**31))
+    check_global_rng_left_alone(student, layer_sizes, seed=seed, global_seed=int(hidden_rng.integers(2**32)))
+
+
+@graded(points=0, exercise="forward", rechecks=("test_forward_matches_numpy_oracle",))
+def test_hidden_forward_matches_numpy_oracle(student, hidden_rng):
+    """A random network and batch of random sizes N, D, H, C (2 to 8), scores of order 1."""
+    N, D, H, C = sizes(hidden_rng, 4)
     params, X = random_params(hidden_rng, D, H, C), read_only(hidden_rng.normal(size=(N, D)))
-    probs, _ = student.forward.forward(params, X)
-    check_array(probs, oracle_probs(params, X), call=describe_call("forward", (params, X)))
+    probs, call = forward_probabilities(student, params, X)
+    check_array(probs, network(params, X), call=call)
 
 
-@graded(points=0, exercise="forward")
-def test_hidden_forward_is_stable_for_large_scores(student, hidden_rng):
-    N, D, H, C = (int(n) for n in hidden_rng.integers(2, 9, size=4))
+@graded(points=0, exercise="forward", rechecks=("test_forward_rows_sum_to_one_even_for_large_scores",))
+def test_hidden_forward_rows_sum_to_one_even_for_large_scores(student, hidden_rng):
+    """A random network and batch of random sizes N, D, H, C (2 to 8), scores in the hundreds to thousands."""
+    N, D, H, C = sizes(hidden_rng, 4)
     params = random_params(hidden_rng, D, H, C)
-    params["W2"] = read_only(float(hidden_rng.uniform(300, 1000)) * params["W2"])  # scores in the thousands
-    X = read_only(hidden_rng.normal(size=(N, D)))
-    probs, _ = student.forward.forward(params, X)
-    check_array(probs, oracle_probs(params, X), call=describe_call("forward", (params, X)), atol=1e-12)
+    params["W2"] = read_only(float(hidden_rng.uniform(300, 1000)) * params["W2"])  # as the public check's 500
+    check_rows_sum_to_one(student, params, read_only(hidden_rng.normal(size=(N, D))))
 
 
-@graded(points=0, exercise="predict")
-def test_hidden_predict(student, hidden_rng):
-    N, D, H, C = 20, 3, 5, 4
-    params, X = random_params(hidden_rng, D, H, C), read_only(hidden_rng.normal(size=(N, D)))
-    got = student.forward.predict(params, X)
-    check_array(
-        got,
-        np.argmax(oracle_probs(params, X), axis=1),
-        call=describe_call("predict", (params, X)),
-        kinds="iu",
-        rtol=0,
-        atol=0,
-    )
-
-
-@graded(points=0, exercise="init_params")
-def test_hidden_init_params(student, hidden_rng):
-    D, H, C = (int(n) for n in hidden_rng.integers(1, 12, size=3))
-    seed = int(hidden_rng.integers(0, 2**31))
-    call = describe_call("init_params", (D, H, C), {"seed": seed})
-    params = student.forward.init_params(D, H, C, seed=seed)
-    shapes = {key: value.shape for key, value in params.items()} if isinstance(params, dict) else params
-    check_equal(shapes, {"W1": (D, H), "b1": (1, H), "W2": (H, C), "b2": (1, C)}, call=call, what="shapes")
-    again = student.forward.init_params(D, H, C, seed=seed)
-    for key in ("W1", "b1", "W2", "b2"):
-        check_array(again[key], params[key], call=call + f", called twice, [{key!r}]", rtol=0, atol=0)
-        if key.startswith("b"):
-            check_array(params[key], np.zeros((1, H if key == "b1" else C)), call=call + f"[{key!r}]", rtol=0, atol=0)
-    check_global_rng_left_alone(student, (D, H, C), seed=seed, global_seed=int(hidden_rng.integers(0, 2**32)))
+@graded(points=0, exercise="predict", rechecks=("test_predict_returns_the_argmax_class_per_row",))
+def test_hidden_predict_returns_the_argmax_class_per_row(student, hidden_rng):
+    """A random network of random sizes D, H, C (2 to 8) and a batch of 20 to 40 examples."""
+    D, H, C = sizes(hidden_rng, 3)
+    params = random_params(hidden_rng, D, H, C)
+    check_predict(student, params, read_only(hidden_rng.normal(size=(int(hidden_rng.integers(20, 41)), D))))

@@ -140,103 +140,113 @@ def run_backward(student, params, X, y, reg_lambda):
     return report, call
 
 
+def check_mean_cross_entropy(student, params, X, y):
+    """`loss(params, X, y)`, reg_lambda left at its default, is the mean cross-entropy."""
+    expected = cross_entropy_oracle(params, X, y)
+    got = student.backprop.loss(params, X, y)
+    check_number(
+        got,
+        expected,
+        call=describe_call("loss", (params, X, y)),
+        mistakes={
+            "summed cross-entropy instead of the mean over the N examples": len(y) * expected,
+            "log10 instead of the natural log (np.log)": expected / np.log(10),
+        },
+    )
+
+
 @graded(points=2, exercise="loss")
 def test_loss_is_mean_cross_entropy(student):
     for sizes in NET_SIZES:
-        params, X, y = random_problem(*sizes)
-        expected = cross_entropy_oracle(params, X, y)
-        got = student.backprop.loss(params, X, y)
-        check_number(
-            got,
-            expected,
-            call=describe_call("loss", (params, X, y)),
-            mistakes={
-                "summed cross-entropy instead of the mean over the N examples": len(y) * expected,
-                "log10 instead of the natural log (np.log)": expected / np.log(10),
-            },
-        )
+        check_mean_cross_entropy(student, *random_problem(*sizes))
+
+
+def check_weight_decay_on_weights_only(student, params, X, y, reg_lambda):
+    """`loss(params, X, y, reg_lambda=...)` is the mean cross-entropy plus reg_lambda/2 * (sum(W1**2) + sum(W2**2))."""
+    data_loss = cross_entropy_oracle(params, X, y)
+    weights, biases = squared_norm(params["W1"], params["W2"]), squared_norm(params["b1"], params["b2"])
+    expected = data_loss + reg_lambda / 2 * weights
+    got = student.backprop.loss(params, X, y, reg_lambda=reg_lambda)
+    check_number(
+        got,
+        expected,
+        call=describe_call("loss", (params, X, y), {"reg_lambda": reg_lambda}),
+        mistakes={
+            "the biases are regularised too: weight decay is reg_lambda/2 * (sum(W1**2) + "
+            "sum(W2**2)), never the biases": expected + reg_lambda / 2 * biases,
+            "weight decay without the 1/2: it is reg_lambda/2 * sum(W**2)": data_loss + reg_lambda * weights,
+            "the regularisation term is missing (reg_lambda was ignored)": data_loss,
+            "summed cross-entropy instead of the mean over the N examples": len(y) * data_loss
+            + reg_lambda / 2 * weights,
+        },
+    )
 
 
 @graded(points=2, exercise="loss")
 def test_loss_adds_weight_decay_on_weights_only(student):
     for sizes in NET_SIZES:
-        params, X, y = random_problem(*sizes)
-        data_loss = cross_entropy_oracle(params, X, y)
-        weights, biases = squared_norm(params["W1"], params["W2"]), squared_norm(params["b1"], params["b2"])
-        expected = data_loss + REG_LAMBDA / 2 * weights
-        got = student.backprop.loss(params, X, y, reg_lambda=REG_LAMBDA)
-        check_number(
-            got,
-            expected,
-            call=describe_call("loss", (params, X, y), {"reg_lambda": REG_LAMBDA}),
-            mistakes={
-                "the biases are regularised too: weight decay is reg_lambda/2 * (sum(W1**2) + "
-                "sum(W2**2)), never the biases": expected + REG_LAMBDA / 2 * biases,
-                "weight decay without the 1/2: it is reg_lambda/2 * sum(W**2)": data_loss + REG_LAMBDA * weights,
-                "the regularisation term is missing (reg_lambda was ignored)": data_loss,
-                "summed cross-entropy instead of the mean over the N examples": len(y) * data_loss
-                + REG_LAMBDA / 2 * weights,
-            },
+        check_weight_decay_on_weights_only(student, *random_problem(*sizes), REG_LAMBDA)
+
+
+def check_gradients_match_autograd(student, params, X, y, reg_lambda, hint=None):
+    """backward's gradients on the student's own forward cache are autograd's (reg_lambda None: its default, 0.0)."""
+    expected, mistakes = gradient_mistakes(params, X, y, 0.0 if reg_lambda is None else reg_lambda)
+    report, call = run_backward(student, params, X, y, reg_lambda)
+    for name in PARAM_NAMES:
+        check_array(
+            report["grads"][name],
+            expected[name],
+            call=f"{call}, gradient {name!r}",
+            rtol=GRADIENT_RTOL,
+            atol=GRADIENT_ATOL,
+            mistakes=mistakes[name],
+            hint=hint,
         )
 
 
 @graded(points=3, exercise="backward")
 def test_backward_matches_autograd(student):
     for sizes in NET_SIZES:
-        params, X, y = random_problem(*sizes)
-        expected, mistakes = gradient_mistakes(params, X, y, 0.0)
-        report, call = run_backward(student, params, X, y, None)  # the default, reg_lambda=0.0
-        for name in PARAM_NAMES:
-            check_array(
-                report["grads"][name],
-                expected[name],
-                call=f"{call}, gradient {name!r}",
-                rtol=GRADIENT_RTOL,
-                atol=GRADIENT_ATOL,
-                mistakes=mistakes[name],
-                hint="compare with numerical_gradient on a tiny net to find the first wrong step",
-            )
+        check_gradients_match_autograd(
+            student,
+            *random_problem(*sizes),
+            None,  # the default, reg_lambda=0.0
+            hint="compare with numerical_gradient on a tiny net to find the first wrong step",
+        )
 
 
 @graded(points=2, exercise="backward")
 def test_backward_with_weight_decay_matches_autograd(student):
     for sizes in NET_SIZES:
-        params, X, y = random_problem(*sizes)
-        expected, mistakes = gradient_mistakes(params, X, y, REG_LAMBDA)
-        report, call = run_backward(student, params, X, y, REG_LAMBDA)
-        for name in PARAM_NAMES:
-            check_array(
-                report["grads"][name],
-                expected[name],
-                call=f"{call}, gradient {name!r}",
-                rtol=GRADIENT_RTOL,
-                atol=GRADIENT_ATOL,
-                mistakes=mistakes[name],
-            )
+        check_gradients_match_autograd(student, *random_problem(*sizes), REG_LAMBDA)
+
+
+def check_gradients_shaped_like_params(student, params, X, y, reg_lambda):
+    """backward returns one NumPy array per parameter, shaped like it."""
+    report, call = run_backward(student, params, X, y, reg_lambda)
+    for name in PARAM_NAMES:
+        got = report["grads"][name]
+        check(
+            isinstance(got, np.ndarray),
+            f"gradient {name!r}: expected a NumPy array; got {type(got).__name__}",
+            call=call,
+        )
+        check_equal(
+            got.shape,
+            params[name].shape,
+            call=call,
+            what=f"shape of gradient {name!r}",
+            mistakes={
+                f"d{name} transposed (dW = input.T @ dout is shaped like W)": params[name].shape[::-1],
+                f"d{name} lost its leading axis (np.sum(..., axis=0, keepdims=True))": (params[name].size,),
+            },
+        )
 
 
 @graded(points=1, exercise="backward")
 def test_backward_gradients_are_shaped_like_params(student):
     for sizes in NET_SIZES:
-        params, X, y = random_problem(*sizes)
-        report, call = run_backward(student, params, X, y, REG_LAMBDA)
-        for name in PARAM_NAMES:
-            got = report["grads"][name]
-            check(
-                isinstance(got, np.ndarray),
-                f"gradient {name!r}: expected a NumPy array; got {type(got).__name__}",
-                call=call,
-            )
-            check_equal(
-                got.shape,
-                params[name].shape,
-                call=call,
-                what=f"shape of gradient {name!r}",
-                mistakes={
-                    f"d{name} transposed (dW = input.T @ dout is shaped like W)": params[name].shape[::-1],
-                    f"d{name} lost its leading axis (np.sum(..., axis=0, keepdims=True))": (params[name].size,),
-                },
-            )
+        check_gradients_shaped_like_params(student, *random_problem(*sizes), REG_LAMBDA)
 
 
 def check_cache_and_inputs_unchanged(report, params, X, y, call):
@@ -305,31 +315,32 @@ def gradient_check_mistakes(x, h):
     }
 
 
-@graded(points=2, exercise="numerical_gradient")
-def test_numerical_gradient_matches_known_derivative(student):
-    rng = np.random.default_rng(RNG_SEED)
-    x = rng.normal(size=(3, 4))
-    report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
-    function = "with f() = sum(sin(x)) + sum(x)**2 / 2 reading x"
-    call = f"numerical_gradient(f, {describe(x)}) {function}"
-    # Central differences with h = 1e-5: truncation h^2/6 * |f'''| < 2e-11, rounding about
-    # 2 ulp(|f| ~ 20) / 2h ~ 2e-10; a one-sided difference is off by h/2 * |f''| ~ 5e-6.
-    check_array(
-        report["grad"],
-        known_function_gradient(x),
-        call=call,
-        rtol=1e-7,
-        atol=1e-8,
-        mistakes=gradient_check_mistakes(x, 1e-5),
-    )
-    # With h = 0.01 the central difference is exactly cos(x) sin(h)/h + sum(x) (the
-    # quadratic part has no truncation error), which is 1.7e-5 away from the derivative.
-    h = 0.01
+FUNCTION = "with f() = sum(sin(x)) + sum(x)**2 / 2 reading x"
+
+
+def check_numerical_gradient_values(student, x, h):
+    """numerical_gradient of the probe's known f at x: with h=None (the default, 1e-5) close to the
+    derivative; with a given h, exactly the central difference cos(x) sin(h)/h + sum(x)."""
+    if h is None:
+        report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
+        # Central differences with h = 1e-5: truncation h^2/6 * |f'''| < 2e-11, rounding about
+        # 2 ulp(|f| ~ 20) / 2h ~ 2e-10; a one-sided difference is off by h/2 * |f''| ~ 5e-6.
+        check_array(
+            report["grad"],
+            known_function_gradient(x),
+            call=f"numerical_gradient(f, {describe(x)}) {FUNCTION}",
+            rtol=1e-7,
+            atol=1e-8,
+            mistakes=gradient_check_mistakes(x, 1e-5),
+        )
+        return
+    # With a given h the central difference is exactly cos(x) sin(h)/h + sum(x) (the quadratic
+    # part has no truncation error), about h**2/6 * |cos(x)| away from the derivative.
     report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x, h=h)
     check_array(
         report["grad"],
         np.cos(x) * np.sin(h) / h + np.sum(x),
-        call=f"numerical_gradient(f, {describe(x)}, h={h}) {function}",
+        call=f"numerical_gradient(f, {describe(x)}, h={h}) {FUNCTION}",
         rtol=1e-7,
         atol=1e-9,
         mistakes={
@@ -339,10 +350,17 @@ def test_numerical_gradient_matches_known_derivative(student):
     )
 
 
-@graded(points=1, exercise="numerical_gradient")
-def test_numerical_gradient_restores_x_exactly(student):
-    rng = np.random.default_rng(RNG_SEED + 1)
-    x = rng.normal(size=(2, 3, 2))
+@graded(points=2, exercise="numerical_gradient")
+def test_numerical_gradient_matches_known_derivative(student):
+    rng = np.random.default_rng(RNG_SEED)
+    # x of any shape, as the contract says: a matrix, and a 3-D array (which a loop over rows and columns misses).
+    for x in (rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 2))):
+        check_numerical_gradient_values(student, x, None)
+        check_numerical_gradient_values(student, x, 0.01)  # up to 0.01**2/6 = 1.7e-5 from the derivative
+
+
+def check_x_restored_exactly(student, x):
+    """After numerical_gradient(f, x), x holds exactly the values it was given."""
     report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
     call = f"numerical_gradient(f, {describe(x)}), then x"
     check_array(
@@ -361,6 +379,39 @@ def test_numerical_gradient_restores_x_exactly(student):
     )
 
 
+@graded(points=1, exercise="numerical_gradient")
+def test_numerical_gradient_restores_x_exactly(student):
+    check_x_restored_exactly(student, np.random.default_rng(RNG_SEED + 1).normal(size=(2, 3, 2)))
+
+
+def relative_error_formula(a, b):
+    """CS231n's relative error max(|a-b| / max(1e-8, |a|+|b|)), and what its known mistakes give."""
+    a_array, b_array = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    difference = np.abs(a_array - b_array)
+    expected = np.max(difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array)))
+    mistakes = {
+        "no 1e-8 floor in the denominator: max(1e-8, |a| + |b|)": np.max(
+            difference / (np.abs(a_array) + np.abs(b_array))
+        ),
+        "the mean instead of the max over entries": np.mean(
+            difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array))
+        ),
+        "the denominator lacks |b|: it is max(1e-8, |a| + |b|)": np.max(difference / np.maximum(1e-8, np.abs(a_array))),
+    }
+    return expected, mistakes
+
+
+def check_relative_error(student, a, b):
+    """relative_error(a, b) is CS231n's formula."""
+    expected, mistakes = relative_error_formula(a, b)
+    check_number(
+        student.backprop.relative_error(a, b),
+        expected,
+        call=describe_call("relative_error", (a, b)),
+        mistakes=mistakes,
+    )
+
+
 @graded(points=1, exercise="relative_error")
 def test_relative_error_matches_cs231n_formula(student):
     rng = np.random.default_rng(RNG_SEED)
@@ -371,38 +422,25 @@ def test_relative_error_matches_cs231n_formula(student):
         (np.array([1e-10, 1.0]), np.array([-1e-10, 1.0])),
     ]
     for a, b in cases:
-        a_array, b_array = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-        difference = np.abs(a_array - b_array)
-        expected = np.max(difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array)))
-        check_number(
-            student.backprop.relative_error(a, b),
-            expected,
-            call=describe_call("relative_error", (a, b)),
-            mistakes={
-                "no 1e-8 floor in the denominator: max(1e-8, |a| + |b|)": np.max(
-                    difference / (np.abs(a_array) + np.abs(b_array))
-                ),
-                "the mean instead of the max over entries": np.mean(
-                    difference / np.maximum(1e-8, np.abs(a_array) + np.abs(b_array))
-                ),
-                "the denominator lacks |b|: it is max(1e-8, |a| + |b|)": np.max(
-                    difference / np.maximum(1e-8, np.abs(a_array))
-                ),
-            },
+        check_relative_error(student, a, b)
+
+
+def check_relative_error_of_zeros(student, shape):
+    """relative_error of two zero arrays of `shape` is 0.0, not nan."""
+    zeros = np.zeros(shape)
+    got = student.backprop.relative_error(zeros, zeros.copy())
+    call = describe_call("relative_error", (zeros, zeros))
+    if isinstance(got, (float, np.floating)) and np.isnan(got):
+        fail(
+            "expected 0.0; got nan (0/0)",
+            call=call,
+            hint="the denominator is max(1e-8, |a| + |b|), which is never 0",
         )
+    # |0 - 0| / max(1e-8, 0) = 0 / 1e-8 = 0.0
+    check_number(got, 0.0, call=call, rtol=0.0, atol=0.0)
 
 
 @graded(points=1, exercise="relative_error")
 def test_relative_error_of_zeros_is_zero(student):
     for shape in [(3,), (2, 3)]:
-        zeros = np.zeros(shape)
-        got = student.backprop.relative_error(zeros, zeros.copy())
-        call = describe_call("relative_error", (zeros, zeros))
-        if isinstance(got, (float, np.floating)) and np.isnan(got):
-            fail(
-                "expected 0.0; got nan (0/0)",
-                call=call,
-                hint="the denominator is max(1e-8, |a| + |b|), which is never 0",
-            )
-        # |0 - 0| / max(1e-8, 0) = 0 / 1e-8 = 0.0
-        check_number(got, 0.0, call=call, rtol=0.0, atol=0.0)
+        check_relative_error_of_zeros(student, shape)

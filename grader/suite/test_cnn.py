@@ -226,13 +226,13 @@ SHAPE_CASES = [
 HARD_CODED_FLATTEN = 32 * 7 * 7  # what fc takes at the default 28x28 (28 -> 14 -> 7)
 
 
-@graded(points=2, exercise="ConvNet")
-def test_convnet_logits_shape_for_any_image_size(student):
+def check_convnet_logits_shapes(student, cases):
+    """ConvNet(**kwargs) must give logits of shape (N, num_classes) on zeros of each case's (kwargs, input shape)."""
     reports = student.probe(
-        probes.convnet_logits_shapes, cases=[{"kwargs": kwargs, "input_shape": shape} for kwargs, shape in SHAPE_CASES]
+        probes.convnet_logits_shapes, cases=[{"kwargs": kwargs, "input_shape": shape} for kwargs, shape in cases]
     )
     failed = []
-    for (kwargs, input_shape), report in zip(SHAPE_CASES, reports, strict=True):
+    for (kwargs, input_shape), report in zip(cases, reports, strict=True):
         expected = (input_shape[0], kwargs.get("num_classes", 10))
         if report["shape"] != expected:
             failed.append((kwargs, input_shape, expected, report))
@@ -263,6 +263,11 @@ def test_convnet_logits_shape_for_any_image_size(student):
         else "print the shape after each layer for this image size"
     )
     fail(line, call=call_with_shape("ConvNet", kwargs, input_shape), hint=hint)
+
+
+@graded(points=2, exercise="ConvNet")
+def test_convnet_logits_shape_for_any_image_size(student):
+    check_convnet_logits_shapes(student, SHAPE_CASES)
 
 
 STATE_CASES = [{}, {"num_classes": 4, "in_channels": 3, "image_size": 13}]
@@ -300,21 +305,26 @@ def state_dict_difference(expected, got, kwargs):
     return lines, cause
 
 
+def check_convnet_state_dict(student, kwargs):
+    """ConvNet(**kwargs).state_dict() must have the reference's keys, with its shapes."""
+    expected = state_shapes(ReferenceConvNet(**kwargs))
+    got = student.probe(probes.state_dict_shapes, class_name="ConvNet", kwargs=kwargs)
+    if got == expected:
+        return
+    lines, cause = state_dict_difference(expected, got, kwargs)
+    arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+    fail(
+        "its state_dict differs from the specified layers:\n    " + "\n    ".join(lines),
+        call=f"ConvNet({arguments}).state_dict()",
+        cause=cause,
+        hint=None if cause else "layer1 = Sequential(Conv2d, BatchNorm2d, ReLU, MaxPool2d), layer2 alike, fc",
+    )
+
+
 @graded(points=1, exercise="ConvNet")
 def test_convnet_state_dict_has_the_specified_keys_and_shapes(student):
     for kwargs in STATE_CASES:
-        expected = state_shapes(ReferenceConvNet(**kwargs))
-        got = student.probe(probes.state_dict_shapes, class_name="ConvNet", kwargs=kwargs)
-        if got == expected:
-            continue
-        lines, cause = state_dict_difference(expected, got, kwargs)
-        arguments = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
-        fail(
-            "its state_dict differs from the specified layers:\n    " + "\n    ".join(lines),
-            call=f"ConvNet({arguments}).state_dict()",
-            cause=cause,
-            hint=None if cause else "layer1 = Sequential(Conv2d, BatchNorm2d, ReLU, MaxPool2d), layer2 alike, fc",
-        )
+        check_convnet_state_dict(student, kwargs)
 
 
 # (ConvNet kwargs, batch size)
@@ -748,8 +758,8 @@ def check_evaluate_uses_eval_mode(student, problem):
 
 RESTORE_MISTAKES = {
     "train": {
-        (False, False): "evaluate leaves the model in eval mode: remember was_training = model.training before "
-        "model.eval() and call model.train(was_training) at the end",
+        (False, False): "evaluate leaves the model in eval mode: note model.training before "
+        "model.eval() and pass it to model.train(...) at the end",
         (True, False): "only model.training was assigned: that sets the top-level module's mode alone, while "
         "model.train(was_training) sets every submodule's (BatchNorm1d stayed in eval mode)",
         (False, True): "the top-level module was left in eval mode while its submodules went back to train mode",
@@ -807,6 +817,11 @@ def test_evaluate_restores_the_previous_mode(student):
 # to 11 (mean 0.98), in about 1 CPU second; 0.9 leaves room for correct variations in initialisation.
 DIGITS_EPOCHS, DIGITS_BATCH, DIGITS_LEARNING_RATE = 4, 64, 3e-3
 DIGITS_MIN_ACCURACY = 0.9
+# The published run's torch seed, on split 0: the reference reaches 0.991 there, while a ConvNet built with
+# average pooling (its trained weights run with the specified max pooling) reaches 0.749; over seeds 0 to 11
+# that mistake ranges from 0.75 to 0.96. At this seed it fails on the published inputs, as it fails the
+# logits check: a visible mistake, not one a hidden draw's luck would withdraw these points for.
+DIGITS_SEED = 9
 DIGITS_CONVNET = {"num_classes": 10, "in_channels": 1, "image_size": 8}
 
 
@@ -885,7 +900,7 @@ def check_trained_convnet(student, split, seed):
 
 @graded(points=1, exercise="ConvNet", time_limit=30)
 def test_convnet_trained_on_digits_reaches_90_percent(student):
-    check_trained_convnet(student, digits_split(random_state=0), seed=RNG_SEED)
+    check_trained_convnet(student, digits_split(random_state=0), seed=DIGITS_SEED)
 
 
 # ----------------------------------------------------------------- capture_activations

@@ -130,9 +130,8 @@ def expect_value_error(function, args, kwargs, *, reason, hint=None):
         fail(f"expected ValueError ({reason}); got {got!r}", call=call, hint=hint)
 
 
-@graded(points=2, exercise="conv_output_size")
-def test_conv_output_size_matches_conv2d(student):
-    configurations = CONV_FIRST_CASES + random_conv_configurations()
+def check_conv_output_sizes(student, configurations) -> int:
+    """conv_output_size must give F.conv2d's size on each configuration PyTorch accepts; returns how many."""
     checked = 0
     for configuration in configurations:
         expected = torch_conv_size(*configuration)
@@ -154,15 +153,11 @@ def test_conv_output_size_matches_conv2d(student):
                 "conv_output_size", (input_size, kernel_size), dict(stride=stride, padding=padding, dilation=dilation)
             ),
         )
-    assert checked >= NUM_RANDOM_CONFIGURATIONS // 2  # the random draw must keep most configurations
+    return checked
 
 
-@graded(points=1, exercise="conv_output_size")
-def test_conv_output_size_rejects_what_conv2d_rejects(student):
-    rejected = [
-        configuration for configuration in random_conv_configurations() if torch_conv_size(*configuration) is None
-    ]
-    assert len(rejected) >= 50  # the draw holds enough kernels larger than the padded input
+def check_conv_output_size_rejects(student, rejected):
+    """conv_output_size must raise ValueError on each configuration F.conv2d refuses."""
     for input_size, kernel_size, stride, padding, dilation in rejected:
         extent = dilation * (kernel_size - 1) + 1
         expect_value_error(
@@ -173,6 +168,30 @@ def test_conv_output_size_rejects_what_conv2d_rejects(student):
             f"the padded input's {input_size + 2 * padding}",
             hint="raise ValueError when the output size would be below 1",
         )
+
+
+def check_rejects_bad_arguments(function, bad_calls, hint=None):
+    """function(*args, **kwargs) must raise ValueError for each (args, kwargs, why the contract refuses it)."""
+    for args, kwargs, reason in bad_calls:
+        expect_value_error(function, args, kwargs, reason=reason, hint=hint)
+
+
+@graded(points=2, exercise="conv_output_size")
+def test_conv_output_size_matches_conv2d(student):
+    checked = check_conv_output_sizes(student, CONV_FIRST_CASES + random_conv_configurations())
+    assert checked >= NUM_RANDOM_CONFIGURATIONS // 2  # the random draw must keep most configurations
+
+
+@graded(points=1, exercise="conv_output_size")
+def test_conv_output_size_rejects_what_conv2d_rejects(student):
+    rejected = [
+        configuration for configuration in random_conv_configurations() if torch_conv_size(*configuration) is None
+    ]
+    assert len(rejected) >= 50  # the draw holds enough kernels larger than the padded input
+    check_conv_output_size_rejects(student, rejected)
+
+
+CONV_ARGUMENTS_CHECK_HINT = "check every argument first: an int (not a bool) in range"
 
 
 @graded(points=1, exercise="conv_output_size")
@@ -204,19 +223,12 @@ def test_conv_output_size_rejects_bools_floats_and_out_of_range_arguments(studen
         ((8, 3), dict(padding=-1), "padding -1 is negative"),
         ((8, 3), dict(dilation=0), "dilation 0 is below 1"),
     ]
-    for args, kwargs, reason in bad_calls:
-        expect_value_error(
-            student.conv_size.conv_output_size,
-            args,
-            kwargs,
-            reason=reason,
-            hint="check every argument first: an int (not a bool) in range",
-        )
+    check_rejects_bad_arguments(student.conv_size.conv_output_size, bad_calls, hint=CONV_ARGUMENTS_CHECK_HINT)
 
 
-@graded(points=1, exercise="pool_output_size")
-def test_pool_output_size_matches_max_pool2d(student):
-    for configuration in POOL_FIRST_CASES + random_pool_configurations():
+def check_pool_output_sizes(student, configurations):
+    """pool_output_size must give nn.MaxPool2d's size on each configuration PyTorch accepts."""
+    for configuration in configurations:
         expected = torch_pool_size(*configuration)
         if expected is None:
             continue
@@ -242,14 +254,9 @@ def test_pool_output_size_matches_max_pool2d(student):
         )
 
 
-@graded(points=1, exercise="pool_output_size")
-def test_pool_output_size_rejects_what_max_pool2d_rejects(student):
-    rejected = [
-        configuration for configuration in random_pool_configurations() if torch_pool_size(*configuration) is None
-    ]
-    assert len(rejected) >= 50  # the draw holds enough large paddings and small inputs
-    # The padding rule first, on a case where the output size alone would be fine.
-    for input_size, kernel_size, stride, padding in [(4, 2, None, 2), (9, 3, 1, 2)] + rejected:
+def check_pool_output_size_rejects(student, rejected):
+    """pool_output_size must raise ValueError on each configuration nn.MaxPool2d refuses."""
+    for input_size, kernel_size, stride, padding in rejected:
         if padding > kernel_size // 2:
             reason = f"nn.MaxPool2d refuses padding {padding} > kernel_size // 2 = {kernel_size // 2} (PyTorch's rule)"
         else:
@@ -260,45 +267,42 @@ def test_pool_output_size_rejects_what_max_pool2d_rejects(student):
             dict(stride=stride, padding=padding),
             reason=reason,
         )
-    for args, kwargs, reason in [
-        ((28, True), {}, "kernel_size is a bool (True is an int in Python)"),
-        ((28, 2), dict(stride=True), "stride is a bool (True is an int in Python)"),
-        ((28, 2.0), {}, "kernel_size is a float"),
-        ((28.0, 2), {}, "input_size is a float"),
-        ((28, 2), dict(padding=-1), "padding -1 is negative"),
-    ]:
-        expect_value_error(student.conv_size.pool_output_size, args, kwargs, reason=reason)
 
 
-@graded(points=2, exercise="conv2d_output_shape")
-def test_conv2d_output_shape_matches_conv2d(student):
-    # (input_shape, out_channels, kernel_size, stride, padding, dilation): the seed
-    # material's layers, unbatched input, (h, w) pairs, a stride that does not divide.
-    cases = [
-        ((8, 3, 32, 32), 16, 5, 1, 2, 1),
-        ((3, 28, 28), 6, 3, 1, 0, 1),
-        ((2, 1, 28, 20), 4, (3, 5), (2, 1), (1, 2), (1, 2)),
-        ((1, 3, 9, 17), 2, (2, 4), 3, 0, (2, 1)),
-        ((5, 16, 14, 14), 32, 5, 1, 2, 1),
+@graded(points=1, exercise="pool_output_size")
+def test_pool_output_size_matches_max_pool2d(student):
+    check_pool_output_sizes(student, POOL_FIRST_CASES + random_pool_configurations())
+
+
+@graded(points=1, exercise="pool_output_size")
+def test_pool_output_size_rejects_what_max_pool2d_rejects(student):
+    rejected = [
+        configuration for configuration in random_pool_configurations() if torch_pool_size(*configuration) is None
     ]
-    NUM_HAND_PICKED = len(cases)  # these run through a real convolution; the random ones on an empty batch
-    rng = random.Random(RNG_SEED + 2)
+    assert len(rejected) >= 50  # the draw holds enough large paddings and small inputs
+    # The padding rule first, on a case where the output size alone would be fine.
+    check_pool_output_size_rejects(student, [(4, 2, None, 2), (9, 3, 1, 2)] + rejected)
+    check_rejects_bad_arguments(
+        student.conv_size.pool_output_size,
+        [
+            ((28, True), {}, "kernel_size is a bool (True is an int in Python)"),
+            ((28, 2), dict(stride=True), "stride is a bool (True is an int in Python)"),
+            ((28, 2.0), {}, "kernel_size is a float"),
+            ((28.0, 2), {}, "input_size is a float"),
+            ((28, 2), dict(padding=-1), "padding -1 is negative"),
+        ],
+    )
 
-    def int_or_pair(low, high):
-        return rng.randint(low, high) if rng.random() < 0.5 else (rng.randint(low, high), rng.randint(low, high))
 
-    for _ in range(300):
-        shape = (rng.randint(1, 4),) * (rng.random() < 0.5) + (
-            rng.randint(1, 4),
-            rng.randint(3, 30),
-            rng.randint(3, 30),
-        )
-        cases.append(
-            (shape, rng.randint(1, 8), int_or_pair(1, 5), int_or_pair(1, 3), int_or_pair(0, 2), int_or_pair(1, 2))
-        )
+def check_conv2d_output_shapes(student, cases, num_run_for_real=0):
+    """conv2d_output_shape must give F.conv2d's shape, a tuple of ints, on each case PyTorch accepts.
+
+    `cases` are (input_shape, out_channels, kernel_size, stride, padding, dilation);
+    the first `num_run_for_real` go through a real convolution, the rest through an empty batch.
+    """
     for number, (input_shape, out_channels, kernel_size, stride, padding, dilation) in enumerate(cases):
         expected = torch_conv2d_shape(
-            input_shape, out_channels, kernel_size, stride, padding, dilation, empty_batch=number >= NUM_HAND_PICKED
+            input_shape, out_channels, kernel_size, stride, padding, dilation, empty_batch=number >= num_run_for_real
         )
         if expected is None:
             continue
@@ -339,15 +343,39 @@ def test_conv2d_output_shape_matches_conv2d(student):
         )
 
 
-@graded(points=1, exercise="conv2d_num_params")
-def test_conv2d_num_params_matches_conv2d_parameters(student):
-    for in_channels, out_channels, kernel_size in [
-        (3, 16, 5),
-        (1, 6, (3, 5)),
-        (64, 128, (1, 1)),
-        (2, 3, 1),
-        (16, 32, (5, 2)),
-    ]:
+@graded(points=2, exercise="conv2d_output_shape")
+def test_conv2d_output_shape_matches_conv2d(student):
+    # (input_shape, out_channels, kernel_size, stride, padding, dilation): the seed
+    # material's layers, unbatched input, (h, w) pairs, a stride that does not divide.
+    cases = [
+        ((8, 3, 32, 32), 16, 5, 1, 2, 1),
+        ((3, 28, 28), 6, 3, 1, 0, 1),
+        ((2, 1, 28, 20), 4, (3, 5), (2, 1), (1, 2), (1, 2)),
+        ((1, 3, 9, 17), 2, (2, 4), 3, 0, (2, 1)),
+        ((5, 16, 14, 14), 32, 5, 1, 2, 1),
+    ]
+    NUM_HAND_PICKED = len(cases)  # these run through a real convolution; the random ones on an empty batch
+    rng = random.Random(RNG_SEED + 2)
+
+    def int_or_pair(low, high):
+        return rng.randint(low, high) if rng.random() < 0.5 else (rng.randint(low, high), rng.randint(low, high))
+
+    for _ in range(300):
+        shape = (rng.randint(1, 4),) * (rng.random() < 0.5) + (
+            rng.randint(1, 4),
+            rng.randint(3, 30),
+            rng.randint(3, 30),
+        )
+        cases.append(
+            (shape, rng.randint(1, 8), int_or_pair(1, 5), int_or_pair(1, 3), int_or_pair(0, 2), int_or_pair(1, 2))
+        )
+    check_conv2d_output_shapes(student, cases, num_run_for_real=NUM_HAND_PICKED)
+
+
+def check_conv2d_num_params(student, cases):
+    """conv2d_num_params must count an nn.Conv2d's parameters, with and without bias, for each
+    (in_channels, out_channels, kernel_size)."""
+    for in_channels, out_channels, kernel_size in cases:
         kernel_height, kernel_width = kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * 2
         weights = out_channels * in_channels * kernel_height * kernel_width
         for bias in (True, False):
@@ -370,6 +398,11 @@ def test_conv2d_num_params_matches_conv2d_parameters(student):
             )
 
 
+@graded(points=1, exercise="conv2d_num_params")
+def test_conv2d_num_params_matches_conv2d_parameters(student):
+    check_conv2d_num_params(student, [(3, 16, 5), (1, 6, (3, 5)), (64, 128, (1, 1)), (2, 3, 1), (16, 32, (5, 2))])
+
+
 def torch_same_padding(kernel_size, dilation):
     """The padding P for which F.conv2d at stride 1 keeps the size, or None if no P does."""
     extent = dilation * (kernel_size - 1) + 1
@@ -380,11 +413,8 @@ def torch_same_padding(kernel_size, dilation):
     return None
 
 
-@graded(points=1, exercise="same_padding")
-def test_same_padding_keeps_the_size_at_stride_1(student):
-    # (kernel_size, dilation): odd kernels, a dilated even kernel whose span is
-    # odd (2 taps 2 apart span 3 inputs), and even spans with no symmetric padding.
-    cases = [(3, 1), (1, 1), (5, 1), (3, 2), (2, 2), (7, 3), (4, 3), (2, 1), (4, 1), (6, 1), (3, 4)]
+def check_same_padding(student, cases):
+    """same_padding must give the size-keeping padding for each (kernel_size, dilation), ValueError where none is."""
     for kernel_size, dilation in cases:
         expected = torch_same_padding(kernel_size, dilation)
         extent = dilation * (kernel_size - 1) + 1
@@ -409,3 +439,12 @@ def test_same_padding_keeps_the_size_at_stride_1(student):
                 "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,
             },
         )
+
+
+@graded(points=1, exercise="same_padding")
+def test_same_padding_keeps_the_size_at_stride_1(student):
+    # (kernel_size, dilation): odd kernels, a dilated even kernel whose span is
+    # odd (2 taps 2 apart span 3 inputs), and even spans with no symmetric padding.
+    check_same_padding(
+        student, [(3, 1), (1, 1), (5, 1), (3, 2), (2, 2), (7, 3), (4, 3), (2, 1), (4, 1), (6, 1), (3, 4)]
+    )

@@ -83,9 +83,9 @@ def forward_probabilities(student, params, X):
     return reply["probs"], call
 
 
-@graded(points=1, exercise="neuron")
-def test_neuron_applies_sigmoid_by_default(student):
-    for x, w, b in random_neuron_inputs():
+def check_neuron_applies_sigmoid_by_default(student, cases):
+    """`neuron(x, w, b)` is sigmoid(w . x + b) for every (x, w, b) in `cases`."""
+    for x, w, b in cases:
         pre_activation = np.dot(w, x) + b
         check_number(
             student.forward.neuron(x, w, b),
@@ -99,10 +99,13 @@ def test_neuron_applies_sigmoid_by_default(student):
 
 
 @graded(points=1, exercise="neuron")
-def test_neuron_applies_the_given_activation(student):
-    for (x, w, b), name in zip(
-        random_neuron_inputs(), ["cube", "relu", "cube", "relu"], strict=False
-    ):  # the first four inputs
+def test_neuron_applies_sigmoid_by_default(student):
+    check_neuron_applies_sigmoid_by_default(student, random_neuron_inputs())
+
+
+def check_neuron_applies_the_given_activation(student, cases):
+    """`neuron(x, w, b, activation=...)` applies the grader's cube, then relu, alternately, over `cases`."""
+    for (x, w, b), name in zip(cases, ["cube", "relu"] * len(cases), strict=False):
         pre_activation = np.dot(w, x) + b
         expected = probes.forward.ACTIVATIONS[name](pre_activation)
         got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation=name)
@@ -117,10 +120,13 @@ def test_neuron_applies_the_given_activation(student):
         )
 
 
-@graded(points=1, exercise="perceptron")
-def test_perceptron_fires_at_the_threshold(student):
-    # Sums of exact binary fractions: w . x + b is exactly 0.0 in floating point.
-    at_threshold = [([1.0, 2.0], [0.5, -0.25], 0.0), ([2.0, 1.0, 4.0], [1.0, 1.0, -0.25], -2.0)]
+@graded(points=1, exercise="neuron")
+def test_neuron_applies_the_given_activation(student):
+    check_neuron_applies_the_given_activation(student, random_neuron_inputs()[:4])  # the four array inputs
+
+
+def check_perceptron_fires_at_the_threshold(student, at_threshold):
+    """`perceptron(x, w, b)` is 1 for every (x, w, b) in `at_threshold`, where w . x + b is exactly 0."""
     for x, w, b in at_threshold:
         check_number(
             student.forward.perceptron(x, w, b),
@@ -131,8 +137,11 @@ def test_perceptron_fires_at_the_threshold(student):
             call=describe_call("perceptron", (x, w, b)),
             mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0},
         )
-    just_below = ([1.0, 2.0], [0.5, -0.25], -1e-12)  # w . x + b = -1e-12 < 0: must not fire
-    for x, w, b in random_neuron_inputs() + [just_below]:
+
+
+def check_perceptron_fires_from_the_threshold_up(student, cases):
+    """`perceptron(x, w, b)` is 1 exactly where w . x + b >= 0, for every (x, w, b) in `cases`."""
+    for x, w, b in cases:
         expected = 1 if np.dot(w, x) + b >= 0 else 0
         check_number(
             student.forward.perceptron(x, w, b),
@@ -145,10 +154,18 @@ def test_perceptron_fires_at_the_threshold(student):
         )
 
 
-@graded(points=1, exercise="dense")
-def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
-    params, X = random_params(), random_batch()
-    W, row_bias = params["W1"], params["b1"]
+@graded(points=1, exercise="perceptron")
+def test_perceptron_fires_at_the_threshold(student):
+    # Sums of exact binary fractions: w . x + b is exactly 0.0 in floating point.
+    check_perceptron_fires_at_the_threshold(
+        student, [([1.0, 2.0], [0.5, -0.25], 0.0), ([2.0, 1.0, 4.0], [1.0, 1.0, -0.25], -2.0)]
+    )
+    just_below = ([1.0, 2.0], [0.5, -0.25], -1e-12)  # w . x + b = -1e-12 < 0: must not fire
+    check_perceptron_fires_from_the_threshold_up(student, random_neuron_inputs() + [just_below])
+
+
+def check_dense_is_affine(student, X, W, row_bias):
+    """`dense(X, W, b)` and `dense(X, W, b, activation=None)` are X @ W + b, for b of shapes (H,) and (1, H)."""
     for b in (read_only(row_bias[0]), row_bias):  # shapes (H,) and (1, H)
         for kwargs in ({}, {"activation": None}):
             check_array(
@@ -160,9 +177,13 @@ def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
 
 
 @graded(points=1, exercise="dense")
-def test_dense_applies_the_given_activation(student):
+def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
     params, X = random_params(), random_batch()
-    W, row_bias = params["W1"], params["b1"]
+    check_dense_is_affine(student, X, params["W1"], params["b1"])
+
+
+def check_dense_applies_the_given_activation(student, X, W, row_bias):
+    """`dense(X, W, b, activation=...)` applies the grader's cube and relu after adding b, of both shapes."""
     for b, name in ((read_only(row_bias[0]), "cube"), (row_bias, "relu"), (row_bias, "cube")):
         pre_activation = X @ W + b
         got = student.probe(probes.forward.dense_with_activation, X=X, W=W, b=b, activation=name)
@@ -176,6 +197,12 @@ def test_dense_applies_the_given_activation(student):
                 "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b,
             },
         )
+
+
+@graded(points=1, exercise="dense")
+def test_dense_applies_the_given_activation(student):
+    params, X = random_params(), random_batch()
+    check_dense_applies_the_given_activation(student, X, params["W1"], params["b1"])
 
 
 def check_shape(got, shape, *, call, what, hint=None):
@@ -197,9 +224,9 @@ def check_params_dict(params, call):
     )
 
 
-@graded(points=1, exercise="init_params")
-def test_init_params_has_the_contract_shapes_and_zero_biases(student):
-    for sizes, kwargs in (((D, H, C), {}), ((2, 7, 3), {"seed": 1})):
+def check_contract_shapes_and_zero_biases(student, cases):
+    """`init_params(*sizes, **kwargs)` has W1 (D, H), W2 (H, C) and zero biases (1, H), (1, C), for every case."""
+    for sizes, kwargs in cases:
         input_dim, hidden_dim, output_dim = sizes
         call = describe_call("init_params", sizes, kwargs)
         params = student.forward.init_params(*sizes, **kwargs)
@@ -223,6 +250,11 @@ def test_init_params_has_the_contract_shapes_and_zero_biases(student):
             )
 
 
+@graded(points=1, exercise="init_params")
+def test_init_params_has_the_contract_shapes_and_zero_biases(student):
+    check_contract_shapes_and_zero_biases(student, (((D, H, C), {}), ((2, 7, 3), {"seed": 1})))
+
+
 # Sizes with fan_in != fan_out and many weights, so the spread is measured
 # precisely: W1 (200, 800) has 160 000 entries, W2 (800, 50) 40 000.
 SCALE_SIZES = (200, 800, 50)
@@ -230,11 +262,11 @@ SCALE_SEED = 3
 SIGMAS = 6  # a correct N(0, 1) draw lands outside 6 standard errors with probability about 2e-9
 
 
-@graded(points=1, exercise="init_params")
-def test_init_params_scales_weights_by_fan_in(student):
-    input_dim, hidden_dim, output_dim = SCALE_SIZES
-    call = describe_call("init_params", SCALE_SIZES, {"seed": SCALE_SEED})
-    params = student.forward.init_params(*SCALE_SIZES, seed=SCALE_SEED)
+def check_scaled_by_fan_in(student, sizes, seed):
+    """`init_params(*sizes, seed=seed)`'s weights have mean 0 and spread 1/sqrt(fan_in), to SIGMAS standard errors."""
+    input_dim, hidden_dim, output_dim = sizes
+    call = describe_call("init_params", sizes, {"seed": seed})
+    params = student.forward.init_params(*sizes, seed=seed)
     check_params_dict(params, call)
     for key, fan_in, fan_out in (("W1", input_dim, hidden_dim), ("W2", hidden_dim, output_dim)):
         check_shape(params[key], (fan_in, fan_out), call=call, what=key)
@@ -274,9 +306,13 @@ def test_init_params_scales_weights_by_fan_in(student):
 
 
 @graded(points=1, exercise="init_params")
-def test_init_params_is_reproducible_per_seed(student):
-    sizes = (D, H, C)
-    for kwargs in ({}, {"seed": 7}):
+def test_init_params_scales_weights_by_fan_in(student):
+    check_scaled_by_fan_in(student, SCALE_SIZES, SCALE_SEED)
+
+
+def check_reproducible_per_seed(student, sizes, seeds):
+    """`init_params(*sizes)` with the default seed and with seeds[0] gives the same arrays twice; seeds[1] others."""
+    for kwargs in ({}, {"seed": seeds[0]}):
         call = describe_call("init_params", sizes, kwargs)
         first, second = student.forward.init_params(*sizes, **kwargs), student.forward.init_params(*sizes, **kwargs)
         check_params_dict(first, call)
@@ -290,15 +326,21 @@ def test_init_params_is_reproducible_per_seed(student):
                 call=f"{call}[{key!r}], called twice",
                 hint="the same seed must give the same arrays: draw from np.random.default_rng(seed)",
             )
-    seven = student.forward.init_params(*sizes, seed=7)
-    eight = student.forward.init_params(*sizes, seed=8)
-    check_params_dict(eight, describe_call("init_params", sizes, {"seed": 8}))
+    first = student.forward.init_params(*sizes, seed=seeds[0])
+    other = student.forward.init_params(*sizes, seed=seeds[1])
+    call = describe_call("init_params", sizes, {"seed": seeds[1]})
+    check_params_dict(other, call)
     check(
-        not np.array_equal(seven["W1"], eight["W1"]),
-        "seed=7 and seed=8 gave the same W1: another seed must give other weights",
-        call=describe_call("init_params", sizes, {"seed": 8}),
+        not np.array_equal(first["W1"], other["W1"]),
+        f"seed={seeds[0]} and seed={seeds[1]} gave the same W1: another seed must give other weights",
+        call=call,
         hint="seed your generator with the `seed` argument, not a fixed number",
     )
+
+
+@graded(points=1, exercise="init_params")
+def test_init_params_is_reproducible_per_seed(student):
+    check_reproducible_per_seed(student, (D, H, C), seeds=(7, 8))
 
 
 def global_draws(global_seed, count=4):
@@ -344,13 +386,8 @@ def test_forward_matches_numpy_oracle(student):
         check_array(probs, network(params, X), call=call, mistakes=network_mistakes(params, X))
 
 
-@graded(points=1, exercise="forward")
-def test_forward_rows_sum_to_one_even_for_large_scores(student):
-    # W2 entries of size ~500 and |a1| <= 1 give scores in the thousands: exp
-    # overflows (above ~709.78) unless the softmax subtracts each row's max.
-    params = random_params()
-    params["W2"] = read_only(500.0 * params["W2"])
-    X = random_batch(rows=20)
+def check_rows_sum_to_one(student, params, X):
+    """`forward(params, X)`'s probabilities match the oracle's and each row sums to 1 (scores in the thousands)."""
     probs, call = forward_probabilities(student, params, X)
     with np.errstate(all="ignore"):  # the fingerprint overflows on purpose
         scores = network(params, X, with_softmax=False)
@@ -367,7 +404,7 @@ def test_forward_rows_sum_to_one_even_for_large_scores(student):
             "it underflow to 0/0": global_shift,
         },
     )
-    # Each row sums C = 4 terms rounded to float64 (relative error 2**-53 each):
+    # Each row sums C (a few) terms rounded to float64 (relative error 2**-53 each):
     # 1e-12 is far above that rounding and far below any real mistake.
     check_array(
         np.sum(probs, axis=1),
@@ -379,9 +416,17 @@ def test_forward_rows_sum_to_one_even_for_large_scores(student):
     )
 
 
-@graded(points=1, exercise="predict")
-def test_predict_returns_the_argmax_class_per_row(student):
-    params, X = random_params(seed=RNG_SEED + 2), random_batch(rows=30)
+@graded(points=1, exercise="forward")
+def test_forward_rows_sum_to_one_even_for_large_scores(student):
+    # W2 entries of size ~500 and |a1| <= 1 give scores in the thousands: exp
+    # overflows (above ~709.78) unless the softmax subtracts each row's max.
+    params = random_params()
+    params["W2"] = read_only(500.0 * params["W2"])
+    check_rows_sum_to_one(student, params, random_batch(rows=20))
+
+
+def check_predict(student, params, X):
+    """`predict(params, X)` is the oracle's argmax class of every row, as an int array."""
     probs = network(params, X)
     call = describe_call("predict", (params, X))
     got = student.forward.predict(params, X)
@@ -405,3 +450,8 @@ def test_predict_returns_the_argmax_class_per_row(student):
         },
         hint="np.argmax(probs, axis=1) gives an int array of each row's class",
     )
+
+
+@graded(points=1, exercise="predict")
+def test_predict_returns_the_argmax_class_per_row(student):
+    check_predict(student, random_params(seed=RNG_SEED + 2), random_batch(rows=30))

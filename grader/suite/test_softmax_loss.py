@@ -22,9 +22,12 @@ from grader.worker import probes
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 GRADIENT_TOLERANCE = 1e-7  # CS231n relative error for an exact (float64) gradient
 LOSS_RTOL = 1e-10  # two float64 evaluations of the same sum of logs agree to ~1e-14
-# (N, D, C, reg) of the loss/gradient cases. The first has N > 1 and a strong
-# reg, so each known mistake changes its result visibly and is named.
-LOSS_CASES = [(7, 5, 3, 0.7), (1, 4, 2, 0.0), (16, 10, 6, 0.05)]
+PROBABILITY_FLOOR = 1e-12  # cross_entropy's floor under the probabilities (the contract, solutions/softmax_loss.py)
+# (N, D, C, reg, the classes the labels are drawn from) of the loss/gradient
+# cases. The first has N > 1 and a strong reg, so each known mistake changes its
+# result visibly and is named. In the last the labels never reach the last
+# class: C is W's number of columns, not max(y) + 1.
+LOSS_CASES = [(7, 5, 3, 0.7, 3), (1, 4, 2, 0.0, 2), (16, 10, 6, 0.05, 6), (9, 4, 5, 0.2, 3)]
 # The timing size: 500 examples make the loop's per-example overhead dominate.
 TIMING_SIZE = dict(num_examples=500, num_features=40, num_classes=10, reg=0.1)
 TIMING_REPEATS = 20  # calls per run: the loop's run lasts ~90 ms, the student's is read in 10 ms clock ticks
@@ -32,13 +35,17 @@ TIMING_RUNS = 3  # best of 3 runs for each side
 SPEEDUP = 3.0  # vectorized NumPy is ~25x faster than the loop here; ask for 3x
 
 
-# Calls that loop in Python even though no `for` keyword appears.
-def loss_inputs(num_examples, num_features, num_classes, scale=0.5):
-    """(W, X, y) in float64/int64, read-only so that in-place edits fail loudly."""
-    rng = np.random.default_rng([RNG_SEED, num_examples, num_features, num_classes])
+def loss_inputs(num_examples, num_features, num_classes, scale=0.5, rng=None, labelled_classes=None):
+    """(W, X, y) in float64/int64, read-only so that in-place edits fail loudly.
+
+    Drawn from `rng`, or by default from a generator seeded with RNG_SEED and the
+    sizes; the labels from the first `labelled_classes` classes (default: all).
+    """
+    if rng is None:
+        rng = np.random.default_rng([RNG_SEED, num_examples, num_features, num_classes])
     W = rng.normal(scale=scale, size=(num_features, num_classes))
     X = rng.normal(size=(num_examples, num_features))
-    y = rng.integers(num_classes, size=num_examples)
+    y = rng.integers(num_classes if labelled_classes is None else labelled_classes, size=num_examples)
     for array in (W, X, y):
         array.flags.writeable = False
     return W, X, y
@@ -129,10 +136,9 @@ def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "
         )
 
 
-def check_uniform_loss(student, function):
+def check_uniform_loss(student, function, X, y, num_classes):
     """The function must work: at W = 0 every class has probability 1/C, so loss = log(C)."""
-    W = np.zeros((4, 3))
-    X, y = loss_inputs(5, 4, 3)[1:]
+    W = np.zeros((X.shape[1], num_classes))
     call = describe_call(function, (W, X, y, 0.0))
     result = getattr(student.softmax_loss, function)(W, X, y, 0.0)
     check(
@@ -141,31 +147,66 @@ def check_uniform_loss(student, function):
         call=call,
         hint="return loss, dW",
     )
-    check_number(result[0], math.log(3), call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)  # log(C) for C = 3 classes
+    check_number(result[0], math.log(num_classes), call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+
+
+def uniform_loss_inputs():
+    """The published (X, y, C) of check_uniform_loss: 5 examples, 4 features, 3 classes."""
+    return (*loss_inputs(5, 4, 3)[1:], 3)
+
+
+def check_one_hot(student, labels, num_classes):
+    """one_hot(labels, num_classes) must be the float rows of the identity that the labels pick."""
+    y = np.array(labels)
+    y.flags.writeable = False
+    got = student.softmax_loss.one_hot(y, num_classes)
+    call = describe_call("one_hot", (y, num_classes))
+    if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
+        fail(
+            f"expected an array of a floating dtype (0.0 and 1.0); got dtype {got.dtype}",
+            call=call,
+            hint="np.zeros((N, C)) is float already: keep it (no dtype=int) and set 1.0s",
+        )
+    check_array(
+        got,
+        np.eye(num_classes)[y],
+        call=call,
+        rtol=0.0,
+        atol=0.0,
+        hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
+        mistakes={"num_classes is ignored: the columns stop at max(y) + 1": np.eye(y.max() + 1)[y]},
+    )
 
 
 @graded(points=1, exercise="one_hot")
 def test_one_hot_rows_are_identity_rows(student):
     for labels, num_classes in [([2, 0, 1, 1], 3), ([0, 3], 6), ([4], 5)]:
-        y = np.array(labels)
-        y.flags.writeable = False
-        got = student.softmax_loss.one_hot(y, num_classes)
-        call = describe_call("one_hot", (y, num_classes))
-        if isinstance(got, np.ndarray) and got.dtype.kind in "biu":
-            fail(
-                f"expected an array of a floating dtype (0.0 and 1.0); got dtype {got.dtype}",
-                call=call,
-                hint="np.zeros((N, C)) is float already: keep it (no dtype=int) and set 1.0s",
-            )
-        check_array(
-            got,
-            np.eye(num_classes)[y],
-            call=call,
-            rtol=0.0,
-            atol=0.0,
-            hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
-            mistakes={"num_classes is ignored: the columns stop at max(y) + 1": np.eye(y.max() + 1)[y]},
-        )
+        check_one_hot(student, labels, num_classes)
+
+
+def check_cross_entropy(student, probs, y):
+    """cross_entropy(probs, y) must be the mean of -log of each row's true-class probability."""
+    true_probs = probs[np.arange(len(y)), y]
+    log_true = np.log(true_probs)
+    got = student.softmax_loss.cross_entropy(probs, y)
+    check_number(
+        got,
+        -np.mean(log_true),
+        call=describe_call("cross_entropy", (probs, y)),
+        rtol=LOSS_RTOL,
+        # Adding the floor to every probability rather than clipping to it moves each -log(p) by
+        # at most PROBABILITY_FLOOR / p, which the contract's floor makes negligible: allowed.
+        atol=1e-12 + float(np.mean(PROBABILITY_FLOOR / true_probs)),
+        mistakes={
+            "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
+            "the mean runs over all N*C entries of one_hot * log(probs), not over N": -np.mean(log_true)
+            / probs.shape[1],
+            "the minus sign is missing (log of a probability is negative)": np.mean(log_true),
+            "every class's log-probability is summed, not only the true class's": -np.mean(
+                np.sum(np.log(probs), axis=1)
+            ),
+        },
+    )
 
 
 @graded(points=1, exercise="cross_entropy")
@@ -173,33 +214,12 @@ def test_cross_entropy_is_mean_negative_log_of_true_class(student):
     rng = np.random.default_rng(RNG_SEED)
     for num_examples, num_classes in [(8, 5), (1, 3)]:
         probs = special.softmax(rng.normal(size=(num_examples, num_classes)), axis=1)
-        y = rng.integers(num_classes, size=num_examples)
-        log_true = np.log(probs[np.arange(num_examples), y])
-        got = student.softmax_loss.cross_entropy(probs, y)
-        check_number(
-            got,
-            -np.mean(log_true),
-            call=describe_call("cross_entropy", (probs, y)),
-            rtol=LOSS_RTOL,
-            atol=1e-12,
-            mistakes={
-                "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
-                "the mean runs over all N*C entries of one_hot * log(probs), not over N": -np.mean(log_true)
-                / num_classes,
-                "the minus sign is missing (log of a probability is negative)": np.mean(log_true),
-                "every class's log-probability is summed, not only the true class's": -np.mean(
-                    np.sum(np.log(probs), axis=1)
-                ),
-            },
-        )
+        check_cross_entropy(student, probs, rng.integers(num_classes, size=num_examples))
 
 
-@graded(points=1, exercise="cross_entropy")
-def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
-    # Row 0 gives its true class probability exactly 0; row 2 has a 0 elsewhere,
-    # which the loss never needs.
-    probs = np.array([[0.0, 0.5, 0.5], [0.2, 0.7, 0.1], [0.6, 0.4, 0.0]])
-    y = np.array([0, 1, 0])
+def check_cross_entropy_with_zero_probabilities(student, probs, y):
+    """cross_entropy(probs, y) must be a finite float at least what a floor of 1e-6 on the
+    true-class probabilities gives, where some of them are exactly 0."""
     call = describe_call("cross_entropy", (probs, y))
     got = student.softmax_loss.cross_entropy(probs, y)
     check(
@@ -216,7 +236,7 @@ def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
     )
     # A zero probability must cost at least what 1e-6 costs (-log(1e-6) ~= 13.8):
     # any epsilon up to 1e-6 passes.
-    lower_bound = -np.mean(np.log([1e-6, 0.7, 0.6]))
+    lower_bound = -np.mean(np.log(np.maximum(probs[np.arange(len(y)), y], 1e-6)))
     check(
         bool(got >= lower_bound),
         f"got {got:.6g}; a zero probability must cost at least as much as a "
@@ -226,10 +246,18 @@ def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
     )
 
 
+@graded(points=1, exercise="cross_entropy")
+def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
+    # Row 0 gives its true class probability exactly 0; row 2 has a 0 elsewhere,
+    # which the loss never needs.
+    probs = np.array([[0.0, 0.5, 0.5], [0.2, 0.7, 0.1], [0.6, 0.4, 0.0]])
+    check_cross_entropy_with_zero_probabilities(student, probs, np.array([0, 1, 0]))
+
+
 def check_on_every_loss_case(student, function, value):
     """The student's `function` on every case of LOSS_CASES, its `value` ("loss" or "dW") against autograd."""
-    for num_examples, num_features, num_classes, reg in LOSS_CASES:
-        W, X, y = loss_inputs(num_examples, num_features, num_classes)
+    for num_examples, num_features, num_classes, reg, labelled_classes in LOSS_CASES:
+        W, X, y = loss_inputs(num_examples, num_features, num_classes, labelled_classes=labelled_classes)
         result = getattr(student.softmax_loss, function)(W, X, y, reg)
         check_loss_result(result, W, X, y, reg, function=function, check_values=(value,))
 
@@ -244,9 +272,8 @@ def test_naive_gradient_matches_autograd(student):
     check_on_every_loss_case(student, "softmax_loss_naive", "dW")
 
 
-@graded(points=1, exercise="softmax_loss_naive")
-def test_naive_loops_over_the_examples(student):
-    check_uniform_loss(student, "softmax_loss_naive")
+def check_naive_loops(student):
+    """softmax_loss_naive (or a function it calls) must hold an explicit loop."""
     module = ModuleSource(student.source("softmax_loss"), "softmax_loss.py")
     call = "softmax_loss.py, function softmax_loss_naive and the functions it calls"
     check(module.defines("softmax_loss_naive"), "softmax_loss.py defines no function softmax_loss_naive", call=call)
@@ -260,6 +287,12 @@ def test_naive_loops_over_the_examples(student):
     )
 
 
+@graded(points=1, exercise="softmax_loss_naive")
+def test_naive_loops_over_the_examples(student):
+    check_uniform_loss(student, "softmax_loss_naive", *uniform_loss_inputs())
+    check_naive_loops(student)
+
+
 @graded(points=1, exercise="softmax_loss_vectorized")
 def test_vectorized_loss_matches_autograd(student):
     check_on_every_loss_case(student, "softmax_loss_vectorized", "loss")
@@ -270,13 +303,9 @@ def test_vectorized_gradient_matches_autograd(student):
     check_on_every_loss_case(student, "softmax_loss_vectorized", "dW")
 
 
-@graded(points=1, exercise="softmax_loss_vectorized")
-def test_vectorized_is_stable_for_scores_near_1e4(student):
-    # Scores X @ W of order 1e4 (W ~ 4000 * N(0, 1), X ~ N(0, 1), D = 4): exp
-    # overflows without the max subtraction, and the probabilities of all but
-    # the top class round to exactly 0.
-    W, X, y = loss_inputs(6, 4, 5, scale=4000.0)
-    reg = 1e-7
+def check_stable_for_large_scores(student, W, X, y, reg):
+    """softmax_loss_vectorized must give autograd's loss and dW, finite and without a warning, where
+    the scores X @ W are so large that exp overflows without the max subtraction."""
     call = describe_call("softmax_loss_vectorized", (W, X, y, reg))
     reply = student.probe(probes.softmax_loss.softmax_loss_vectorized_warnings, W=W, X=X, y=y, reg=reg)
     result, warnings = reply["result"], reply["warnings"]
@@ -322,8 +351,15 @@ def test_vectorized_is_stable_for_scores_near_1e4(student):
 
 
 @graded(points=1, exercise="softmax_loss_vectorized")
-def test_vectorized_has_no_python_loops(student):
-    check_uniform_loss(student, "softmax_loss_vectorized")
+def test_vectorized_is_stable_for_scores_near_1e4(student):
+    # Scores X @ W of order 1e4 (W ~ 4000 * N(0, 1), X ~ N(0, 1), D = 4): exp
+    # overflows without the max subtraction, and the probabilities of all but
+    # the top class round to exactly 0.
+    check_stable_for_large_scores(student, *loss_inputs(6, 4, 5, scale=4000.0), 1e-7)
+
+
+def check_vectorized_has_no_loops(student):
+    """softmax_loss_vectorized (and every function it calls) must run no Python loop."""
     module = ModuleSource(student.source("softmax_loss"), "softmax_loss.py")
     call = "softmax_loss.py, function softmax_loss_vectorized and the functions it calls"
     check(
@@ -339,6 +375,12 @@ def test_vectorized_has_no_python_loops(student):
         hint="work on whole arrays: scores = X @ W, row maxima with axis=1, "
         "true-class entries with scores[np.arange(N), y]",
     )
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_has_no_python_loops(student):
+    check_uniform_loss(student, "softmax_loss_vectorized", *uniform_loss_inputs())
+    check_vectorized_has_no_loops(student)
 
 
 def loop_baseline(W, X, y, reg):
@@ -359,8 +401,9 @@ def loop_baseline(W, X, y, reg):
     return loss / num_examples + reg / 2 * np.sum(W * W), gradient / num_examples + reg * W
 
 
-@graded(points=1, exercise="softmax_loss_vectorized")
-def test_vectorized_is_faster_than_a_loop_over_examples(student):
+def check_vectorized_is_faster_than_a_loop(student, first_seeds):
+    """softmax_loss_vectorized must be SPEEDUP times faster than the loop yardstick, and right, on the timing
+    inputs of TIMING_RUNS runs, run k on seeds first_seeds[k], first_seeds[k] + 1, ..."""
     size = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}
 
     def inputs_and_losses(first_seed):
@@ -374,15 +417,14 @@ def test_vectorized_is_faster_than_a_loop_over_examples(student):
         return inputs, losses
 
     loop_seconds, student_seconds, answers = [], [], []
-    for _ in range(TIMING_RUNS):
+    for first_seed in first_seeds:
         # The yardstick builds its inputs inside its timed window too, as the student's run does.
         before = time.process_time()
         for repeat in range(TIMING_REPEATS):
             loop_baseline(*probes.softmax_loss.timing_inputs(RNG_SEED + repeat, **size), TIMING_SIZE["reg"])
         loop_seconds.append(time.process_time() - before)
-        # Every run and every call gets inputs no one could know in advance, built inside the
-        # timed request: neither a cache of earlier answers nor work done before the clock starts helps.
-        first_seed = secrets.randbits(64)
+        # The student's inputs are built inside the timed request, from a seed sent with it: work done
+        # before the clock starts cannot prepare an answer, and every call has inputs of its own.
         before = student.cpu_seconds()
         losses = student.probe(
             probes.softmax_loss.softmax_loss_vectorized_timed, seed=first_seed, repeats=TIMING_REPEATS, **TIMING_SIZE
@@ -406,3 +448,9 @@ def test_vectorized_is_faster_than_a_loop_over_examples(student):
         call=call,
         hint="likely cause: a Python loop (or np.vectorize / map) over the examples or classes",
     )
+
+
+@graded(points=1, exercise="softmax_loss_vectorized")
+def test_vectorized_is_faster_than_a_loop_over_examples(student):
+    # Every run gets inputs no one could know in advance: no cache of earlier answers helps.
+    check_vectorized_is_faster_than_a_loop(student, [secrets.randbits(64) for _ in range(TIMING_RUNS)])

@@ -128,6 +128,28 @@ VARIANTS = [
         ],
         "a one-sided difference",
     ),
+    broken(
+        "numerical-gradient-for-matrices-only",
+        [
+            (
+                NUMERICAL_GRADIENT_BODY,
+                """    grad = np.zeros(x.shape, dtype=float)
+    rows, columns = x.shape
+    for i in range(rows):
+        for j in range(columns):
+            original = x[i, j]
+            x[i, j] = original + h
+            f_plus = f()
+            x[i, j] = original - h
+            f_minus = f()
+            x[i, j] = original
+            grad[i, j] = (f_plus - f_minus) / (2 * h)
+    return grad
+""",
+            )
+        ],
+        "ValueError: too many values to unpack",
+    ),
     broken("numerical-gradient-does-not-restore-x", [(RESTORE, "")], "x left at x - h"),
     broken(
         "numerical-gradient-restores-x-by-arithmetic",

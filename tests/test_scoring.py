@@ -1,0 +1,69 @@
+"""The scoring rule for hidden re-checks (grader.engine.scoring), on results built by hand.
+
+A failing hidden test withdraws the points of the public tests it names, only
+where they passed; one that never ran (the run was cut) withdraws nothing.
+The graded runs of tests/test_variants.py and tests/test_redteam.py show the
+rule on real submissions.
+"""
+
+import types
+
+from grader.engine.scoring import ScoringPlugin
+from grader.results import model
+
+
+def plugin_with(*tests, rechecks=None, ran=None):
+    """A scoring plugin holding `tests` (TestResults) as if pytest had collected and run them."""
+    plugin = ScoringPlugin(types.SimpleNamespace(stash={}))
+    for test in tests:
+        plugin.results[test.name] = test
+        plugin.order.append(test.name)
+        if test.hidden:
+            plugin.rechecks[test.name] = tuple((rechecks or {}).get(test.name, ()))
+            plugin.kinds[test.name] = "Random arrays with exact zeros"
+    plugin.ran = set(test.name for test in tests) if ran is None else set(ran)
+    return plugin
+
+
+def public(name, status="passed", exercise="relu"):
+    return model.TestResult(name, "1.1", "activations", exercise, 1.0 if status == "passed" else 0.0, 1.0, status)
+
+
+def hidden(name, status="failed", exercise="relu"):
+    return model.TestResult(name, "1.9", "activations", exercise, 0.0, 0.0, status, hidden=True)
+
+
+def scores(result):
+    return {test.name: test.score for test in result.tests}
+
+
+def test_a_failing_hidden_test_withdraws_only_the_passed_public_tests_it_names():
+    plugin = plugin_with(
+        public("values"),
+        public("at_zero", status="failed"),
+        public("large"),
+        public("other", exercise="sigmoid"),
+        hidden("fresh_values"),
+        rechecks={"fresh_values": ("values", "at_zero")},
+    )
+    result = plugin.result()
+    assert scores(result) == {"values": 0.0, "at_zero": 0.0, "large": 1.0, "other": 1.0, "fresh_values": 0.0}
+    withdrawn = next(test for test in result.tests if test.name == "values")
+    assert withdrawn.output.startswith("passes the published inputs, but not a hidden re-check on fresh inputs")
+    assert "random arrays with exact zeros" in withdrawn.output and "1.9" in withdrawn.output
+    assert next(test for test in result.tests if test.name == "at_zero").output == ""  # its own failure stays
+
+
+def test_a_hidden_test_naming_none_withdraws_its_whole_exercise():
+    result = plugin_with(public("values"), public("other", exercise="sigmoid"), hidden("fresh")).result()
+    assert scores(result) == {"values": 0.0, "other": 1.0, "fresh": 0.0}
+
+
+def test_a_hidden_test_that_never_ran_withdraws_nothing():
+    plugin = plugin_with(public("values"), hidden("fresh", status="failed"), rechecks={"fresh": ("values",)}, ran=[])
+    assert scores(plugin.result())["values"] == 1.0
+
+
+def test_a_passing_hidden_test_withdraws_nothing():
+    plugin = plugin_with(public("values"), hidden("fresh", status="passed"), rechecks={"fresh": ("values",)})
+    assert scores(plugin.result())["values"] == 1.0
