@@ -5,13 +5,16 @@ its points when it passes and nothing otherwise: a failure, an error, a skip
 (missing work is never skipped) or a timeout all score 0.
 
 Hidden tests (grader/hidden/, instructors' grading only) are worth 0 points
-themselves: they re-check an exercise on inputs drawn from a secret per-run
-seed, and when one fails, the public tests of that exercise lose their points
-(an answer that passes only the published inputs, a lookup table say, earns
-nothing). Every graded exercise has one (tests/test_suite_structure.py), so no
-point rests on the published inputs alone, nor on what a probe in the
-student's process says about itself: probes return raw values, and the
-suites compare them with their own recomputation. The public score is so the
+themselves: each redraws, from a secret seed (grader.engine.seeds), the kind
+of input of the public tests it names in `rechecks`, and when it fails, those
+of them that passed lose their points (an answer that passes only the
+published inputs, a lookup table say, earns nothing), while a visible mistake
+costs what it costs without hidden tests. A hidden test that never ran (the
+run was cut short) withdraws nothing. Every public test is named by one
+(tests/test_suite_structure.py), so no point rests on the published inputs
+alone, nor on what a probe in the student's process says about itself:
+probes return raw values, and the suites compare them with their own
+recomputation. The public score is so the
 most a hidden run can give, and every module keeps its points total. The
 plugin numbers the tests `<module index>.<test index>` in course order, keeps the student's
 feedback for every failure, prints the score table and writes the result
