@@ -187,6 +187,29 @@ VARIANTS = [
             ),
         ],
     ),
+    # Epsilons as public code writes them: added to every probability, or a larger clip floor.
+    Variant(
+        name="softmax_loss-cross-entropy-adds-1e-9",
+        module=MODULE,
+        correct=True,
+        edits=[
+            (
+                "    return float(-np.mean(np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))))\n",
+                "    return float(-np.mean(np.log(true_class_probs + 1e-9)))\n",
+            )
+        ],
+    ),
+    Variant(
+        name="softmax_loss-cross-entropy-clips-to-1e-7",
+        module=MODULE,
+        correct=True,
+        edits=[
+            (
+                "    return float(-np.mean(np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))))\n",
+                "    return float(-np.mean(np.log(np.clip(true_class_probs, 1e-7, 1.0))))\n",
+            )
+        ],
+    ),
     # A helper holds the per-example loop: the contract allows helpers, the check follows them.
     Variant(
         name="softmax_loss-naive-loop-in-a-helper",
