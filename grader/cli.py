@@ -50,6 +50,11 @@ def command_check(arguments) -> int:
         allow_weak_isolation=True,  # a student's own check: no grade rests on it
     )
     print(report.score_table(result, width=arguments.width))
+    print(
+        "note: these are the public tests. Your instructor's grade also runs hidden re-checks of the same "
+        "kinds of input, drawn afresh: a test whose published inputs pass but whose fresh ones fail loses "
+        "its points, so make each function right for every valid input."
+    )
     isolation = result.extra.get("isolation", "")
     if isolation.startswith("none"):
         print("note: --in-process ran your code inside the grader, without isolation")

@@ -78,6 +78,7 @@ def test_check_shows_the_table_and_feedback_and_exits_0(tmp_path):
     assert completed.returncode == 0, completed.stderr
     assert "activations" in completed.stdout and "0/14" in completed.stdout
     assert "not attempted yet" in completed.stdout
+    assert "hidden re-checks of the same kinds of input" in completed.stdout
 
 
 def test_check_activations_imports_torch_in_neither_process(tmp_path):
