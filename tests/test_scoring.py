@@ -67,3 +67,18 @@ def test_a_hidden_test_that_never_ran_withdraws_nothing():
 def test_a_passing_hidden_test_withdraws_nothing():
     plugin = plugin_with(public("values"), hidden("fresh", status="passed"), rechecks={"fresh": ("values",)})
     assert scores(plugin.result())["values"] == 1.0
+
+
+def test_a_mismatch_at_an_expected_zero_reports_the_contracts_relative_error():
+    """|got - expected| / max(1e-8, |got| + |expected|): 1 here, never 1e+300 from dividing by a floor."""
+    import numpy as np
+    import pytest
+
+    from grader.engine.feedback import check_array
+    from grader.errors import Mismatch
+
+    with pytest.raises(Mismatch) as raised:
+        check_array(np.array([0.5, 2.0]), np.array([0.0, 2.0]), call="f(x)")
+    message = str(raised.value)
+    assert "max relative error 1 as relative_error measures it" in message, message
+    assert "e+" not in message, message
