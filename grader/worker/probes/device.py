@@ -235,6 +235,19 @@ def draws_after_seeding(submission, seeds: list, cuda: bool = False, count: int 
 # ----------------------------------------------------------------- device_summary
 
 
+def plain_summary(summary) -> dict:
+    """device_summary's result as plain data: {"summary": {...}}, each value plain or described."""
+    if not isinstance(summary, dict):
+        return {"not_a_dict": type_name(summary)}
+    plain = {}
+    for key, value in summary.items():
+        if type(value) in (str, int, float, bool) or value is None:
+            plain[str(key)] = value
+        else:
+            plain[str(key)] = {"not_plain": type_name(value), "text": str(value)[:200]}
+    return {"summary": plain}
+
+
 def device_summary_as_plain_data(
     submission, device=None, device_is_torch_device: bool = False, patch_none: bool = True
 ) -> dict:
@@ -248,15 +261,7 @@ def device_summary_as_plain_data(
             summary = submission.device.device_summary()
     else:
         summary = submission.device.device_summary(argument)
-    if not isinstance(summary, dict):
-        return {"not_a_dict": type_name(summary)}
-    plain = {}
-    for key, value in summary.items():
-        if type(value) in (str, int, float, bool) or value is None:
-            plain[str(key)] = value
-        else:
-            plain[str(key)] = {"not_plain": type_name(value), "text": str(value)[:200]}
-    return {"summary": plain}
+    return plain_summary(summary)
 
 
 class FakeGpuProperties:
@@ -292,12 +297,4 @@ def device_summary_of_a_faked_gpu(submission, name: str, total_memory: int, form
         ):
             stack.enter_context(mock.patch.object(torch.cuda, attribute, value))
         summary = submission.device.device_summary() if argument is None else submission.device.device_summary(argument)
-    if not isinstance(summary, dict):
-        return {"not_a_dict": type_name(summary)}
-    plain = {}
-    for key, value in summary.items():
-        if type(value) in (str, int, float, bool) or value is None:
-            plain[str(key)] = value
-        else:
-            plain[str(key)] = {"not_plain": type_name(value), "text": str(value)[:200]}
-    return {"summary": plain}
+    return plain_summary(summary)
