@@ -38,18 +38,38 @@ def parse_modules(names: list[str] | None) -> list[str] | None:
 
 def command_check(arguments) -> int:
     """Grade the student's own work with the public tests, pytest running in this process."""
+    import os
+    import shutil
+
     from grader.engine import runner
     from grader.results import report
 
     modules = parse_modules(arguments.modules)
-    result = runner.grade(
-        Path(arguments.submission or Path.cwd() / "exercises"),
-        modules=modules,
-        in_process=arguments.in_process,
-        fresh_process=False,
-        allow_weak_isolation=True,  # a student's own check: no grade rests on it
+    functions = parse_functions(arguments.functions, modules)
+    color = arguments.color == "always" or (
+        arguments.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     )
-    print(report.score_table(result, width=arguments.width))
+    progress = Progress(sys.stderr)
+    try:
+        result = runner.grade(
+            Path(arguments.submission or Path.cwd() / "exercises"),
+            modules=modules,
+            in_process=arguments.in_process,
+            fresh_process=False,
+            allow_weak_isolation=True,  # a student's own check: no grade rests on it
+            exercises=functions,
+            first=arguments.first,
+            progress=progress,
+        )
+    finally:
+        progress.clear()
+    not_run = [test for test in result.tests if (test.failure or {}).get("kind") == "not-run"]
+    if arguments.first:
+        result.tests = [test for test in result.tests if test not in not_run]
+    width = arguments.width or (shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty() else 100)
+    print(report.score_table(result, width=width, color=color))
+    if arguments.first and not_run:
+        print(f"note: stopped at the first failing test (--first); {len(not_run)} tests did not run")
     print(
         "note: these are the public tests. Your instructor's grade also runs hidden re-checks of the same "
         "kinds of input, drawn afresh: a test whose published inputs pass but whose fresh ones fail loses "
@@ -61,6 +81,58 @@ def command_check(arguments) -> int:
     elif "AS ROOT" in isolation:
         print("note: your code ran as root, without a sandbox of its own (fine for checking your own work)")
     return 0
+
+
+class Progress:
+    """`checking activations  5/26`: one line on a terminal, rewritten in place; a line per module elsewhere."""
+
+    def __init__(self, stream):
+        self.stream, self.module, self.shown = stream, None, False
+        self.terminal = stream.isatty()
+
+    def __call__(self, done: int, total: int, module: str | None):
+        if module is None:
+            return
+        if self.terminal:
+            self.stream.write(f"\r\x1b[Kchecking {module}  {done}/{total} tests")
+            self.shown = True
+        elif module != self.module:
+            self.stream.write(f"checking {module} ...\n")
+        self.stream.flush()
+        self.module = module
+
+    def clear(self):
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
+def exercise_names(modules: list[str] | None = None) -> dict[str, str]:
+    """Every function the graded suite checks -> its module, read from the suite's @graded markers."""
+    import re
+
+    from grader.engine.runner import SUITE
+
+    names: dict[str, str] = {}
+    for module in modules or MODULES:
+        path = SUITE / f"test_{module}.py"
+        if path.is_file():
+            for name in re.findall(r"exercise=\"(\w+)\"", path.read_text()):
+                names.setdefault(name, module)
+    return names
+
+
+def parse_functions(names: list[str], modules: list[str] | None) -> tuple[str, ...]:
+    """`-k` names: each must be a function some test checks (in the modules asked for)."""
+    import difflib
+
+    known = exercise_names(modules)
+    for name in names:
+        if name not in known:
+            close = difflib.get_close_matches(name, list(known), n=1)
+            suggestion = f"; did you mean {close[0]!r}?" if close else f"; the functions are: {', '.join(known)}"
+            raise UsageError(f"no test checks a function called {name!r}" + suggestion)
+    return tuple(names)
 
 
 def command_grade(arguments) -> int:
@@ -189,7 +261,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("modules", nargs="*", metavar="MODULE", help=f"modules to check ({', '.join(MODULES)})")
     check.add_argument("--submission", metavar="DIR", help="folder with your modules (default: ./exercises)")
     check.add_argument("--in-process", action="store_true", help="run your code inside the grader (not isolated)")
-    check.add_argument("--width", type=int, default=100, help=argparse.SUPPRESS)
+    check.add_argument(
+        "-k",
+        dest="functions",
+        action="append",
+        default=[],
+        metavar="FUNCTION",
+        help="check only the tests of this function (e.g. -k softmax); repeatable",
+    )
+    check.add_argument("--first", action="store_true", help="stop at the first failing test and show only it")
+    check.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the output: auto (on a terminal, unless NO_COLOR is set), always or never",
+    )
+    check.add_argument("--width", type=int, default=None, help=argparse.SUPPRESS)
     check.set_defaults(handler=command_check)
 
     grade = commands.add_parser("grade", help="grade submissions (folders or .zip files) into --out")

@@ -37,11 +37,44 @@ class ProtocolError(ValueError):
 
 
 class StudentFailure(Exception):
-    """A check failed because of the submission; `str()` is the student's feedback."""
+    """A check failed because of the submission; `str()` is the student's feedback.
+
+    `facts` say the same as plain fields, for the reports that group and
+    redact feedback without reading its text: `kind` (one of `FAILURE_KINDS`),
+    and where known `function`, `cause` (a named mistake), `file` and `line`
+    (of a module that does not import), `exception` (a built-in's name).
+    """
+
+    kind = "raised"
+
+    def __init__(self, message: str = "", facts: dict | None = None):
+        super().__init__(message)
+        self.facts = {"kind": self.kind, **(facts or {})}
+
+
+# What a failed test's `failure` says happened (grader.results.model.TestResult):
+FAILURE_KINDS = (
+    "wrong",  # a value came back, and it is not the right one
+    "not-attempted",  # the function still raises NotImplementedError
+    "import",  # the module (or one it imports) does not import
+    "raised",  # the student's code raised
+    "timeout",  # the student's code did not finish in time
+    "crashed",  # the process running the student's code died
+    "withdrawn",  # passed, but a hidden re-check of the same kind of input failed
+    "not-run",  # the run ended before the test
+)
 
 
 class NotAttempted(StudentFailure):
     """The function (still) raises NotImplementedError."""
+
+    kind = "not-attempted"
+
+
+class ImportFailed(StudentFailure):
+    """A module of the submission, or one it imports, does not import."""
+
+    kind = "import"
 
 
 class StudentRaised(StudentFailure):
@@ -56,8 +89,8 @@ class StudentRaised(StudentFailure):
     type_name = "Exception"
     builtin = "Exception"
 
-    def __init__(self, message: str, report: dict):
-        super().__init__(message)
+    def __init__(self, message: str, report: dict, facts: dict | None = None):
+        super().__init__(message, {"exception": report.get("builtin", "Exception"), **(facts or {})})
         self.report = report
         self.type_name = report.get("type", "Exception")
         self.builtin = report.get("builtin", "Exception")
@@ -66,13 +99,24 @@ class StudentRaised(StudentFailure):
 class TimeLimitExceeded(StudentFailure):
     """The student's code did not finish within the test's time limit."""
 
+    kind = "timeout"
+
 
 class WorkerCrashed(StudentFailure):
     """The process running the student's code died (exit, signal, memory)."""
 
+    kind = "crashed"
+
 
 class Mismatch(AssertionError):
-    """A check of a returned value failed; the message is the student's feedback."""
+    """A check of a returned value failed; the message is the student's feedback.
+
+    `facts` as for `StudentFailure`, of kind "wrong".
+    """
+
+    def __init__(self, message: str = "", facts: dict | None = None):
+        super().__init__(message)
+        self.facts = {"kind": "wrong", **(facts or {})}
 
 
 class _ShownAlone(Exception):

@@ -53,9 +53,13 @@ MAX_STRING = LIMITS.wire_string_chars
 
 
 def type_name(value) -> str:
+    """`torch.Tensor`, `activations.Box`: a type as the student knows it (no private package prefix)."""
     cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+    module = str(cls.__module__)
+    if module.startswith("_dlgrade_submission_"):  # the worker's private package (grader.worker.dispatcher)
+        module = module.partition(".")[2]
+    name = str(cls.__qualname__).replace(".<locals>.", ".")
+    return name if module in ("builtins", "") else f"{module}.{name}"
 
 
 def encode(value, _depth: int = 0):

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from grader.errors import Mismatch, NotAttempted, StudentRaised
+from grader.errors import Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
 
 __all__ = [
     "Mismatch",
@@ -29,6 +29,7 @@ __all__ = [
     "check_number",
     "describe",
     "describe_call",
+    "every_case",
     "expect_raises",
     "fail",
 ]
@@ -53,11 +54,27 @@ def describe(value) -> str:
     return type(value).__name__
 
 
-def describe_call(function: str, args=(), kwargs=None) -> str:
-    """`softmax(float64 array of shape (3, 4), axis=0)`: a call, as shapes and small values."""
+class Call(str):
+    """A call as the student reads it (`relu(np.array([-1.0, 0.0]))`), knowing the function's name."""
+
+    function: str = ""
+
+
+def describe_call(function: str, args=(), kwargs=None) -> Call:
+    """`softmax(float64 array of shape (3, 4), axis=0)`: a call, small inputs by value, large ones by shape.
+
+    An input of up to `SHOWN_BY_VALUE` numbers is written as Python that
+    rebuilds it (floats to 6 significant digits), so a student can paste the
+    call and reproduce the failure.
+    """
     parts = [_describe_argument(arg) for arg in args]
     parts += [f"{key}={_describe_argument(value)}" for key, value in (kwargs or {}).items()]
-    return f"{function}({', '.join(parts)})"
+    call = Call(f"{function}({', '.join(parts)})")
+    call.function = function
+    return call
+
+
+SHOWN_BY_VALUE = 8  # inputs of at most this many numbers are shown by value
 
 
 def _describe_argument(value) -> str:
@@ -65,7 +82,38 @@ def _describe_argument(value) -> str:
         return repr(value)
     if isinstance(value, tuple) and all(isinstance(item, int) for item in value) and len(value) <= 6:
         return repr(value)
+    small = _small_numbers(value)
+    if small is not None:
+        return small
     return describe(value)
+
+
+def _small_numbers(value) -> str | None:
+    """`np.array([-1.0, 0.0])`, `[[1, 2], [3, 4]]`: a value of at most SHOWN_BY_VALUE numbers, as Python."""
+    if isinstance(value, np.ndarray):
+        if value.size > SHOWN_BY_VALUE or value.dtype.kind not in "biuf" or value.ndim == 0:
+            return None
+        items = _rounded(value.tolist())
+        dtype = "" if value.dtype in (np.float64, np.int64, np.bool_) else f", dtype=np.{value.dtype}"
+        return f"np.array({items}{dtype})"
+    if isinstance(value, list):
+        with contextlib.suppress(ValueError, TypeError):
+            array = np.asarray(value)
+            if array.dtype.kind in "biuf" and 0 < array.size <= SHOWN_BY_VALUE and array.dtype != object:
+                return _rounded(value)
+    return None
+
+
+def _rounded(value) -> str:
+    """Nested lists of numbers as Python, floats to 6 significant digits (`-4.81151`, `0.0`, `1e-08`)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_rounded(item) for item in value) + "]"
+    if isinstance(value, float) and math.isfinite(value):
+        text = f"{value:.6g}"
+        return text if any(mark in text for mark in ".en") else text + ".0"
+    if isinstance(value, float):
+        return f"float({str(value)!r})"
+    return repr(value)
 
 
 def _format_number(value) -> str:
@@ -74,14 +122,16 @@ def _format_number(value) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _compose(call: str, lines: list[str], cause: str | None, hint: str | None) -> str:
+def _mismatch(call: str, lines: list[str], cause: str | None, hint: str | None) -> Mismatch:
+    """The failure of a check: the call, what went wrong, and the named cause and hint where known."""
     indent = "  " if call else ""
     text = [f"{call}:" if call else ""] + [f"{indent}{line}" for line in lines]
     if cause:
         text.append(f"{indent}likely cause: {cause}")
     if hint:
         text.append(f"{indent}hint: {hint}")
-    return "\n".join(line for line in text if line)
+    facts = {"function": getattr(call, "function", ""), "cause": cause}
+    return Mismatch("\n".join(line for line in text if line), facts)
 
 
 def _matching_mistake(got, mistakes, rtol, atol) -> str | None:
@@ -102,7 +152,7 @@ def _matching_mistake(got, mistakes, rtol, atol) -> str | None:
 
 def fail(message: str, *, call: str = "", cause: str | None = None, hint: str | None = None):
     """Fail with a message of our own (and the likely cause, when known)."""
-    raise Mismatch(_compose(call, [message], cause, hint))
+    raise _mismatch(call, [message], cause, hint)
 
 
 def check(condition: bool, message: str, *, call: str = "", cause: str | None = None, hint: str | None = None):
@@ -151,7 +201,7 @@ def check_array(
         )
     if got.shape != expected.shape:
         cause = _matching_mistake(got, mistakes, rtol, atol)
-        raise Mismatch(_compose(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"], cause, hint))
+        raise _mismatch(call, [f"expected shape {expected.shape}", f"got shape      {got.shape}"], cause, hint)
     finite = np.isfinite(got) if got.dtype.kind in "fc" else np.ones(got.shape, bool)
     if not finite.all() and np.isfinite(expected).all():
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
@@ -159,7 +209,7 @@ def check_array(
             f"got {np.count_nonzero(~finite)} non-finite value(s); the first, at index {index}, "
             f"is {_format_number(got[index])} where {_format_number(expected[index])} was expected"
         ]
-        raise Mismatch(_compose(call, lines, nonfinite_cause or _matching_mistake(got, mistakes, rtol, atol), hint))
+        raise _mismatch(call, lines, nonfinite_cause or _matching_mistake(got, mistakes, rtol, atol), hint)
     with np.errstate(all="ignore"):
         close = np.isclose(got, expected, rtol=rtol, atol=atol)
         if close.all():
@@ -175,7 +225,7 @@ def check_array(
         f"{_format_number(np.nanmax(relative))} as relative_error measures it "
         f"(allowed: |got - expected| <= {atol:g} + {rtol:g} * |expected|)",
     ]
-    raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
+    raise _mismatch(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint)
 
 
 def check_number(
@@ -207,7 +257,7 @@ def check_number(
     lines = [f"expected {_format_number(expected)}", f"got      {_format_number(got)}"]
     if math.isfinite(got_value) and math.isfinite(float(expected)):
         lines.append(f"absolute error {abs(got_value - float(expected)):.3g}")
-    raise Mismatch(_compose(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint))
+    raise _mismatch(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint)
 
 
 def check_equal(
@@ -223,7 +273,7 @@ def check_equal(
     cause = next(
         (sentence for sentence, wrong in (mistakes or {}).items() if type(wrong) is type(got) and wrong == got), None
     )
-    raise Mismatch(_compose(call, lines, cause, hint))
+    raise _mismatch(call, lines, cause, hint)
 
 
 @contextlib.contextmanager
@@ -241,3 +291,52 @@ def expect_raises(exception: type[BaseException], *, call: str, hint: str | None
         got = error.type_name if isinstance(error, StudentRaised) else type(error).__name__
         fail(f"expected {exception.__name__}; your code raised {got} instead", call=call, hint=hint)
     fail(f"expected {exception.__name__} to be raised; nothing was raised", call=call, hint=hint)
+
+
+class _Cases:
+    """The failures of one test's cases, collected by `every_case`."""
+
+    def __init__(self):
+        self.failures: list[StudentFailure | Mismatch] = []
+
+    @contextlib.contextmanager
+    def case(self):
+        """One case: a wrong answer (or an exception of the student's code) is kept, and the loop goes on."""
+        try:
+            yield
+        except (NotAttempted, TimeLimitExceeded, WorkerCrashed):
+            raise  # nothing more to learn from the other cases, and each would cost the same again
+        except (Mismatch, StudentRaised) as error:
+            self.failures.append(error)
+
+
+@contextlib.contextmanager
+def every_case():
+    """Check every case of a loop, then fail once, naming each failing case.
+
+        with every_case() as cases:
+            for z in inputs:
+                with cases.case():
+                    check_array(...)
+
+    One failure is raised as it is; several become one Mismatch: the first in
+    full, then one brief line per other failing case.
+    """
+    cases = _Cases()
+    yield cases
+    if len(cases.failures) == 1:
+        raise cases.failures[0]
+    if cases.failures:
+        first, *others = cases.failures
+        lines = [str(first), f"also failing ({len(others)} more case{'s' if len(others) > 1 else ''}):"]
+        lines += [f"  {_brief(error)}" for error in others]
+        error = Mismatch("\n".join(lines), first.facts)
+        raise error
+
+
+def _brief(error: BaseException) -> str:
+    """One line for a failing case: its call and the first line of what went wrong."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) >= 2 and lines[0].endswith(":"):
+        return f"{lines[0]} {lines[1]}"
+    return lines[0] if lines else "failed"

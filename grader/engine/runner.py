@@ -58,8 +58,13 @@ def pytest_arguments(
     partial: Path | None = None,
     terminal: bool = True,
     allow_weak_isolation: bool = False,
+    exercises: tuple[str, ...] = (),
+    first: bool = False,
 ) -> list[str]:
-    """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output."""
+    """pytest's command line for grading `folder`; `terminal=False` silences pytest's own output.
+
+    `exercises` keeps only the tests of those functions; `first` stops at the first failing test.
+    """
     arguments = [str(path) for path in suite_files(modules, hidden)]
     # `--submission=DIR` as one argument: pytest's first pass over the command
     # line does not know the option yet and would take a separate DIR for a
@@ -88,6 +93,9 @@ def pytest_arguments(
         arguments.append("--in-process")
     if allow_weak_isolation:
         arguments.append("--allow-weak-isolation")
+    arguments += [f"--exercise={name}" for name in exercises]
+    if first:
+        arguments.append("--exitfirst")
     if results:
         arguments.append(f"--results={results}")
     if partial:
@@ -146,12 +154,16 @@ def grade(
     work_dir: Path | None = None,
     threads: int | None = None,
     fresh_process: bool = True,
+    exercises: tuple[str, ...] = (),
+    first: bool = False,
+    progress=None,
 ) -> GradingResult:
     """Grade the submission at `path` (or one already opened) and return its result.
 
     `threads` caps the compute threads of both processes (for batches run in
     parallel). `fresh_process=False` runs pytest in this process, without a
-    total time limit (see the module's docstring). Raises `IsolationRefused`
+    total time limit (see the module's docstring); there `progress(done, total, module)`
+    is called as each test starts and once more at the end. Raises `IsolationRefused`
     before anything runs where the sandbox would run the code as root
     (`grader.engine.sandbox.preflight`), unless `allow_weak_isolation`.
     """
@@ -163,20 +175,47 @@ def grade(
         if hidden and seed is None:
             seed = seeds.submission_seed(submission.folder)  # None without a course secret: drawn per run
         suite = dict(
-            modules=modules, hidden=hidden, seed=seed, in_process=in_process, allow_weak_isolation=allow_weak_isolation
+            modules=modules,
+            hidden=hidden,
+            seed=seed,
+            in_process=in_process,
+            allow_weak_isolation=allow_weak_isolation,
+            exercises=tuple(exercises),
+            first=first,
         )
         if fresh_process:
             result = _in_fresh_process(submission.folder, suite, time_limit, deadline, work_dir, threads)
         else:
-            result = _in_this_process(submission.folder, suite)
+            result = _in_this_process(submission.folder, suite, progress)
         submission.in_its_terms(result)
         return result
 
 
-def _in_this_process(folder: Path, suite: dict) -> GradingResult:
+class _Progress:
+    """A pytest plugin that tells `progress(done, total, module)` as each test starts, and at the end."""
+
+    def __init__(self, progress):
+        self.progress, self.total, self.done = progress, 0, 0
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session):
+        self.total = len(session.items)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        from grader.engine.scoring import module_name
+
+        self.progress(self.done, self.total, module_name(location[0]))
+        self.done += 1
+
+    def pytest_sessionfinish(self, session):
+        self.progress(self.total, self.total, None)
+
+
+def _in_this_process(folder: Path, suite: dict, progress=None) -> GradingResult:
     os.environ.update({"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "PYTHONDONTWRITEBYTECODE": "1"})
     keeper = _ResultOf()
-    code = pytest.main(pytest_arguments(folder, **suite, terminal=False), plugins=[keeper])
+    plugins = [keeper] + ([_Progress(progress)] if progress else [])
+    code = pytest.main(pytest_arguments(folder, **suite, terminal=False), plugins=plugins)
     if keeper.result is None:
         raise RuntimeError(f"the grader could not run (pytest exit code {int(code)})")
     return keeper.result

@@ -33,7 +33,7 @@ import pytest
 from grader.course import MODULES, module_index
 from grader.engine.backends import Backend
 from grader.engine.student import printable
-from grader.errors import Mismatch, NotAttempted, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
+from grader.errors import Mismatch, StudentFailure
 from grader.results.model import GradingResult, TestResult, save
 
 # What a grading run keeps in pytest's config.stash (never in the result's extra_data):
@@ -54,7 +54,12 @@ def graded(points: float, exercise: str, time_limit: float | None = None, rechec
 
 def module_of(item) -> str | None:
     """The course module a suite file checks: test_<module>.py."""
-    stem = Path(str(item.fspath)).stem.removeprefix("test_")
+    return module_name(str(item.fspath))
+
+
+def module_name(path: str) -> str | None:
+    """The course module of a suite file's path: test_<module>.py."""
+    stem = Path(path).stem.removeprefix("test_")
     return stem if stem in MODULES else None
 
 
@@ -63,35 +68,42 @@ def is_hidden(item) -> bool:
     return Path(str(item.fspath)).parent.name == "hidden"
 
 
-def feedback_text(error: BaseException, hidden: bool) -> str:
+def failure_facts(error: BaseException) -> dict:
+    """What a failure was, as plain fields (see grader.errors.StudentFailure.facts)."""
+    facts = getattr(error, "facts", None)
+    if isinstance(error, (Mismatch, StudentFailure)) and isinstance(facts, dict):
+        return {key: value for key, value in facts.items() if value not in (None, "")}
+    return {"kind": "wrong"}  # the suite's own code stopped on what the student's code returned
+
+
+HIDDEN_WHAT = {
+    "wrong": "wrong result from `{exercise}`",
+    "not-attempted": "`{exercise}` is not attempted yet",
+    "import": "the module does not import",
+    "raised": "your code raised {exception}",
+    "timeout": "your code did not finish in time",
+    "crashed": "your code ended the process running it",
+}
+
+
+def feedback_text(error: BaseException, hidden: bool, exercise: str = "") -> str:
     """What the student reads for a failed test.
 
     A hidden test's inputs and expected values stay secret, and so does any
     text the student's code produced from them (an exception message can echo
-    its arguments): its feedback names only the call and the kind of failure.
+    its arguments): its feedback is made from the failure's fields alone (its
+    kind, the exercise, a built-in exception's name), never from its text.
     """
     if not hidden:
         if isinstance(error, (Mismatch, StudentFailure)):
             return str(error)
         return (
-            f"the check stopped with {type(error).__name__}: {error}. This usually means your "
-            "result did not have the structure the exercise asks for."
+            "the check could not use what your code returned: it does not have the structure the exercise "
+            "asks for (see the exercise's return value in the contract)"
         )
-    if isinstance(error, Mismatch):
-        # The function's name only: the call's arguments are hidden inputs.
-        call = str(error).splitlines()[0] if str(error) else ""
-        function = call.split("(")[0].strip() if "(" in call else ""
-        what = f"wrong result from {function}" if function.isidentifier() else "wrong result"
-    elif isinstance(error, NotAttempted):
-        what = "not attempted yet"
-    elif isinstance(error, StudentRaised):
-        what = f"your code raised {error.builtin}"  # a built-in's name: the student's own type name could carry input
-    elif isinstance(error, TimeLimitExceeded):
-        what = "your code did not finish in time"
-    elif isinstance(error, WorkerCrashed):
-        what = "your code ended the process running it"
-    else:
-        what = f"the check stopped with {type(error).__name__}"
+    facts = failure_facts(error)
+    exception = facts.get("exception", "Exception")  # a validated built-in's name (grader.engine.student)
+    what = HIDDEN_WHAT.get(facts["kind"], HIDDEN_WHAT["wrong"]).format(exercise=exercise, exception=exception)
     return f"hidden test failed: {what}"
 
 
@@ -112,6 +124,15 @@ class ScoringPlugin:
                 raise pytest.UsageError(f"{item.nodeid}: a graded suite test needs @graded(points, exercise)")
             if module_of(item) is None:
                 raise pytest.UsageError(f"{item.nodeid}: suite files are named test_<module>.py")
+        # Every public test first, then the hidden ones (in a fresh worker, see grader.engine.fixtures):
+        # nothing a hidden input left behind can reappear in a public test's feedback.
+        items.sort(key=lambda item: (is_hidden(item), module_index(module_of(item))))
+        numbers, counters = {}, {}
+        for item in items:  # numbered before any selection: a test keeps its number under `-k`
+            if item.get_closest_marker("graded") is not None:
+                module = module_of(item)
+                counters[module] = counters.get(module, 0) + 1
+                numbers[item.nodeid] = f"{module_index(module)}.{counters[module]}"
         wanted = config.getoption("exercise")
         if wanted:
             chosen = [
@@ -122,16 +143,11 @@ class ScoringPlugin:
             ]
             config.hook.pytest_deselected(items=[item for item in items if item not in chosen])
             items[:] = chosen
-        # Every public test first, then the hidden ones (in a fresh worker, see grader.engine.fixtures):
-        # nothing a hidden input left behind can reappear in a public test's feedback.
-        items.sort(key=lambda item: (is_hidden(item), module_index(module_of(item))))
-        counters: dict[str, int] = {}
         for item in items:
             marker = item.get_closest_marker("graded")
             if marker is None:
                 continue
             module = module_of(item)
-            counters[module] = counters.get(module, 0) + 1
             self.order.append(item.nodeid)
             hidden = is_hidden(item)
             if hidden and marker.kwargs["points"] != 0:
@@ -142,13 +158,14 @@ class ScoringPlugin:
                 self.kinds[item.nodeid] = doc[0].rstrip(".") if doc else ""
             self.results[item.nodeid] = TestResult(
                 name=item.name,
-                number=f"{module_index(module)}.{counters[module]}",
+                number=numbers[item.nodeid],
                 module=module,
                 exercise=marker.kwargs["exercise"],
                 score=0.0,
                 max_score=float(marker.kwargs["points"]),
                 status="failed",
                 output="not run",
+                failure={"kind": "not-run"},
                 hidden=hidden,
                 visibility="after_published" if hidden else "visible",
             )
@@ -163,15 +180,22 @@ class ScoringPlugin:
         if report.when == "call":
             self.ran.add(item.nodeid)
         if report.when == "call" and report.passed:
-            result.status, result.score, result.output = "passed", result.max_score, ""
+            result.status, result.score, result.output, result.failure = "passed", result.max_score, "", None
         elif report.failed or report.skipped:
+            facts = {"kind": "wrong"}
             if report.skipped:
                 message = "skipped, which counts as not passed"
             elif call.excinfo is not None:
-                message = feedback_text(call.excinfo.value, result.hidden)
+                message = feedback_text(call.excinfo.value, result.hidden, result.exercise)
+                facts = failure_facts(call.excinfo.value)
+                if result.hidden:
+                    facts = {key: facts[key] for key in ("kind", "exception") if key in facts}
             else:
                 message = "failed"
             result.status, result.score, result.output = "failed", 0.0, printable(message)
+            result.failure = {
+                key: printable(value) if isinstance(value, str) else value for key, value in facts.items()
+            }
         if report.when == "teardown" and self.config.getoption("partial_results"):
             save(self.result(), Path(self.config.getoption("partial_results")))
 
@@ -193,6 +217,7 @@ class ScoringPlugin:
                 test = public.get((hidden.module, name))
                 if test is not None and test.score:
                     test.score, test.status = 0.0, "failed"
+                    test.failure = {"kind": "withdrawn", "function": hidden.exercise, "by": hidden.number}
                     test.output = (
                         f"passes the published inputs, but not a hidden re-check on fresh inputs of the same "
                         f"kind ({kind[0].lower() + kind[1:]}), so this test's points are withdrawn: see "

@@ -24,7 +24,15 @@ from grader import wire
 from grader.course import MODULES
 from grader.engine.backends import Backend
 from grader.engine.feedback import describe_call, fail
-from grader.errors import NotAttempted, ProtocolError, StudentFailure, StudentRaised, TimeLimitExceeded, WorkerCrashed
+from grader.errors import (
+    ImportFailed,
+    NotAttempted,
+    ProtocolError,
+    StudentFailure,
+    StudentRaised,
+    TimeLimitExceeded,
+    WorkerCrashed,
+)
 
 __all__ = [
     "Student",
@@ -78,17 +86,23 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
     kind, message = report.get("type", "Exception"), report.get("message", "")
     where = f" ({report['where']})" if report.get("where") else ""
     phase = report.get("phase", "call")
+    file, function = report.get("file", ""), report.get("function", "")
+    line = int(report["line"]) if report.get("line", "").isdigit() else 0
     if report.get("builtin") == "NotImplementedError" and phase == "call":
-        text = f"{call} is not attempted yet: it raises NotImplementedError"
+        # The function that raised it: the one asked for, or one of the student's it calls.
+        unwritten = f"{function} ({file})" if function and file else function or "it"
+        text = f"{call} is not attempted yet: {unwritten} raises NotImplementedError"
         if message:
             text += f" ({message})"
-        return NotAttempted(text + ".")
+        return NotAttempted(text + ".", {"function": function, "file": file})
     if phase == "import":
-        return StudentRaised(
-            f"the module could not be imported: {kind}: {message}{where}. "
-            "Every check of this module needs it to import; run "
-            "`python -c 'import <module>'` on your file to see the error.",
-            report,
+        return ImportFailed(
+            import_failure_text(file, line, kind, message, report.get("source", "")),
+            {
+                "file": file,
+                "line": line,
+                "exception": report.get("builtin", "Exception"),
+            },
         )
     if phase == "lookup":
         return StudentRaised(f"{call}: {message}. Is the function defined, with the name the exercise gives?", report)
@@ -105,6 +119,19 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
             "    " + line for line in report["trace"].rstrip().splitlines()
         )
     return _raised_class(report.get("builtin", "Exception"))(text, report)
+
+
+def import_failure_text(file: str, line: int, kind: str, message: str, source: str = "") -> str:
+    """`activations.py does not import: SyntaxError at line 103: invalid syntax`, with the line's text."""
+    name = file or "a module of the submission"
+    text = f"{name} does not import: {kind}" + (f" at line {line}" if line else "")
+    text += f": {message}" if message else ""
+    if source:
+        text += f"\n  {line} | {source}"
+    module = file.removesuffix(".py")
+    if module.isidentifier():
+        text += f'\n  run `python -c "import {module}"` in your exercises folder to see the whole error'
+    return text
 
 
 class Student:
@@ -170,11 +197,13 @@ class Student:
         if "timeout" in reply:
             raise TimeLimitExceeded(
                 f"{describe()} did not finish in {reply['timeout']:g} s; look for an "
-                "endless loop, or work that grows faster than the input"
+                "endless loop, or work that grows faster than the input",
+                {"function": request.get("function", "")},
             )
         if "crashed" in reply:
             raise WorkerCrashed(
-                f"{describe()} ended the process running your code ({printable(str(reply['crashed']))})"
+                f"{describe()} ended the process running your code ({printable(str(reply['crashed']))})",
+                {"function": request.get("function", "")},
             )
         raise ProtocolError("malformed reply")
 

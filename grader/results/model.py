@@ -1,7 +1,7 @@
 """The result model: Gradescope's results.json, from which every other format is written.
 
-A test's module, exercise and whether it is hidden are fields of `TestResult`
-and travel in each test's `extra_data`; `tags` repeats them for Gradescope's
+A test's module, exercise, whether it is hidden and why it failed are fields
+of `TestResult` and travel in each test's `extra_data`; `tags` repeats them for Gradescope's
 display only.
 """
 
@@ -27,6 +27,9 @@ class TestResult:
     output: str = ""
     visibility: str = "visible"
     hidden: bool = False
+    # Why it failed, as plain fields (grader.errors.StudentFailure.facts): kind, and where known
+    # function, cause, file, line, exception. None for a passed test.
+    failure: dict | None = None
 
     def to_json(self) -> dict:
         return {
@@ -38,7 +41,12 @@ class TestResult:
             "output": self.output,
             "tags": [self.module, self.exercise] + (["hidden"] if self.hidden else []),
             "visibility": self.visibility,
-            "extra_data": {"module": self.module, "exercise": self.exercise, "hidden": self.hidden},
+            "extra_data": {
+                "module": self.module,
+                "exercise": self.exercise,
+                "hidden": self.hidden,
+                **({"failure": self.failure} if self.failure else {}),
+            },
         }
 
     @classmethod
@@ -55,6 +63,7 @@ class TestResult:
             output=data.get("output", ""),
             visibility=data.get("visibility", "visible"),
             hidden=bool(fields.get("hidden", False)),
+            failure=fields.get("failure") if isinstance(fields.get("failure"), dict) else None,
         )
 
 

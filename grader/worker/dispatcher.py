@@ -12,7 +12,7 @@ Requests:
     {"op": "probe", "probe": "grader.worker.probes.cnn:convnet_logits_shapes", "kwargs": {...}}
 Replies:
     {"ok": <wire value>}
-    {"raised": {"type", "builtin", "message", "where", "trace", "phase"}}
+    {"raised": {"type", "builtin", "message", "where", "file", "line", "function", "source", "trace", "phase"}}
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Submission:
         spec = importlib.util.spec_from_file_location(
             self.package, self.folder / "__init__.py", submodule_search_locations=[str(self.folder)]
         )
+        self.import_failures: dict[str, BaseException] = {}  # module -> why it last failed to import
         package = importlib.util.module_from_spec(spec)
         sys.modules[self.package] = package
         spec.loader.exec_module(package)
@@ -56,7 +57,11 @@ class Submission:
             raise AttributeError(module)
         if not (self.folder / f"{module}.py").is_file():
             raise ModuleNotFoundError(f"the submission has no {module}.py")
-        return importlib.import_module(f"{self.package}.{module}")
+        try:
+            return importlib.import_module(f"{self.package}.{module}")
+        except BaseException as error:
+            self.import_failures[module] = error  # a probe's failure may be this one: see Dispatcher.handle
+            raise
 
 
 class Dispatcher:
@@ -87,7 +92,23 @@ class Dispatcher:
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 -- everything student code raises is reported
+            failed_import = self._failed_import(error)
+            if failed_import is not None:
+                error, phase = failed_import, "import"
             return {"raised": describe_exception(error, self.submission.folder, phase)}
+        finally:
+            self.submission.import_failures.clear()
+
+    def _failed_import(self, error: BaseException) -> BaseException | None:
+        """The import failure behind `error` (a probe's, say), if a submission module failed to import."""
+        failures = list(self.submission.import_failures.values())
+        seen = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if any(error is failure for failure in failures):
+                return error
+            error = error.__cause__ or error.__context__
+        return None
 
 
 PROBES = Path(__file__).resolve().parent / "probes"
@@ -119,22 +140,39 @@ def builtin_base(error: BaseException) -> str:
     return "BaseException"
 
 
+def _qualified_name(error: BaseException, frame: traceback.FrameSummary) -> str:
+    """`ConvNet.__init__` rather than `__init__`: the qualified name of the frame's code (Python 3.11+)."""
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename == frame.filename and tb.tb_lineno == frame.lineno:
+            return getattr(code, "co_qualname", frame.name)
+        tb = tb.tb_next
+    return frame.name
+
+
 def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
     """Plain-data account of an exception, pointing into the submission's files."""
     frames = traceback.extract_tb(error.__traceback__)
     folder_text = str(folder)
     own = [frame for frame in frames if frame.filename.startswith(folder_text)]
-    where = ""
-    if isinstance(error, SyntaxError) and error.filename and error.filename.startswith(folder_text):
-        where = f"{Path(error.filename).name}, line {error.lineno}"
+    file, line, function, text = "", 0, "", ""
+    syntax = isinstance(error, SyntaxError) and bool(error.filename) and error.filename.startswith(folder_text)
+    if syntax:
+        file, line, text = Path(error.filename).name, error.lineno or 0, (error.text or "").strip()
     elif own:
-        where = f"{Path(own[-1].filename).name}, line {own[-1].lineno}"
+        file, line, function = Path(own[-1].filename).name, own[-1].lineno or 0, _qualified_name(error, own[-1])
+    where = f"{file}, line {line}" if file else ""
     trace = "".join(traceback.format_list(own)).replace(folder_text + "/", "")
     try:
-        message = str(error)
+        message = error.msg if syntax else str(error)  # a SyntaxError's str() repeats its location
     except BaseException:  # noqa: BLE001 -- a __str__ that raises is the student's problem
         message = "<the exception's message could not be read>"
     return {
+        "file": file[:200],
+        "line": str(line),
+        "function": function[:200],
+        "source": text[:200],
         "type": str(type(error).__name__)[:200],
         "builtin": builtin_base(error),
         "message": message[: LIMITS.exception_message_chars],
