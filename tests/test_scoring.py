@@ -82,3 +82,51 @@ def test_a_mismatch_at_an_expected_zero_reports_the_contracts_relative_error():
     message = str(raised.value)
     assert "max relative error 1 as relative_error measures it" in message, message
     assert "e+" not in message, message
+
+
+def test_an_unchanged_submission_graded_twice_without_a_seed_gets_the_same_seed_and_score(tmp_path, monkeypatch):
+    """The seed derives from the course secret and the modules' bytes (grader.engine.seeds)."""
+    from tests.helpers import grade, make_submission
+
+    monkeypatch.setenv("DLGRADE_COURSE_SECRET", "ab" * 32)
+    folder = make_submission(tmp_path / "alice", "activations", [BOUNDARY_RELU])
+    first, second = (grade(folder, modules=["activations"], hidden=True, in_process=True) for _ in range(2))
+    assert first.extra["seed"] == second.extra["seed"]
+    assert [test.score for test in first.tests] == [test.score for test in second.tests]
+    (folder / "activations.py").write_text((folder / "activations.py").read_text() + "\n# changed\n")
+    changed = grade(folder, modules=["activations"], hidden=True, in_process=True)
+    assert changed.extra["seed"] != first.extra["seed"]  # any change draws new hidden inputs
+    monkeypatch.setenv("DLGRADE_COURSE_SECRET", "cd" * 32)
+    other_course = grade(folder, modules=["activations"], hidden=True, in_process=True)
+    assert other_course.extra["seed"] != changed.extra["seed"]
+
+
+# Right on the published inputs; at an exact zero of an array (which only the hidden inputs hold)
+# it never returns, so the run is cut by its total time while that hidden test is running.
+HANGS_AT_ARRAY_ZEROS = (
+    "def relu(z):\n",
+    "def relu(z):\n"
+    "    if isinstance(z, np.ndarray) and np.any(z == 0):\n"
+    "        import time\n"
+    "\n"
+    "        time.sleep(10_000)\n",
+)
+BOUNDARY_RELU = (
+    "def relu(z):\n",
+    "def relu(z):\n    z = np.asarray(z, dtype=float)\n    return np.where(z >= 1e-3, z, 0.0)\n",
+)
+
+
+def test_a_run_cut_by_its_total_time_keeps_the_points_earned_and_says_what_did_not_run(tmp_path):
+    from tests.helpers import grade, make_submission
+
+    folder = make_submission(tmp_path / "slow", "activations", [HANGS_AT_ARRAY_ZEROS])
+    # 45 s: far more than the public tests need (a few seconds), less than one call's limit (60 s).
+    result = grade(folder, modules=["activations"], hidden=True, seed=20261201, time_limit=45)
+    public = [test for test in result.tests if not test.hidden]
+    assert all(test.status == "passed" for test in public), [test.output for test in public if test.output]
+    assert result.score == 14
+    assert "ran out of its total time (45 s)" in result.extra["incomplete"]
+    relu = next(test for test in result.tests if test.hidden and test.exercise == "relu")
+    assert relu.output.startswith("not run: grading this submission ran out of its total time")
+    assert (relu.failure or {}).get("kind") == "not-run"
