@@ -175,3 +175,12 @@ def test_a_value_that_cannot_cross_names_the_students_type_not_the_graders(tmp_p
     output = next(test.output for test in result.tests if test.exercise == "relu")
     assert "returned a activations.relu.Box, which is not plain data" in output
     assert "_dlgrade_submission" not in output and "NotPlainData" not in output
+
+
+def test_numbers_that_differ_past_six_digits_are_shown_with_the_digits_that_differ():
+    from grader.engine.feedback import check_number
+
+    with pytest.raises(Mismatch) as raised:
+        check_number(1.9237612345, 1.9237600001, call="cross_entropy(...)", rtol=1e-10)
+    text = str(raised.value)
+    assert "expected 1.92376\n" in text and "got      1.923761234\n" in text  # 6 digits would read the same

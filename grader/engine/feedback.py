@@ -116,6 +116,18 @@ def _rounded(value) -> str:
     return repr(value)
 
 
+def _format_pair(expected, got) -> tuple[str, str]:
+    """Both numbers to 6 significant digits, or to as many as it takes to tell them apart."""
+    for digits in (6, 10, 17):
+        pair = tuple(
+            f"{float(value):.{digits}g}" if isinstance(value, (float, np.floating)) else _format_number(value)
+            for value in (expected, got)
+        )
+        if pair[0] != pair[1]:
+            break
+    return pair
+
+
 def _format_number(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{float(value):.6g}"
@@ -218,9 +230,10 @@ def check_array(
         # The contract's relative_error (CS231n's): no artefact where the expected value is 0.
         relative = error / np.maximum(np.abs(got) + np.abs(expected), 1e-8)
     index = tuple(int(i) for i in np.argwhere(~close)[0])
+    shown_expected, shown_got = _format_pair(expected[index], got[index])
     lines = [
         f"{np.count_nonzero(~close)} of {close.size} values differ; the first at index {index}: "
-        f"expected {_format_number(expected[index])}, got {_format_number(got[index])}",
+        f"expected {shown_expected}, got {shown_got}",
         f"max absolute error {_format_number(np.nanmax(error))}, max relative error "
         f"{_format_number(np.nanmax(relative))} as relative_error measures it "
         f"(allowed: |got - expected| <= {atol:g} + {rtol:g} * |expected|)",
@@ -254,7 +267,8 @@ def check_number(
     got_value = float(got)
     if math.isclose(got_value, float(expected), rel_tol=rtol, abs_tol=atol):
         return
-    lines = [f"expected {_format_number(expected)}", f"got      {_format_number(got)}"]
+    shown_expected, shown_got = _format_pair(expected, got)
+    lines = [f"expected {shown_expected}", f"got      {shown_got}"]
     if math.isfinite(got_value) and math.isfinite(float(expected)):
         lines.append(f"absolute error {abs(got_value - float(expected)):.3g}")
     raise _mismatch(call, lines, _matching_mistake(got, mistakes, rtol, atol), hint)
