@@ -13,3 +13,17 @@ Shared by both sides: `course` (the course's facts), `limits` (every limit),
 framing); trusted only: `system` (process groups, atomic files). The graded
 tests are `grader/suite/` (public) and `grader/hidden/`.
 """
+
+
+def __getattr__(name: str):
+    """`grader.__version__`: the installed distribution's version, read on first use (the worker never asks)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'grader' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("dlgrade")
+    except PackageNotFoundError:
+        value = "0+unknown"  # a copy of the package that was never installed
+    globals()["__version__"] = value
+    return value

@@ -33,6 +33,7 @@ def dlgrade(*arguments, cwd=ROOT, timeout=300):
         (["check", "softmax"], "unknown module 'softmax'"),
         (["grade", "/no/such/folder", "--out", "x"], "no such file or folder"),
         (["grade", str(SOLUTIONS), "--modules", "convolution", "--out", "x"], "unknown module"),
+        (["grade", str(SOLUTIONS), "--modules", "activation", "--out", "x"], "did you mean 'activations'?"),
     ],
 )
 def test_bad_input_gets_one_line_and_exit_code_2(arguments, words, tmp_path):
@@ -123,7 +124,11 @@ def test_batch_writes_every_file_and_resumes_without_regrading(tmp_path):
         ["carol", "0", "14"],
     ]
     for name in ("alice", "bob", "carol"):
-        assert {path.name for path in (out / name).iterdir()} == {"results.json", "feedback.md"}
+        assert {path.name for path in (out / name).iterdir()} >= {
+            "results.json",
+            "feedback.md",
+            "feedback-instructor.md",
+        }
     assert "Score: 14/14" in (out / "alice" / "feedback.md").read_text()
     assert "summary" in (out / "summary.md").read_text().lower()
     # Lose one result, as a crash would; the next run grades only that one.

@@ -33,7 +33,7 @@ from grader.engine.cgroup import CpuGroup, MemoryGroup
 from grader.engine.intake import private_copy
 from grader.errors import IsolationRefused
 from grader.limits import LIMITS, Limits
-from grader.system import kill_group, kill_user
+from grader.system import die_with_parent, kill_group, kill_user, start_process
 from grader.worker.confinement import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -215,6 +215,10 @@ class Sandboxed:
         bootstrap = (
             f"import sys; sys.path.insert(0, {str(self._library)!r}); from grader.worker.main import main; main()"
         )
+        if sys.platform.startswith("linux"):
+            # Die with the grading process from the first statement on, not only once confined (after
+            # NumPy's import); started from a thread that lives as long as that process does.
+            bootstrap = die_with_parent(os.getpid()) + "; " + bootstrap
         environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
         threads = os.environ.get("DLGRADE_WORKER_THREADS", str(self.limits.threads))
         environment.update(
@@ -229,7 +233,7 @@ class Sandboxed:
                 "OPENBLAS_NUM_THREADS": threads,
             }
         )
-        self._process = subprocess.Popen(
+        self._process = start_process(
             [sys.executable, "-I", "-c", bootstrap, json.dumps(config)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
