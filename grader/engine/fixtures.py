@@ -75,6 +75,15 @@ def student(request):
     return Student(request.config.stash[scoring.BACKEND])
 
 
+@pytest.fixture(scope="session")
+def pictures(request):
+    """Where public tests keep plain data they computed, for the course's pictures (grader.results.pictures).
+
+    Public tests only: what a hidden test computes stays secret.
+    """
+    return request.config.stash.setdefault(scoring.PICTURES, {})
+
+
 HIDDEN_PHASE = pytest.StashKey[bool]()
 
 

@@ -40,6 +40,7 @@ from grader.results.model import GradingResult, TestResult, save
 BACKEND = pytest.StashKey[Backend]()  # the live backend running the submission (grader.engine.fixtures)
 RUN_FACTS = pytest.StashKey[dict]()  # facts of the run recorded in results.json: seed, submission
 RESULT = pytest.StashKey[GradingResult]()  # the final result, once the session finished
+PICTURES = pytest.StashKey[dict]()  # plain data public tests kept for the course's pictures (grader.results.pictures)
 
 
 def graded(points: float, exercise: str, time_limit: float | None = None, rechecks: tuple[str, ...] = ()):
@@ -224,6 +225,8 @@ class ScoringPlugin:
                         f"{hidden.number}, and make `{hidden.exercise}` right for every valid input"
                     )
         extra = dict(self.config.stash.get(RUN_FACTS, {}))
+        if self.config.stash.get(PICTURES, None):
+            extra["pictures"] = self.config.stash[PICTURES]
         backend = self.config.stash.get(BACKEND, None)
         if backend is not None:
             extra["isolation"] = backend.isolation or "not started"
