@@ -3,14 +3,23 @@
     dlgrade check [MODULE ...] [--submission DIR]     students: grade ./exercises, show feedback
     dlgrade grade SUBMISSION ... --out DIR [--jobs N]  instructors: grade a class, write results
     dlgrade grade SUBMISSION --format json             one submission's results.json on stdout
+    dlgrade report OUT                                 the class report of a graded OUT: OUT/report.html
     dlgrade verify [--course DIR]                      the reference scores 100, the stubs 0
     dlgrade release OUT_DIR                            the repository students receive
     dlgrade classroom                                  GitHub Classroom's grading step
     dlgrade gradescope-bundle OUT.zip                  Gradescope's autograder zip
     dlgrade nbgrader-course OUT_DIR                    the exercises as an nbgrader course
 
-Bad input (a missing path, a folder without modules, an unreadable zip, an
-unknown module) gets one line on stderr and exit code 2.
+`grade` into an OUT graded before regrades only the submissions whose files,
+options or grader version changed (`--force`: all; `--regrade ID ...`: those).
+
+Exit codes: 0 done (for `grade`: every submission graded, a run cut short by
+its time limit included); 1 `grade`: some submission was invalid or its
+grading failed, `verify`: a wrong score; 2 bad input (a missing path, a
+folder without modules, an unreadable zip, an unknown module, a time limit
+that is not positive), with one line on stderr; 130 interrupted (Ctrl-C:
+`grade` has written grades.csv and summary.md for what is done; run the same
+command again to finish). `dlgrade --version` prints the version.
 """
 
 from __future__ import annotations
@@ -32,7 +41,11 @@ def parse_modules(names: list[str] | None) -> list[str] | None:
         return None
     unknown = [name for name in names if name not in MODULES]
     if unknown:
-        raise UsageError(f"unknown module {unknown[0]!r}; the modules are: {', '.join(MODULES)}")
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], MODULES, n=1)
+        suggestion = f" (did you mean {close[0]!r}?)" if close else ""
+        raise UsageError(f"unknown module {unknown[0]!r}{suggestion}; the modules are: {', '.join(MODULES)}")
     return [module for module in MODULES if module in names]
 
 
@@ -75,6 +88,14 @@ def command_check(arguments) -> int:
         "kinds of input, drawn afresh: a test whose published inputs pass but whose fresh ones fail loses "
         "its points, so make each function right for every valid input."
     )
+    if arguments.plots:
+        from grader.results import pictures
+
+        written, missing = pictures.write(result, Path(arguments.plots))
+        if written:
+            print(f"pictures in {arguments.plots}: {', '.join(path.name for path in written)}")
+        for what in missing:
+            print(f"not drawn: no trained net from {what} (graded in this run, and passing its training check)")
     isolation = result.extra.get("isolation", "")
     if isolation.startswith("none"):
         print("note: --in-process ran your code inside the grader, without isolation")
@@ -136,9 +157,14 @@ def parse_functions(names: list[str], modules: list[str] | None) -> tuple[str, .
 
 
 def command_grade(arguments) -> int:
+    """Grade submissions: one printed (`--format`), or a class into `--out`; 0 all graded, else 1."""
+    import math
+
     from grader.engine import batch, intake, runner, sandbox
     from grader.results import formats, report
 
+    if not (math.isfinite(arguments.time_limit) and arguments.time_limit > 0):
+        raise UsageError(f"--time-limit must be a positive number of seconds, not {arguments.time_limit:g}")
     modules = parse_modules(arguments.modules)
     paths = [Path(path) for path in arguments.submissions]
     missing = [path for path in paths if not path.exists()]
@@ -154,7 +180,8 @@ def command_grade(arguments) -> int:
     )
     if not arguments.in_process:
         sandbox.preflight(allow_weak_isolation=arguments.allow_weak_isolation)  # before any submission
-    if arguments.format != "files":
+    junit_batch = arguments.format == "junit" and arguments.out  # junit.xml per submission and for the class
+    if arguments.format != "files" and not junit_batch:
         if len(paths) != 1:
             raise UsageError(
                 f"--format {arguments.format} prints one submission's result; give exactly one "
@@ -162,6 +189,7 @@ def command_grade(arguments) -> int:
             )
         result = runner.grade(paths[0], **options)
         identifier = batch.identifiers(paths)[0].identifier
+        result.extra.update(batch.record(paths[0], options), id=identifier)
         if arguments.out:
             batch.write_submission_files(Path(arguments.out) / identifier, result, identifier, junit=True)
         text = {
@@ -176,16 +204,57 @@ def command_grade(arguments) -> int:
     if not arguments.out:
         raise UsageError("give --out DIR for the result files (or --format json to print one result)")
     batch_options = dict(
-        jobs=arguments.jobs, junit=arguments.format == "junit", progress=not arguments.quiet, **options
+        jobs=arguments.jobs or 1,
+        junit=arguments.format == "junit",
+        progress=not arguments.quiet,
+        force=arguments.force,
+        regrade=arguments.regrade,
+        **options,
     )
-    if len(paths) == 1:
-        # A single bad submission is a usage error, not a gradebook row: open it here, once.
-        with intake.opened(paths[0]) as submission:
-            rows = batch.grade_batch(paths, Path(arguments.out), opened={paths[0]: submission}, **batch_options)
-    else:
-        rows = batch.grade_batch(paths, Path(arguments.out), **batch_options)
-    graded = sum(row["status"] in ("graded", "incomplete") for row in rows)
+    cluster = None
+    if arguments.scheduler:
+        from grader.engine.cluster import Cluster
+
+        cluster = Cluster(arguments.scheduler)
+        if arguments.jobs is None:
+            batch_options["jobs"] = cluster.threads  # as many gradings at once as the workers have threads
+    try:
+        if len(paths) == 1:
+            # A single bad submission is a usage error, not a gradebook row: open it here, once.
+            with intake.opened(paths[0]) as submission:
+                rows = batch.grade_batch(
+                    paths, Path(arguments.out), opened={paths[0]: submission}, cluster=cluster, **batch_options
+                )
+        else:
+            rows = batch.grade_batch(paths, Path(arguments.out), cluster=cluster, **batch_options)
+    finally:
+        if cluster is not None:
+            cluster.close()
+    graded = sum(row["status"] in batch.GRADED for row in rows)
     print(f"graded {graded}/{len(rows)} submissions; gradebook: {Path(arguments.out) / 'grades.csv'}")
+    try:
+        from grader.results import class_report
+
+        class_report.write_after_grading(batch.identifiers(paths), Path(arguments.out), intake.opened)
+    except Exception as error:  # noqa: BLE001 -- the grades are written; a failed report must not hide them
+        print(
+            f"dlgrade: the class report failed ({type(error).__name__}: {error}); the grades are written, "
+            f"`dlgrade report {arguments.out}` tries again",
+            file=sys.stderr,
+        )
+    return 0 if graded == len(rows) else 1
+
+
+def command_report(arguments) -> int:
+    """The class report of a graded OUT: report.html, similarity.csv, each student's feedback.html."""
+    from grader.results import class_report
+
+    out = Path(arguments.out)
+    if not (out.is_dir() and any(out.glob("*/results.json"))):
+        raise UsageError(f"{out}: no graded submission (OUT/<id>/results.json) in it; give the --out of dlgrade grade")
+    threshold = {} if arguments.threshold is None else {"threshold": arguments.threshold}
+    report_file = class_report.write_class_report(out, **threshold)
+    print(f"class report: {report_file}")
     return 0
 
 
@@ -255,6 +324,7 @@ def command_nbgrader_course(arguments) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Grade the deep-learning course's exercises.")
+    parser.add_argument("--version", action=_Version)
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser("check", help="grade your exercises with the public tests and show feedback")
@@ -271,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--first", action="store_true", help="stop at the first failing test and show only it")
     check.add_argument(
+        "--plots",
+        metavar="DIR",
+        help="draw the course's pictures of your trained nets into DIR (decision boundary, loss, conv filters)",
+    )
+    check.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
@@ -282,12 +357,24 @@ def build_parser() -> argparse.ArgumentParser:
     grade = commands.add_parser("grade", help="grade submissions (folders or .zip files) into --out")
     grade.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     grade.add_argument("--out", metavar="DIR", help="folder for results.json, feedback.md, grades.csv")
-    grade.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel")
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="submissions graded in parallel (default 1; with --scheduler, the cluster's threads)",
+    )
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: its scheduler's address, e.g. tcp://HOST:8786 (pip install 'dlgrade[cluster]')",
+    )
     grade.add_argument(
         "--format",
         choices=FORMATS,
         default="files",
-        help="files (default) writes into --out; the others print one submission's result",
+        help="files (default) writes into --out; junit with --out also writes junit.xml per submission and "
+        "for the class; the others print one submission's result",
     )
     grade.add_argument("--modules", nargs="+", metavar="MODULE", help="grade only these modules")
     grade.add_argument(
@@ -310,7 +397,27 @@ def build_parser() -> argparse.ArgumentParser:
         "see grader/limits.py for the others)",
     )
     grade.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade.add_argument(
+        "--force",
+        action="store_true",
+        help="regrade every submission (by default one graded already from the same files with the same "
+        "options and grader version is skipped)",
+    )
+    grade.add_argument(
+        "--regrade", nargs="+", default=[], metavar="ID", help="regrade these submissions (their ids in --out)"
+    )
     grade.set_defaults(handler=command_grade)
+
+    report = commands.add_parser("report", help="write OUT/report.html, the class report of a graded OUT")
+    report.add_argument("out", metavar="OUT", help="the --out folder of `dlgrade grade`")
+    report.add_argument(
+        "--threshold",
+        type=float,
+        metavar="X",
+        help="similarity (0 to 1) above which two submissions are shown side by side (default 0.7, "
+        "see grader/results/similarity.py)",
+    )
+    report.set_defaults(handler=command_report)
 
     verify = commands.add_parser("verify", help="check that solutions/ scores 100 and exercises/ scores 0")
     verify.add_argument("--course", default=".", metavar="DIR", help="the course repository (default: .)")
@@ -349,10 +456,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Version(argparse.Action):
+    """`--version`: argparse's own action, but the version is read only when asked (it costs 50 ms)."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="print the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        import grader
+
+        print(f"dlgrade {grader.__version__}")
+        parser.exit()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
-    if getattr(arguments, "jobs", 1) < 1:
+    if (getattr(arguments, "jobs", None) or 1) < 1 or getattr(arguments, "jobs", None) == 0:
         parser.exit(2, "dlgrade: --jobs must be 1 or more\n")
     try:
         return arguments.handler(arguments)
