@@ -8,13 +8,16 @@ RuntimeWarning up to |z| = 1e4) is checked in the student's process by
 `probes.activations.warnings_as_errors`.
 """
 
+import contextlib
+
 import numpy as np
 from scipy import special
 
 import grader.worker.probes.activations  # noqa: F401 -- loads probes.activations
-from grader.engine.feedback import check, check_array, describe_call, fail
+from grader.engine.feedback import check, check_array, describe_call, every_case, fail
 from grader.engine.scoring import graded
 from grader.engine.static import ModuleSource
+from grader.tolerances import CENTRAL_DIFFERENCE_STEP, RELATIVE_ERROR_FLOOR, TOLERANCES
 from grader.worker import probes
 
 RNG_SEED = 1234  # any fixed seed: inputs are random but the same on every run
@@ -28,11 +31,9 @@ AT_ZERO = np.array([-1.0, -0.0, 0.0, 1.0])
 # exp overflows above log(float64 max) ~ 709.78, so 800 and beyond overflow in a
 # naive formula; exp(-1e4) underflows to 0, which must not turn into 0/0.
 LARGE = np.array([-1e4, -1e3, -800.0, -50.0, -1.0, 0.0, 1.0, 50.0, 800.0, 1e3, 1e4])
-# CS231n's relative error max(|a-b| / max(1e-8, |a|+|b|)); with h=1e-5 central
-# differences of the oracles on the gradient inputs below (|z| < 3) measure
-# at most 1e-10, so 1e-7 leaves a margin of 1000.
-STEP = 1e-5
-GRADIENT_TOLERANCE = 1e-7
+# Central differences of the oracles with this step, on the gradient inputs below
+# (|z| < 3), are within 1e-10 of the derivative (grader/tolerances.py).
+STEP = CENTRAL_DIFFERENCE_STEP
 
 
 def read_only(array):
@@ -57,25 +58,33 @@ def as_checked_array(got):
     return np.asarray(got) if isinstance(got, np.floating) else got
 
 
-def check_elementwise(student, function, oracle, kwargs=None, mistakes=None, rtol=1e-7, atol=1e-10):
+def collecting(cases):
+    """`cases` (a caller's every_case collector, so its failures join the caller's list), or a new one."""
+    return every_case() if cases is None else contextlib.nullcontext(cases)
+
+
+def check_elementwise(student, function, oracle, kwargs=None, mistakes=None, cases=None):
     """`function` matches `oracle` on random arrays of several shapes, a list of ints and scalars.
 
-    `mistakes(z)` gives the fingerprints of known mistakes for input `z`.
+    `mistakes(z)` gives the fingerprints of known mistakes for input `z`. Every
+    failing input is reported (into `cases`, when given, the collector of a
+    caller that loops over more).
     """
     kwargs = kwargs or {}
     call = getattr(student.activations, function)
     inputs = random_inputs() + [LIST_INPUT] + SCALAR_INPUTS
-    for z in inputs:
-        z_array = np.asarray(z, dtype=float)
-        got = as_checked_array(call(z, **kwargs))
-        check_array(
-            got,
-            oracle(z_array),
-            call=describe_call(function, (z,), kwargs),
-            rtol=rtol,
-            atol=atol,
-            mistakes=mistakes(z_array) if mistakes else None,
-        )
+    with collecting(cases) as collected:
+        for z in inputs:
+            with collected.case():
+                z_array = np.asarray(z, dtype=float)
+                got = as_checked_array(call(z, **kwargs))
+                check_array(
+                    got,
+                    oracle(z_array),
+                    call=describe_call(function, (z,), kwargs),
+                    mistakes=mistakes(z_array) if mistakes else None,
+                    **TOLERANCES[function]["values"].isclose,
+                )
 
 
 def numerical_derivative(f, z, h=STEP):
@@ -84,28 +93,40 @@ def numerical_derivative(f, z, h=STEP):
 
 
 def relative_error(a, b):
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b) / np.maximum(RELATIVE_ERROR_FLOOR, np.abs(a) + np.abs(b))))
 
 
-def check_numerical_gradient(student, function, oracle_function, kwargs=None):
-    """`function` agrees with central differences of the oracle's `oracle_function`.
+def check_numerical_gradient(student, function, oracle_function, kwargs=None, cases=None):
+    """`function` agrees with central differences of the oracle's `oracle_function` (failures into `cases`
+    as for check_elementwise).
 
     No gradient input lies within h of relu's kink at 0 (the inputs are fixed
     by RNG_SEED; the nearest is farther than 1e-3).
     """
     kwargs = kwargs or {}
-    for z in gradient_inputs():
-        got = getattr(student.activations, function)(z, **kwargs)
-        call = describe_call(function, (z,), kwargs)
-        numerical = numerical_derivative(oracle_function, z)
-        check_array(got, numerical, call=call, rtol=1e-5, atol=1e-8)  # shape, dtype, finiteness
-        error = relative_error(got, numerical)
-        check(
-            error <= GRADIENT_TOLERANCE,
-            f"relative error {error:.3g} against central differences (h={STEP:g}) of the function; "
-            f"at most {GRADIENT_TOLERANCE:g} is expected of an exact derivative",
-            call=call,
-        )
+    tolerance = TOLERANCES[function]["numerical gradient"]
+    with collecting(cases) as collected:
+        for z in gradient_inputs():
+            with collected.case():
+                got = getattr(student.activations, function)(z, **kwargs)
+                call = describe_call(function, (z,), kwargs)
+                numerical = numerical_derivative(oracle_function, z)
+                # The bound's elementwise form first: shape, dtype, finiteness and where the values differ.
+                check_array(
+                    got,
+                    numerical,
+                    call=call,
+                    hint=f"compared with central differences (h={STEP:g}) of the function: an exact derivative "
+                    f"is within relative error {tolerance.relative_error:g} of them",
+                    **tolerance.isclose,
+                )
+                error = relative_error(got, numerical)
+                check(
+                    error <= tolerance.relative_error,
+                    f"relative error {error:.3g} against central differences (h={STEP:g}) of the function; "
+                    f"at most {tolerance.relative_error:g} is expected of an exact derivative",
+                    call=call,
+                )
 
 
 def check_stable(student, function, expected, z, kwargs=None, mistakes=None, overflow_cause=None, invalid_cause=None):
@@ -116,9 +137,17 @@ def check_stable(student, function, expected, z, kwargs=None, mistakes=None, ove
     `overflow_cause` or `invalid_cause`, after what it says.
     """
     kwargs = kwargs or {}
+    tolerance = TOLERANCES[function]["values"]
     call = describe_call(function, (z,), kwargs)
     got = getattr(student.activations, function)(z, **kwargs)
-    check_array(got, expected, call=call, mistakes=mistakes, nonfinite_cause=None if mistakes else overflow_cause)
+    check_array(
+        got,
+        expected,
+        call=call,
+        mistakes=mistakes,
+        nonfinite_cause=None if mistakes else overflow_cause,
+        **tolerance.isclose,
+    )
     reply = student.probe(probes.activations.warnings_as_errors, function=function, args=[z], kwargs=kwargs)
     if "warning" in reply:
         warning = reply["warning"]
@@ -128,7 +157,7 @@ def check_stable(student, function, expected, z, kwargs=None, mistakes=None, ove
             "warning for inputs up to |z| = 1e4)"
         )
         fail(message, call=call, cause=cause)
-    check_array(reply["value"], expected, call=call)
+    check_array(reply["value"], expected, call=call, **tolerance.isclose)
 
 
 SIGMOID_OVERFLOW = (
@@ -258,6 +287,7 @@ def test_relu_grad_is_zero_at_zero_and_matches_numerical_gradient(student):
         call=describe_call("relu_grad", (z,)),
         mistakes={"relu_grad is 1 at z == 0: use z > 0, not z >= 0": [0.0, 1.0, 1.0, 1.0]},
         hint="the convention: relu'(0) = 0",
+        **TOLERANCES["relu_grad"]["values"].isclose,
     )
     check_numerical_gradient(student, "relu_grad", lambda z: np.maximum(z, 0.0))
 
@@ -280,44 +310,50 @@ def alpha_ignored(alpha):
 
 @graded(points=1, exercise="leaky_relu")
 def test_leaky_relu_honours_alpha(student):
-    for kwargs in ALPHA_CASES:
-        alpha = kwargs.get("alpha", DEFAULT_ALPHA)
-        check_elementwise(
-            student,
-            "leaky_relu",
-            leaky_relu_oracle(alpha),
-            kwargs=kwargs,
-            mistakes=lambda z, a=alpha: {
-                alpha_ignored(a): leaky_relu_oracle(DEFAULT_ALPHA)(z),
-                "relu instead of leaky relu (slope 0 for z <= 0)": np.maximum(z, 0.0),
-            },
-        )
+    with every_case() as cases:
+        for kwargs in ALPHA_CASES:
+            alpha = kwargs.get("alpha", DEFAULT_ALPHA)
+            check_elementwise(
+                student,
+                "leaky_relu",
+                leaky_relu_oracle(alpha),
+                kwargs=kwargs,
+                mistakes=lambda z, a=alpha: {
+                    alpha_ignored(a): leaky_relu_oracle(DEFAULT_ALPHA)(z),
+                    "relu instead of leaky relu (slope 0 for z <= 0)": np.maximum(z, 0.0),
+                },
+                cases=cases,
+            )
 
 
 @graded(points=1, exercise="leaky_relu_grad")
 def test_leaky_relu_grad_is_alpha_at_zero_and_matches_numerical_gradient(student):
     at_one_in_zero = "leaky_relu_grad is 1 at z == 0: use z > 0, not z >= 0"
-    for kwargs in ALPHA_CASES:
-        alpha = kwargs.get("alpha", DEFAULT_ALPHA)
-        check_elementwise(
-            student,
-            "leaky_relu_grad",
-            leaky_relu_grad_oracle(alpha),
-            kwargs=kwargs,
-            mistakes=lambda z, a=alpha: {
-                alpha_ignored(a): leaky_relu_grad_oracle(DEFAULT_ALPHA)(z),
-                at_one_in_zero: np.where(z >= 0, 1.0, a),
-            },
-        )
-        z = read_only(AT_ZERO)
-        check_array(
-            student.activations.leaky_relu_grad(z, **kwargs),
-            [alpha, alpha, alpha, 1.0],
-            call=describe_call("leaky_relu_grad", (z,), kwargs),
-            mistakes={at_one_in_zero: [alpha, 1.0, 1.0, 1.0]},
-            hint="the convention: the slope at z == 0 is alpha",
-        )
-        check_numerical_gradient(student, "leaky_relu_grad", leaky_relu_oracle(alpha), kwargs)
+    with every_case() as cases:
+        for kwargs in ALPHA_CASES:
+            alpha = kwargs.get("alpha", DEFAULT_ALPHA)
+            check_elementwise(
+                student,
+                "leaky_relu_grad",
+                leaky_relu_grad_oracle(alpha),
+                kwargs=kwargs,
+                mistakes=lambda z, a=alpha: {
+                    alpha_ignored(a): leaky_relu_grad_oracle(DEFAULT_ALPHA)(z),
+                    at_one_in_zero: np.where(z >= 0, 1.0, a),
+                },
+                cases=cases,
+            )
+            z = read_only(AT_ZERO)
+            with cases.case():
+                check_array(
+                    student.activations.leaky_relu_grad(z, **kwargs),
+                    [alpha, alpha, alpha, 1.0],
+                    call=describe_call("leaky_relu_grad", (z,), kwargs),
+                    mistakes={at_one_in_zero: [alpha, 1.0, 1.0, 1.0]},
+                    hint="the convention: the slope at z == 0 is alpha",
+                    **TOLERANCES["leaky_relu_grad"]["values"].isclose,
+                )
+            check_numerical_gradient(student, "leaky_relu_grad", leaky_relu_oracle(alpha), kwargs, cases=cases)
 
 
 @graded(points=1, exercise="binary_step")
@@ -337,6 +373,7 @@ def test_binary_step_is_one_at_zero_and_zero_below(student):
         call=describe_call("binary_step", (z,)),
         mistakes={"binary_step is 0 at z == 0: use z >= 0, not z > 0": [0.0, 0.0, 0.0, 1.0]},
         hint="the convention: step(0) = 1",
+        **TOLERANCES["binary_step"]["values"].isclose,
     )
 
 
@@ -355,29 +392,35 @@ def softmax_mistakes(z, axis):
 
 @graded(points=1, exercise="softmax")
 def test_softmax_normalises_the_last_axis_by_default(student):
-    for z in random_inputs() + [LIST_INPUT]:
-        z_array = np.asarray(z, dtype=float)
-        got = student.activations.softmax(z)
-        check_array(
-            got,
-            special.softmax(z_array, axis=-1),
-            call=describe_call("softmax", (z,)),
-            mistakes=softmax_mistakes(z_array, -1),
-        )
+    with every_case() as cases:
+        for z in random_inputs() + [LIST_INPUT]:
+            with cases.case():
+                z_array = np.asarray(z, dtype=float)
+                got = student.activations.softmax(z)
+                check_array(
+                    got,
+                    special.softmax(z_array, axis=-1),
+                    call=describe_call("softmax", (z,)),
+                    mistakes=softmax_mistakes(z_array, -1),
+                    **TOLERANCES["softmax"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="softmax")
 def test_softmax_normalises_along_any_axis(student):
     two_d, three_d = random_inputs()[1:]
     cases = [(two_d, axis) for axis in (0, 1, -1)] + [(three_d, axis) for axis in (0, 1, 2, -1, -2)]
-    for z, axis in cases:
-        got = student.activations.softmax(z, axis=axis)
-        check_array(
-            got,
-            special.softmax(z, axis=axis),
-            call=describe_call("softmax", (z,), {"axis": axis}),
-            mistakes=softmax_mistakes(z, axis),
-        )
+    with every_case() as failures:
+        for z, axis in cases:
+            with failures.case():
+                got = student.activations.softmax(z, axis=axis)
+                check_array(
+                    got,
+                    special.softmax(z, axis=axis),
+                    call=describe_call("softmax", (z,), {"axis": axis}),
+                    mistakes=softmax_mistakes(z, axis),
+                    **TOLERANCES["softmax"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="softmax")
@@ -390,18 +433,20 @@ def test_softmax_is_stable_for_large_inputs(student):
         "the max subtracted over the whole array instead of along `axis`: a slice far below it "
         "underflows to 0/0; use np.max(z, axis=axis, keepdims=True)"
     )
-    for array, axis in ((z, -1), (read_only(z.T), 0)):
-        with np.errstate(all="ignore"):  # the fingerprints overflow on purpose
-            naive = np.exp(array) / np.sum(np.exp(array), axis=axis, keepdims=True)
-            shifted = np.exp(array - np.max(array))
-            global_shift = shifted / np.sum(shifted, axis=axis, keepdims=True)
-        check_stable(
-            student,
-            "softmax",
-            special.softmax(array, axis=axis),
-            array,
-            kwargs={"axis": axis},
-            mistakes={no_max: naive, global_max: global_shift},
-            overflow_cause=no_max,
-            invalid_cause=global_max,
-        )
+    with every_case() as cases:
+        for array, axis in ((z, -1), (read_only(z.T), 0)):
+            with np.errstate(all="ignore"):  # the fingerprints overflow on purpose
+                naive = np.exp(array) / np.sum(np.exp(array), axis=axis, keepdims=True)
+                shifted = np.exp(array - np.max(array))
+                global_shift = shifted / np.sum(shifted, axis=axis, keepdims=True)
+            with cases.case():
+                check_stable(
+                    student,
+                    "softmax",
+                    special.softmax(array, axis=axis),
+                    array,
+                    kwargs={"axis": axis},
+                    mistakes={no_max: naive, global_max: global_shift},
+                    overflow_cause=no_max,
+                    invalid_cause=global_max,
+                )

@@ -12,8 +12,18 @@ bias shows.
 import numpy as np
 from scipy import special
 
-from grader.engine.feedback import check, check_array, check_equal, check_number, describe, describe_call, fail
+from grader.engine.feedback import (
+    check,
+    check_array,
+    check_equal,
+    check_number,
+    describe,
+    describe_call,
+    every_case,
+    fail,
+)
 from grader.engine.scoring import graded
+from grader.tolerances import CENTRAL_DIFFERENCE_STEP, TOLERANCES
 from grader.worker.probes import backprop as backprop_probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
@@ -21,9 +31,6 @@ RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 # gradient has the wrong shape; and a second, smaller net.
 NET_SIZES = [(10, 4, 5, 3), (7, 2, 3, 2)]
 REG_LAMBDA = 0.1
-# CS231n's criterion: relative error |a-b| / max(1e-8, |a|+|b|) <= 1e-7, i.e.
-# |a-b| <= 1e-7 * (|a|+|b|) ~ 2e-7 * |expected|, with 1e-8 * 1e-7 = 1e-15 as the floor.
-GRADIENT_RTOL, GRADIENT_ATOL = 2e-7, 1e-15
 PARAM_NAMES = ("W1", "b1", "W2", "b2")
 
 
@@ -152,13 +159,16 @@ def check_mean_cross_entropy(student, params, X, y):
             "summed cross-entropy instead of the mean over the N examples": len(y) * expected,
             "log10 instead of the natural log (np.log)": expected / np.log(10),
         },
+        **TOLERANCES["loss"]["values"].isclose,
     )
 
 
 @graded(points=2, exercise="loss")
 def test_loss_is_mean_cross_entropy(student):
-    for sizes in NET_SIZES:
-        check_mean_cross_entropy(student, *random_problem(*sizes))
+    with every_case() as cases:
+        for sizes in NET_SIZES:
+            with cases.case():
+                check_mean_cross_entropy(student, *random_problem(*sizes))
 
 
 def check_weight_decay_on_weights_only(student, params, X, y, reg_lambda):
@@ -179,13 +189,16 @@ def check_weight_decay_on_weights_only(student, params, X, y, reg_lambda):
             "summed cross-entropy instead of the mean over the N examples": len(y) * data_loss
             + reg_lambda / 2 * weights,
         },
+        **TOLERANCES["loss"]["values"].isclose,
     )
 
 
 @graded(points=2, exercise="loss")
 def test_loss_adds_weight_decay_on_weights_only(student):
-    for sizes in NET_SIZES:
-        check_weight_decay_on_weights_only(student, *random_problem(*sizes), REG_LAMBDA)
+    with every_case() as cases:
+        for sizes in NET_SIZES:
+            with cases.case():
+                check_weight_decay_on_weights_only(student, *random_problem(*sizes), REG_LAMBDA)
 
 
 def check_gradients_match_autograd(student, params, X, y, reg_lambda, hint=None):
@@ -197,28 +210,32 @@ def check_gradients_match_autograd(student, params, X, y, reg_lambda, hint=None)
             report["grads"][name],
             expected[name],
             call=f"{call}, gradient {name!r}",
-            rtol=GRADIENT_RTOL,
-            atol=GRADIENT_ATOL,
             mistakes=mistakes[name],
             hint=hint,
+            # relative error <= 1e-7 (CS231n), in its elementwise form
+            **TOLERANCES["backward"]["gradients"].isclose,
         )
 
 
 @graded(points=3, exercise="backward")
 def test_backward_matches_autograd(student):
-    for sizes in NET_SIZES:
-        check_gradients_match_autograd(
-            student,
-            *random_problem(*sizes),
-            None,  # the default, reg_lambda=0.0
-            hint="compare with numerical_gradient on a tiny net to find the first wrong step",
-        )
+    with every_case() as cases:
+        for sizes in NET_SIZES:
+            with cases.case():
+                check_gradients_match_autograd(
+                    student,
+                    *random_problem(*sizes),
+                    None,  # the default, reg_lambda=0.0
+                    hint="compare with numerical_gradient on a tiny net to find the first wrong step",
+                )
 
 
 @graded(points=2, exercise="backward")
 def test_backward_with_weight_decay_matches_autograd(student):
-    for sizes in NET_SIZES:
-        check_gradients_match_autograd(student, *random_problem(*sizes), REG_LAMBDA)
+    with every_case() as cases:
+        for sizes in NET_SIZES:
+            with cases.case():
+                check_gradients_match_autograd(student, *random_problem(*sizes), REG_LAMBDA)
 
 
 def check_gradients_shaped_like_params(student, params, X, y, reg_lambda):
@@ -245,8 +262,10 @@ def check_gradients_shaped_like_params(student, params, X, y, reg_lambda):
 
 @graded(points=1, exercise="backward")
 def test_backward_gradients_are_shaped_like_params(student):
-    for sizes in NET_SIZES:
-        check_gradients_shaped_like_params(student, *random_problem(*sizes), REG_LAMBDA)
+    with every_case() as cases:
+        for sizes in NET_SIZES:
+            with cases.case():
+                check_gradients_shaped_like_params(student, *random_problem(*sizes), REG_LAMBDA)
 
 
 def check_cache_and_inputs_unchanged(report, params, X, y, call):
@@ -257,8 +276,7 @@ def check_cache_and_inputs_unchanged(report, params, X, y, call):
             again.get(name) if isinstance(again, dict) else again,
             first[name],
             call=call + f", called a second time on the same cache, [{name!r}]",
-            rtol=1e-12,
-            atol=1e-12,
+            **TOLERANCES["backward"]["second call"].isclose,
             hint="backward changed the cache that forward returned, so probs in it no longer hold the "
             "probabilities: dscores = probs.copy() before dscores[np.arange(N), y] -= 1 (dscores = probs "
             "makes a second name for the same array)",
@@ -321,6 +339,7 @@ FUNCTION = "with f() = sum(sin(x)) + sum(x)**2 / 2 reading x"
 def check_numerical_gradient_values(student, x, h):
     """numerical_gradient of the probe's known f at x: with h=None (the default, 1e-5) close to the
     derivative; with a given h, exactly the central difference cos(x) sin(h)/h + sum(x)."""
+    tolerance = TOLERANCES["numerical_gradient"]["values"]
     if h is None:
         report = student.probe(backprop_probes.numerical_gradient_of_a_known_function, x=x)
         # Central differences with h = 1e-5: truncation h^2/6 * |f'''| < 2e-11, rounding about
@@ -329,9 +348,8 @@ def check_numerical_gradient_values(student, x, h):
             report["grad"],
             known_function_gradient(x),
             call=f"numerical_gradient(f, {describe(x)}) {FUNCTION}",
-            rtol=1e-7,
-            atol=1e-8,
-            mistakes=gradient_check_mistakes(x, 1e-5),
+            mistakes=gradient_check_mistakes(x, CENTRAL_DIFFERENCE_STEP),
+            **tolerance.isclose,
         )
         return
     # With a given h the central difference is exactly cos(x) sin(h)/h + sum(x) (the quadratic
@@ -341,12 +359,11 @@ def check_numerical_gradient_values(student, x, h):
         report["grad"],
         np.cos(x) * np.sin(h) / h + np.sum(x),
         call=f"numerical_gradient(f, {describe(x)}, h={h}) {FUNCTION}",
-        rtol=1e-7,
-        atol=1e-9,
         mistakes={
             "the h argument is ignored (a fixed step is used instead)": known_function_gradient(x),
             **gradient_check_mistakes(x, h),
         },
+        **tolerance.isclose,
     )
 
 
@@ -354,9 +371,11 @@ def check_numerical_gradient_values(student, x, h):
 def test_numerical_gradient_matches_known_derivative(student):
     rng = np.random.default_rng(RNG_SEED)
     # x of any shape, as the contract says: a matrix, and a 3-D array (which a loop over rows and columns misses).
-    for x in (rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 2))):
-        check_numerical_gradient_values(student, x, None)
-        check_numerical_gradient_values(student, x, 0.01)  # up to 0.01**2/6 = 1.7e-5 from the derivative
+    with every_case() as cases:
+        for x in (rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 2))):
+            for h in (None, 0.01):  # 0.01: up to 0.01**2/6 = 1.7e-5 from the derivative
+                with cases.case():
+                    check_numerical_gradient_values(student, x, h)
 
 
 def check_x_restored_exactly(student, x):
@@ -367,8 +386,6 @@ def check_x_restored_exactly(student, x):
         report["x_after"],
         x,
         call=call,
-        rtol=0.0,
-        atol=0.0,
         mistakes={
             "x restored by arithmetic (x[i] += h, then -= h), which rounds: save the original "
             "value and assign it back": x,
@@ -376,6 +393,7 @@ def check_x_restored_exactly(student, x):
             "x left at x + h: assign the saved original value back after each entry": x + 1e-5,
         },
         hint="original = x[i]; ...; x[i] = original, after each entry",
+        **TOLERANCES["numerical_gradient"]["x afterwards"].isclose,
     )
 
 
@@ -409,6 +427,7 @@ def check_relative_error(student, a, b):
         expected,
         call=describe_call("relative_error", (a, b)),
         mistakes=mistakes,
+        **TOLERANCES["relative_error"]["values"].isclose,
     )
 
 
@@ -421,8 +440,10 @@ def test_relative_error_matches_cs231n_formula(student):
         # |a|+|b| = 2e-10 is below the floor: 2e-10 / 1e-8 = 0.02 (without the floor it would be 1.0)
         (np.array([1e-10, 1.0]), np.array([-1e-10, 1.0])),
     ]
-    for a, b in cases:
-        check_relative_error(student, a, b)
+    with every_case() as failures:
+        for a, b in cases:
+            with failures.case():
+                check_relative_error(student, a, b)
 
 
 def check_relative_error_of_zeros(student, shape):
@@ -437,10 +458,12 @@ def check_relative_error_of_zeros(student, shape):
             hint="the denominator is max(1e-8, |a| + |b|), which is never 0",
         )
     # |0 - 0| / max(1e-8, 0) = 0 / 1e-8 = 0.0
-    check_number(got, 0.0, call=call, rtol=0.0, atol=0.0)
+    check_number(got, 0.0, call=call, **TOLERANCES["relative_error"]["of zeros"].isclose)
 
 
 @graded(points=1, exercise="relative_error")
 def test_relative_error_of_zeros_is_zero(student):
-    for shape in [(3,), (2, 3)]:
-        check_relative_error_of_zeros(student, shape)
+    with every_case() as cases:
+        for shape in [(3,), (2, 3)]:
+            with cases.case():
+                check_relative_error_of_zeros(student, shape)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from grader.engine.feedback import check, check_equal, describe_call, expect_raises, fail
+from grader.engine.feedback import check, check_equal, describe_call, every_case, expect_raises, fail
 from grader.engine.scoring import graded
 
 RNG_SEED = 31337  # any fixed seed: configurations are random but the same on every run
@@ -172,8 +172,10 @@ def check_conv_output_size_rejects(student, rejected):
 
 def check_rejects_bad_arguments(function, bad_calls, hint=None):
     """function(*args, **kwargs) must raise ValueError for each (args, kwargs, why the contract refuses it)."""
-    for args, kwargs, reason in bad_calls:
-        expect_value_error(function, args, kwargs, reason=reason, hint=hint)
+    with every_case() as cases:
+        for args, kwargs, reason in bad_calls:
+            with cases.case():
+                expect_value_error(function, args, kwargs, reason=reason, hint=hint)
 
 
 @graded(points=2, exercise="conv_output_size")
@@ -375,27 +377,31 @@ def test_conv2d_output_shape_matches_conv2d(student):
 def check_conv2d_num_params(student, cases):
     """conv2d_num_params must count an nn.Conv2d's parameters, with and without bias, for each
     (in_channels, out_channels, kernel_size)."""
-    for in_channels, out_channels, kernel_size in cases:
-        kernel_height, kernel_width = kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * 2
-        weights = out_channels * in_channels * kernel_height * kernel_width
-        for bias in (True, False):
-            got = student.conv_size.conv2d_num_params(in_channels, out_channels, kernel_size, bias=bias)
-            check_equal(
-                got,
-                torch_num_params(in_channels, out_channels, kernel_size, bias),
-                what="count",
-                call=describe_call("conv2d_num_params", (in_channels, out_channels, kernel_size), dict(bias=bias)),
-                mistakes={
-                    "the biases (one per output channel) are not counted": weights if bias else None,
-                    "biases counted although bias=False": weights + out_channels if not bias else None,
-                    "the kernel counted as F, not F_h * F_w": out_channels * in_channels * kernel_height
-                    + out_channels * bias,
-                    "in_channels forgotten: each filter has in_channels * F_h * F_w weights": out_channels
-                    * kernel_height
-                    * kernel_width
-                    + out_channels * bias,
-                },
-            )
+    with every_case() as failures:
+        for in_channels, out_channels, kernel_size in cases:
+            kernel_height, kernel_width = kernel_size if isinstance(kernel_size, tuple) else (kernel_size,) * 2
+            weights = out_channels * in_channels * kernel_height * kernel_width
+            for bias in (True, False):
+                with failures.case():
+                    got = student.conv_size.conv2d_num_params(in_channels, out_channels, kernel_size, bias=bias)
+                    check_equal(
+                        got,
+                        torch_num_params(in_channels, out_channels, kernel_size, bias),
+                        what="count",
+                        call=describe_call(
+                            "conv2d_num_params", (in_channels, out_channels, kernel_size), dict(bias=bias)
+                        ),
+                        mistakes={
+                            "the biases (one per output channel) are not counted": weights if bias else None,
+                            "biases counted although bias=False": weights + out_channels if not bias else None,
+                            "the kernel counted as F, not F_h * F_w": out_channels * in_channels * kernel_height
+                            + out_channels * bias,
+                            "in_channels forgotten: each filter has in_channels * F_h * F_w weights": out_channels
+                            * kernel_height
+                            * kernel_width
+                            + out_channels * bias,
+                        },
+                    )
 
 
 @graded(points=1, exercise="conv2d_num_params")
@@ -415,30 +421,31 @@ def torch_same_padding(kernel_size, dilation):
 
 def check_same_padding(student, cases):
     """same_padding must give the size-keeping padding for each (kernel_size, dilation), ValueError where none is."""
-    for kernel_size, dilation in cases:
-        expected = torch_same_padding(kernel_size, dilation)
-        extent = dilation * (kernel_size - 1) + 1
-        if expected is None:
-            expect_value_error(
-                student.conv_size.same_padding,
-                (kernel_size,),
-                dict(dilation=dilation),
-                reason=f"the dilated kernel spans {extent} inputs, an even number, so no "
-                "symmetric padding keeps the size",
-                hint="the size stays when 2P = D*(F - 1): raise ValueError when that is odd",
-            )
-            continue
-        got = student.conv_size.same_padding(kernel_size, dilation=dilation)
-        check_equal(
-            got,
-            expected,
-            what="padding",
-            call=describe_call("same_padding", (kernel_size,), dict(dilation=dilation)),
-            mistakes={
-                "true division: (F - 1) / 2 is a float; use //": dilation * (kernel_size - 1) / 2,
-                "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,
-            },
-        )
+    with every_case() as failures:
+        for kernel_size, dilation in cases:
+            with failures.case():
+                expected = torch_same_padding(kernel_size, dilation)
+                extent = dilation * (kernel_size - 1) + 1
+                if expected is None:
+                    expect_value_error(
+                        student.conv_size.same_padding,
+                        (kernel_size,),
+                        dict(dilation=dilation),
+                        reason=f"the dilated kernel spans {extent} inputs, an even number, so no "
+                        "symmetric padding keeps the size",
+                        hint="the size stays when 2P = D*(F - 1): raise ValueError when that is odd",
+                    )
+                else:
+                    check_equal(
+                        student.conv_size.same_padding(kernel_size, dilation=dilation),
+                        expected,
+                        what="padding",
+                        call=describe_call("same_padding", (kernel_size,), dict(dilation=dilation)),
+                        mistakes={
+                            "true division: (F - 1) / 2 is a float; use //": dilation * (kernel_size - 1) / 2,
+                            "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,
+                        },
+                    )
 
 
 @graded(points=1, exercise="same_padding")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.engine.feedback import check, check_equal, fail
+from grader.engine.feedback import check, check_equal, every_case, fail
 from grader.engine.scoring import graded
 from grader.worker.probes import device as probes
 
@@ -94,17 +94,19 @@ def test_get_device_prefers_cuda_then_mps_then_cpu(student):
         ({"cuda": False, "mps": False}, "cpu"),
     ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in cases])
-    for (case, expected), report in zip(cases, reports, strict=True):
-        check_device(
-            report,
-            expected,
-            case,
-            mistakes={
-                "mps": "MPS is checked before CUDA; the order is cuda, then mps, then cpu",
-                "cpu": "an available accelerator was not picked; ask torch.cuda.is_available() and "
-                "torch.backends.mps.is_available()",
-            },
-        )
+    with every_case() as failures:
+        for (case, expected), report in zip(cases, reports, strict=True):
+            with failures.case():
+                check_device(
+                    report,
+                    expected,
+                    case,
+                    mistakes={
+                        "mps": "MPS is checked before CUDA; the order is cuda, then mps, then cpu",
+                        "cpu": "an available accelerator was not picked; ask torch.cuda.is_available() and "
+                        "torch.backends.mps.is_available()",
+                    },
+                )
 
 
 @graded(points=1, exercise="get_device")
@@ -126,19 +128,22 @@ def test_get_device_honours_prefer_and_refuses_unavailable_devices(student):
         {"prefer": "mps", **nothing},
     ]
     reports = student.probe(probes.get_device_with_patched_accelerators, cases=[case for case, _ in chosen] + refused)
-    for (case, expected), report in zip(chosen, reports, strict=False):  # the refused cases follow
-        check_device(
-            report,
-            expected,
-            case,
-            mistakes={
-                device: "prefer is ignored: when it is given, return torch.device(prefer) (if available)"
-                for device in ("cuda", "mps")
-                if device != expected
-            },
-        )
-    for case, report in zip(refused, reports[len(chosen) :], strict=True):
-        check_refused(report, case)
+    with every_case() as failures:
+        for (case, expected), report in zip(chosen, reports, strict=False):  # the refused cases follow
+            with failures.case():
+                check_device(
+                    report,
+                    expected,
+                    case,
+                    mistakes={
+                        device: "prefer is ignored: when it is given, return torch.device(prefer) (if available)"
+                        for device in ("cuda", "mps")
+                        if device != expected
+                    },
+                )
+        for case, report in zip(refused, reports[len(chosen) :], strict=True):
+            with failures.case():
+                check_refused(report, case)
 
 
 # ----------------------------------------------------------------- move_to
@@ -272,8 +277,10 @@ def test_move_to_moves_modules_and_returns_other_values_as_is(student):
         "none": kept("NoneType"),
         "object": kept("object"),
     }
-    for name, description in expected.items():
-        check_description(got[name], description, f"move_to(<{name}>, 'meta')")
+    with every_case() as cases:
+        for name, description in expected.items():
+            with cases.case():
+                check_description(got[name], description, f"move_to(<{name}>, 'meta')")
 
 
 # ----------------------------------------------------------------- seed_everything
@@ -290,19 +297,21 @@ SEEDING = {
 def check_draws_repeat(draws, libraries, call):
     """Draws after seeds 11, 11 and 12: the first two equal, the third different."""
     first, again, other = draws
-    for library in libraries:
-        check(
-            bool(np.array_equal(first[library], again[library])),
-            f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers"
-            f"\n  likely cause: that generator is not seeded ({SEEDING[library]})",
-            call=call,
-        )
-        check(
-            not np.array_equal(first[library], other[library]),
-            f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers"
-            "\n  likely cause: the seed argument is not used (a fixed seed instead)",
-            call=call,
-        )
+    with every_case() as cases:
+        for library in libraries:
+            with cases.case():
+                check(
+                    bool(np.array_equal(first[library], again[library])),
+                    f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers"
+                    f"\n  likely cause: that generator is not seeded ({SEEDING[library]})",
+                    call=call,
+                )
+                check(
+                    not np.array_equal(first[library], other[library]),
+                    f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers"
+                    "\n  likely cause: the seed argument is not used (a fixed seed instead)",
+                    call=call,
+                )
 
 
 @graded(points=1, exercise="seed_everything")
@@ -374,10 +383,13 @@ def check_gpu_summary(student, name, total_memory, form):
 
 @graded(points=1, exercise="device_summary")
 def test_device_summary_describes_the_cpu_and_a_gpu(student):
-    for kwargs, call in CPU_SUMMARY_CALLS:
-        check_cpu_summary(student.probe(probes.device_summary_as_plain_data, **kwargs), call)
-    for form in FAKE_GPU_CALLS:
-        check_gpu_summary(student, "Grader Test GPU", 16 * 2**30, form)
+    with every_case() as cases:
+        for kwargs, call in CPU_SUMMARY_CALLS:
+            with cases.case():
+                check_cpu_summary(student.probe(probes.device_summary_as_plain_data, **kwargs), call)
+        for form in FAKE_GPU_CALLS:
+            with cases.case():
+                check_gpu_summary(student, "Grader Test GPU", 16 * 2**30, form)
 
 
 # ----------------------------------------------------------------- real CUDA (no points)

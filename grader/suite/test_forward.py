@@ -12,8 +12,9 @@ import numpy as np
 from scipy import special
 
 import grader.worker.probes.forward  # noqa: F401 -- loads probes.forward
-from grader.engine.feedback import check, check_array, check_number, describe, describe_call, fail
+from grader.engine.feedback import check, check_array, check_number, describe, describe_call, every_case, fail
 from grader.engine.scoring import graded
+from grader.tolerances import TOLERANCES
 from grader.worker import probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
@@ -85,17 +86,20 @@ def forward_probabilities(student, params, X):
 
 def check_neuron_applies_sigmoid_by_default(student, cases):
     """`neuron(x, w, b)` is sigmoid(w . x + b) for every (x, w, b) in `cases`."""
-    for x, w, b in cases:
-        pre_activation = np.dot(w, x) + b
-        check_number(
-            student.forward.neuron(x, w, b),
-            special.expit(pre_activation),
-            call=describe_call("neuron", (x, w, b)),
-            mistakes={
-                "no activation applied: w . x + b returned": pre_activation,
-                "the bias b not added": special.expit(np.dot(w, x)),
-            },
-        )
+    with every_case() as failures:
+        for x, w, b in cases:
+            with failures.case():
+                pre_activation = np.dot(w, x) + b
+                check_number(
+                    student.forward.neuron(x, w, b),
+                    special.expit(pre_activation),
+                    call=describe_call("neuron", (x, w, b)),
+                    mistakes={
+                        "no activation applied: w . x + b returned": pre_activation,
+                        "the bias b not added": special.expit(np.dot(w, x)),
+                    },
+                    **TOLERANCES["neuron"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="neuron")
@@ -105,19 +109,24 @@ def test_neuron_applies_sigmoid_by_default(student):
 
 def check_neuron_applies_the_given_activation(student, cases):
     """`neuron(x, w, b, activation=...)` applies the grader's cube, then relu, alternately, over `cases`."""
-    for (x, w, b), name in zip(cases, ["cube", "relu"] * len(cases), strict=False):
-        pre_activation = np.dot(w, x) + b
-        expected = probes.forward.ACTIVATIONS[name](pre_activation)
-        got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation=name)
-        check_number(
-            got,
-            expected,
-            call=describe_call("neuron", (x, w, b), {"activation": name}),
-            mistakes={
-                "`activation` ignored: sigmoid applied whatever activation is given": special.expit(pre_activation),
-                "`activation` ignored: w . x + b returned": pre_activation,
-            },
-        )
+    with every_case() as failures:
+        for (x, w, b), name in zip(cases, ["cube", "relu"] * len(cases), strict=False):
+            with failures.case():
+                pre_activation = np.dot(w, x) + b
+                expected = probes.forward.ACTIVATIONS[name](pre_activation)
+                got = student.probe(probes.forward.neuron_with_activation, x=x, w=w, b=b, activation=name)
+                check_number(
+                    got,
+                    expected,
+                    call=describe_call("neuron", (x, w, b), {"activation": name}),
+                    mistakes={
+                        "`activation` ignored: sigmoid applied whatever activation is given": special.expit(
+                            pre_activation
+                        ),
+                        "`activation` ignored: w . x + b returned": pre_activation,
+                    },
+                    **TOLERANCES["neuron"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="neuron")
@@ -127,31 +136,33 @@ def test_neuron_applies_the_given_activation(student):
 
 def check_perceptron_fires_at_the_threshold(student, at_threshold):
     """`perceptron(x, w, b)` is 1 for every (x, w, b) in `at_threshold`, where w . x + b is exactly 0."""
-    for x, w, b in at_threshold:
-        check_number(
-            student.forward.perceptron(x, w, b),
-            1,
-            kind=int,
-            rtol=0,
-            atol=0,
-            call=describe_call("perceptron", (x, w, b)),
-            mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0},
-        )
+    with every_case() as failures:
+        for x, w, b in at_threshold:
+            with failures.case():
+                check_number(
+                    student.forward.perceptron(x, w, b),
+                    1,
+                    kind=int,
+                    call=describe_call("perceptron", (x, w, b)),
+                    mistakes={"> instead of >=: the perceptron must fire when w . x + b is exactly 0": 0},
+                    **TOLERANCES["perceptron"]["values"].isclose,
+                )
 
 
 def check_perceptron_fires_from_the_threshold_up(student, cases):
     """`perceptron(x, w, b)` is 1 exactly where w . x + b >= 0, for every (x, w, b) in `cases`."""
-    for x, w, b in cases:
-        expected = 1 if np.dot(w, x) + b >= 0 else 0
-        check_number(
-            student.forward.perceptron(x, w, b),
-            expected,
-            kind=int,
-            rtol=0,
-            atol=0,
-            call=describe_call("perceptron", (x, w, b)),
-            mistakes={"the comparison flipped (fires below the threshold)": 1 - expected},
-        )
+    with every_case() as failures:
+        for x, w, b in cases:
+            with failures.case():
+                expected = 1 if np.dot(w, x) + b >= 0 else 0
+                check_number(
+                    student.forward.perceptron(x, w, b),
+                    expected,
+                    kind=int,
+                    call=describe_call("perceptron", (x, w, b)),
+                    mistakes={"the comparison flipped (fires below the threshold)": 1 - expected},
+                    **TOLERANCES["perceptron"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="perceptron")
@@ -166,14 +177,17 @@ def test_perceptron_fires_at_the_threshold(student):
 
 def check_dense_is_affine(student, X, W, row_bias):
     """`dense(X, W, b)` and `dense(X, W, b, activation=None)` are X @ W + b, for b of shapes (H,) and (1, H)."""
-    for b in (read_only(row_bias[0]), row_bias):  # shapes (H,) and (1, H)
-        for kwargs in ({}, {"activation": None}):
-            check_array(
-                student.forward.dense(X, W, b, **kwargs),
-                X @ W + b,
-                call=describe_call("dense", (X, W, b), kwargs),
-                mistakes={"the bias b not added": X @ W},
-            )
+    with every_case() as cases:
+        for b in (read_only(row_bias[0]), row_bias):  # shapes (H,) and (1, H)
+            for kwargs in ({}, {"activation": None}):
+                with cases.case():
+                    check_array(
+                        student.forward.dense(X, W, b, **kwargs),
+                        X @ W + b,
+                        call=describe_call("dense", (X, W, b), kwargs),
+                        mistakes={"the bias b not added": X @ W},
+                        **TOLERANCES["dense"]["values"].isclose,
+                    )
 
 
 @graded(points=1, exercise="dense")
@@ -184,19 +198,22 @@ def test_dense_without_activation_is_affine_for_both_bias_shapes(student):
 
 def check_dense_applies_the_given_activation(student, X, W, row_bias):
     """`dense(X, W, b, activation=...)` applies the grader's cube and relu after adding b, of both shapes."""
-    for b, name in ((read_only(row_bias[0]), "cube"), (row_bias, "relu"), (row_bias, "cube")):
-        pre_activation = X @ W + b
-        got = student.probe(probes.forward.dense_with_activation, X=X, W=W, b=b, activation=name)
-        check_array(
-            got,
-            probes.forward.ACTIVATIONS[name](pre_activation),
-            call=describe_call("dense", (X, W, b), {"activation": name}),
-            mistakes={
-                "`activation` ignored: X @ W + b returned": pre_activation,
-                "the bias b not added": probes.forward.ACTIVATIONS[name](X @ W),
-                "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b,
-            },
-        )
+    with every_case() as cases:
+        for b, name in ((read_only(row_bias[0]), "cube"), (row_bias, "relu"), (row_bias, "cube")):
+            with cases.case():
+                pre_activation = X @ W + b
+                got = student.probe(probes.forward.dense_with_activation, X=X, W=W, b=b, activation=name)
+                check_array(
+                    got,
+                    probes.forward.ACTIVATIONS[name](pre_activation),
+                    call=describe_call("dense", (X, W, b), {"activation": name}),
+                    mistakes={
+                        "`activation` ignored: X @ W + b returned": pre_activation,
+                        "the bias b not added": probes.forward.ACTIVATIONS[name](X @ W),
+                        "the activation applied before adding b": probes.forward.ACTIVATIONS[name](X @ W) + b,
+                    },
+                    **TOLERANCES["dense"]["values"].isclose,
+                )
 
 
 @graded(points=1, exercise="dense")
@@ -243,10 +260,9 @@ def check_contract_shapes_and_zero_biases(student, cases):
             check_array(
                 params[key],
                 np.zeros((1, width)),
-                rtol=0,
-                atol=0,
                 call=f"{call}[{key!r}]",
                 hint="biases start at zero, as row vectors of shape (1, H) and (1, C)",
+                **TOLERANCES["init_params"]["shapes and biases"].isclose,
             )
 
 
@@ -259,7 +275,8 @@ def test_init_params_has_the_contract_shapes_and_zero_biases(student):
 # precisely: W1 (200, 800) has 160 000 entries, W2 (800, 50) 40 000.
 SCALE_SIZES = (200, 800, 50)
 SCALE_SEED = 3
-SIGMAS = 6  # a correct N(0, 1) draw lands outside 6 standard errors with probability about 2e-9
+# A correct N(0, 1) draw lands outside 6 standard errors with probability about 2e-9.
+SIGMAS = TOLERANCES["init_params"]["weight scale"].standard_errors
 
 
 def check_scaled_by_fan_in(student, sizes, seed):
@@ -321,10 +338,9 @@ def check_reproducible_per_seed(student, sizes, seeds):
             check_array(
                 second[key],
                 first[key],
-                rtol=0,
-                atol=0,
                 call=f"{call}[{key!r}], called twice",
                 hint="the same seed must give the same arrays: draw from np.random.default_rng(seed)",
+                **TOLERANCES["init_params"]["shapes and biases"].isclose,
             )
     first = student.forward.init_params(*sizes, seed=seeds[0])
     other = student.forward.init_params(*sizes, seed=seeds[1])
@@ -381,9 +397,17 @@ def test_init_params_leaves_the_global_rng_alone(student):
 @graded(points=1, exercise="forward")
 def test_forward_matches_numpy_oracle(student):
     params, X = random_params(), random_batch()
-    for inputs in (X, X.tolist()):
-        probs, call = forward_probabilities(student, params, inputs)
-        check_array(probs, network(params, X), call=call, mistakes=network_mistakes(params, X))
+    with every_case() as cases:
+        for inputs in (X, X.tolist()):
+            with cases.case():
+                probs, call = forward_probabilities(student, params, inputs)
+                check_array(
+                    probs,
+                    network(params, X),
+                    call=call,
+                    mistakes=network_mistakes(params, X),
+                    **TOLERANCES["forward"]["probabilities"].isclose,
+                )
 
 
 def check_rows_sum_to_one(student, params, X):
@@ -403,16 +427,16 @@ def check_rows_sum_to_one(student, params, X):
             "softmax subtracting the max of the whole array, not of each row: rows far below "
             "it underflow to 0/0": global_shift,
         },
+        **TOLERANCES["forward"]["probabilities"].isclose,
     )
     # Each row sums C (a few) terms rounded to float64 (relative error 2**-53 each):
-    # 1e-12 is far above that rounding and far below any real mistake.
+    # atol 1e-12 is far above that rounding and far below any real mistake.
     check_array(
         np.sum(probs, axis=1),
         np.ones(X.shape[0]),
-        rtol=0,
-        atol=1e-12,
         call=f"the row sums of {call}",
         hint="normalise along axis 1, the classes",
+        **TOLERANCES["forward"]["row sums"].isclose,
     )
 
 
@@ -441,14 +465,13 @@ def check_predict(student, params, X):
         got,
         np.argmax(probs, axis=1),
         kinds="iu",
-        rtol=0,
-        atol=0,
         call=call,
         mistakes={
             "argmax over axis 0 (the examples) instead of along each row": np.argmax(probs, axis=0),
             "argmin instead of argmax": np.argmin(probs, axis=1),
         },
         hint="np.argmax(probs, axis=1) gives an int array of each row's class",
+        **TOLERANCES["predict"]["classes"].isclose,
     )
 
 

@@ -14,16 +14,13 @@ import numpy as np
 from scipy import special
 
 import grader.worker.probes.softmax_loss  # noqa: F401 -- loads probes.softmax_loss
-from grader.engine.feedback import check, check_array, check_number, describe_call, fail
+from grader.engine.feedback import check, check_array, check_number, describe_call, every_case, fail
 from grader.engine.scoring import graded
 from grader.engine.static import ModuleSource
+from grader.tolerances import RELATIVE_ERROR_FLOOR, TOLERANCES
 from grader.worker import probes
 
 RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
-GRADIENT_TOLERANCE = 1e-7  # CS231n relative error for an exact (float64) gradient
-LOSS_RTOL = 1e-10  # two float64 evaluations of the same sum of logs agree to ~1e-14
-EPSILON_ALLOWED = 1e-6  # the largest epsilon cross_entropy may clip to or add (docs/contract.md)
-PROBABILITY_FLOOR = 1e-12  # cross_entropy's floor under the probabilities (the contract, solutions/softmax_loss.py)
 # (N, D, C, reg, the classes the labels are drawn from) of the loss/gradient
 # cases. The first has N > 1 and a strong reg, so each known mistake changes its
 # result visibly and is named. In the last the labels never reach the last
@@ -33,7 +30,7 @@ LOSS_CASES = [(7, 5, 3, 0.7, 3), (1, 4, 2, 0.0, 2), (16, 10, 6, 0.05, 6), (9, 4,
 TIMING_SIZE = dict(num_examples=500, num_features=40, num_classes=10, reg=0.1)
 TIMING_REPEATS = 20  # calls per run: the loop's run lasts ~90 ms, the student's is read in 10 ms clock ticks
 TIMING_RUNS = 3  # best of 3 runs for each side
-SPEEDUP = 3.0  # vectorized NumPy is ~25x faster than the loop here; ask for 3x
+SPEEDUP = TOLERANCES["softmax_loss_vectorized"]["speed"].at_least  # NumPy is ~25x faster than the loop here
 
 
 def loss_inputs(num_examples, num_features, num_classes, scale=0.5, rng=None, labelled_classes=None):
@@ -67,25 +64,35 @@ def torch_loss_and_gradient(W, X, y, reg, *, reduction="mean", reg_factor=0.5):
 
 def relative_error(a, b) -> float:
     """CS231n relative error: max |a - b| / max(1e-8, |a| + |b|)."""
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b) / np.maximum(RELATIVE_ERROR_FLOOR, np.abs(a) + np.abs(b))))
 
 
-def check_gradient(got, expected, *, call, mistakes):
-    """`got` must be a float array shaped like `expected` within GRADIENT_TOLERANCE relative error."""
+def check_gradient(got, expected, tolerance, *, call, mistakes=None, nonfinite_cause=None):
+    """`got` must be a float array shaped like `expected` within `tolerance`'s relative error."""
+    bound = tolerance.relative_error
     if isinstance(got, np.ndarray) and got.dtype.kind == "f" and got.shape == expected.shape and np.isfinite(got).all():
         error = relative_error(got, expected)
-        if error <= GRADIENT_TOLERANCE:
+        if error <= bound:
             return
-        hint = f"relative error {error:.2e}; at most {GRADIENT_TOLERANCE:g} is allowed"
+        hint = f"relative error {error:.2e}; at most {bound:g} is allowed"
     else:
         hint = None
-    # Fails (it never passes where the relative error is too large) with the details.
-    check_array(got, expected, call=call, rtol=GRADIENT_TOLERANCE, atol=0.0, mistakes=mistakes, hint=hint)
+    # Fails with the details: the relative error is too large, so the bound's elementwise form fails too.
+    check_array(
+        got,
+        expected,
+        call=call,
+        mistakes=mistakes,
+        nonfinite_cause=nonfinite_cause,
+        hint=hint,
+        **tolerance.isclose,
+    )
     fail("the gradient differs from autograd's", call=call, hint=hint)
 
 
 def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "dW")):
     """`result` must be (loss, dW) equal to autograd's, naming known mistakes."""
+    tolerances = TOLERANCES[function]
     call = describe_call(function, (W, X, y, reg))
     check(
         isinstance(result, tuple) and len(result) == 2,
@@ -100,8 +107,6 @@ def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "
             loss,
             expected_loss,
             call=call + " -> loss",
-            rtol=LOSS_RTOL,
-            atol=1e-12,
             mistakes={
                 "the regularisation is reg * sum(W**2); the course's is reg/2 * sum(W**2)": torch_loss_and_gradient(
                     W, X, y, reg, reg_factor=1.0
@@ -113,11 +118,13 @@ def check_loss_result(result, W, X, y, reg, *, function, check_values=("loss", "
                     W, X, y, reg, reduction="sum"
                 )[0],
             },
+            **tolerances["loss"].isclose,
         )
     if "dW" in check_values:
         check_gradient(
             dW,
             expected_dW,
+            tolerances["dW"],
             call=call + " -> dW",
             mistakes={
                 "dW is not divided by N (the loss is a mean over the examples)": torch_loss_and_gradient(
@@ -148,7 +155,7 @@ def check_uniform_loss(student, function, X, y, num_classes):
         call=call,
         hint="return loss, dW",
     )
-    check_number(result[0], math.log(num_classes), call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+    check_number(result[0], math.log(num_classes), call=call + " -> loss", **TOLERANCES[function]["loss"].isclose)
 
 
 def uniform_loss_inputs():
@@ -172,21 +179,23 @@ def check_one_hot(student, labels, num_classes):
         got,
         np.eye(num_classes)[y],
         call=call,
-        rtol=0.0,
-        atol=0.0,
         hint="one_hot returns floats: np.zeros((N, C)) then set the 1.0s",
         mistakes={"num_classes is ignored: the columns stop at max(y) + 1": np.eye(y.max() + 1)[y]},
+        **TOLERANCES["one_hot"]["values"].isclose,
     )
 
 
 @graded(points=1, exercise="one_hot")
 def test_one_hot_rows_are_identity_rows(student):
-    for labels, num_classes in [([2, 0, 1, 1], 3), ([0, 3], 6), ([4], 5)]:
-        check_one_hot(student, labels, num_classes)
+    with every_case() as cases:
+        for labels, num_classes in [([2, 0, 1, 1], 3), ([0, 3], 6), ([4], 5)]:
+            with cases.case():
+                check_one_hot(student, labels, num_classes)
 
 
 def check_cross_entropy(student, probs, y):
     """cross_entropy(probs, y) must be the mean of -log of each row's true-class probability."""
+    tolerance = TOLERANCES["cross_entropy"]["values"]
     true_probs = probs[np.arange(len(y)), y]
     log_true = np.log(true_probs)
     got = student.softmax_loss.cross_entropy(probs, y)
@@ -194,10 +203,10 @@ def check_cross_entropy(student, probs, y):
         got,
         -np.mean(log_true),
         call=describe_call("cross_entropy", (probs, y)),
-        rtol=LOSS_RTOL,
+        rtol=tolerance.rtol,
         # Clipping to an epsilon, or adding it to every probability, moves each -log(p) by at
-        # most EPSILON_ALLOWED / p: any epsilon the zero-probability check accepts is allowed here too.
-        atol=1e-12 + float(np.mean(EPSILON_ALLOWED / true_probs)),
+        # most epsilon / p: any epsilon the zero-probability check accepts is allowed here too.
+        atol=tolerance.atol + float(np.mean(tolerance.epsilon / true_probs)),
         mistakes={
             "the loss is summed over the examples, not averaged over N": -np.sum(log_true),
             "the mean runs over all N*C entries of one_hot * log(probs), not over N": -np.mean(log_true)
@@ -213,14 +222,18 @@ def check_cross_entropy(student, probs, y):
 @graded(points=1, exercise="cross_entropy")
 def test_cross_entropy_is_mean_negative_log_of_true_class(student):
     rng = np.random.default_rng(RNG_SEED)
-    for num_examples, num_classes in [(8, 5), (1, 3)]:
-        probs = special.softmax(rng.normal(size=(num_examples, num_classes)), axis=1)
-        check_cross_entropy(student, probs, rng.integers(num_classes, size=num_examples))
+    with every_case() as cases:
+        for num_examples, num_classes in [(8, 5), (1, 3)]:
+            probs = special.softmax(rng.normal(size=(num_examples, num_classes)), axis=1)
+            labels = rng.integers(num_classes, size=num_examples)
+            with cases.case():
+                check_cross_entropy(student, probs, labels)
 
 
 def check_cross_entropy_with_zero_probabilities(student, probs, y):
-    """cross_entropy(probs, y) must be a finite float at least what a floor of 1e-6 on the
+    """cross_entropy(probs, y) must be a finite float at least what a floor of epsilon (1e-6) on the
     true-class probabilities gives, where some of them are exactly 0."""
+    epsilon = TOLERANCES["cross_entropy"]["zero probability"].epsilon
     call = describe_call("cross_entropy", (probs, y))
     got = student.softmax_loss.cross_entropy(probs, y)
     check(
@@ -235,13 +248,13 @@ def check_cross_entropy_with_zero_probabilities(student, probs, y):
         call=call,
         hint="log(0) is -inf: clip the probabilities to a tiny epsilon before the log (np.clip(p, 1e-12, None))",
     )
-    # A zero probability must cost at least what 1e-6 costs (-log(1e-6) ~= 13.8):
-    # any epsilon up to 1e-6 passes.
-    lower_bound = -np.mean(np.log(np.maximum(probs[np.arange(len(y)), y], 1e-6)))
+    # A zero probability must cost at least what epsilon costs (-log(1e-6) ~= 13.8):
+    # any epsilon up to it passes.
+    lower_bound = -np.mean(np.log(np.maximum(probs[np.arange(len(y)), y], epsilon)))
     check(
         bool(got >= lower_bound),
         f"got {got:.6g}; a zero probability must cost at least as much as a "
-        f"probability of 1e-6, so the loss must be at least {lower_bound:.6g}",
+        f"probability of {epsilon:g}, so the loss must be at least {lower_bound:.6g}",
         call=call,
         hint="clip to a tiny epsilon such as 1e-12, not a large one",
     )
@@ -257,10 +270,12 @@ def test_cross_entropy_is_finite_when_a_probability_is_zero(student):
 
 def check_on_every_loss_case(student, function, value):
     """The student's `function` on every case of LOSS_CASES, its `value` ("loss" or "dW") against autograd."""
-    for num_examples, num_features, num_classes, reg, labelled_classes in LOSS_CASES:
-        W, X, y = loss_inputs(num_examples, num_features, num_classes, labelled_classes=labelled_classes)
-        result = getattr(student.softmax_loss, function)(W, X, y, reg)
-        check_loss_result(result, W, X, y, reg, function=function, check_values=(value,))
+    with every_case() as cases:
+        for num_examples, num_features, num_classes, reg, labelled_classes in LOSS_CASES:
+            W, X, y = loss_inputs(num_examples, num_features, num_classes, labelled_classes=labelled_classes)
+            with cases.case():
+                result = getattr(student.softmax_loss, function)(W, X, y, reg)
+                check_loss_result(result, W, X, y, reg, function=function, check_values=(value,))
 
 
 @graded(points=2, exercise="softmax_loss_naive")
@@ -307,6 +322,7 @@ def test_vectorized_gradient_matches_autograd(student):
 def check_stable_for_large_scores(student, W, X, y, reg):
     """softmax_loss_vectorized must give autograd's loss and dW, finite and without a warning, where
     the scores X @ W are so large that exp overflows without the max subtraction."""
+    tolerances = TOLERANCES["softmax_loss_vectorized"]
     call = describe_call("softmax_loss_vectorized", (W, X, y, reg))
     reply = student.probe(probes.softmax_loss.softmax_loss_vectorized_warnings, W=W, X=X, y=y, reg=reg)
     result, warnings = reply["result"], reply["warnings"]
@@ -333,7 +349,7 @@ def check_stable_for_large_scores(student, W, X, y, reg):
         f"the loss is {loss!r}; expected the finite {expected_loss:.6g}.\n  likely cause: {cause}",
         call=call,
     )
-    check_array(dW, expected_dW, call=call + " -> dW", rtol=GRADIENT_TOLERANCE, atol=1e-12, nonfinite_cause=cause)
+    check_gradient(dW, expected_dW, tolerances["dW"], call=call + " -> dW", nonfinite_cause=cause)
     check(
         not warnings,
         f"your code emitted {len(warnings)} warning(s), the first: "
@@ -344,10 +360,9 @@ def check_stable_for_large_scores(student, W, X, y, reg):
         loss,
         expected_loss,
         call=call + " -> loss",
-        rtol=LOSS_RTOL,
-        atol=1e-12,
         hint="take log-probabilities as shifted - log(sum(exp(shifted))); clipping probabilities "
         "that rounded to 0 changes the loss",
+        **tolerances["loss"].isclose,
     )
 
 
@@ -439,7 +454,9 @@ def check_vectorized_is_faster_than_a_loop(student, first_seeds):
             isinstance(losses, list) and len(losses) == TIMING_REPEATS, "the timed calls returned no losses", call=call
         )
         for loss, expected in zip(losses, expected_losses, strict=True):
-            check_number(loss, expected, call=call + " -> loss", rtol=LOSS_RTOL, atol=1e-12)
+            check_number(
+                loss, expected, call=call + " -> loss", **TOLERANCES["softmax_loss_vectorized"]["loss"].isclose
+            )
     loop_time, student_time = min(loop_seconds) / TIMING_REPEATS, min(student_seconds) / TIMING_REPEATS
     check(
         student_time <= loop_time / SPEEDUP,
