@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import EXERCISES, SOLUTIONS, make_submission
+from tests.helpers import EXERCISES, make_submission
 
 distributed = pytest.importorskip("distributed")
 

@@ -25,9 +25,7 @@ BROKEN_LINE = "def relu(z):\n"
 @pytest.fixture(scope="module")
 def syntax_error(tmp_path_factory):
     """activations.py with a syntax error; forward.py, which imports it, untouched."""
-    folder = make_submission(
-        tmp_path_factory.mktemp("syntax"), "activations", [(BROKEN_LINE, "def relu(z,,):\n")]
-    )
+    folder = make_submission(tmp_path_factory.mktemp("syntax"), "activations", [(BROKEN_LINE, "def relu(z,,):\n")])
     line = (folder / "activations.py").read_text().splitlines().index("def relu(z,,):") + 1
     return grade(folder, modules=["activations", "forward"], in_process=True), line
 
@@ -184,3 +182,16 @@ def test_numbers_that_differ_past_six_digits_are_shown_with_the_digits_that_diff
         check_number(1.9237612345, 1.9237600001, call="cross_entropy(...)", rtol=1e-10)
     text = str(raised.value)
     assert "expected 1.92376\n" in text and "got      1.923761234\n" in text  # 6 digits would read the same
+
+
+def test_many_failing_cases_are_named_up_to_a_few_and_counted():
+    from grader.engine.feedback import BRIEF_CASES
+
+    with pytest.raises(Mismatch) as raised, every_case() as cases:
+        for value in range(20):
+            with cases.case():
+                check_array(np.array([float(value)]), np.array([-1.0]), call=describe_call("f", (value,)))
+    text = str(raised.value)
+    assert "also failing (19 more cases):" in text
+    assert text.count("values differ") == 1 + BRIEF_CASES
+    assert f"and {19 - BRIEF_CASES} more" in text

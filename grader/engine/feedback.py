@@ -307,6 +307,9 @@ def expect_raises(exception: type[BaseException], *, call: str, hint: str | None
     fail(f"expected {exception.__name__} to be raised; nothing was raised", call=call, hint=hint)
 
 
+BRIEF_CASES = 5  # failing cases named after the first; the others are counted
+
+
 class _Cases:
     """The failures of one test's cases, collected by `every_case`."""
 
@@ -334,7 +337,8 @@ def every_case():
                     check_array(...)
 
     One failure is raised as it is; several become one Mismatch: the first in
-    full, then one brief line per other failing case.
+    full, then one brief line for each of the next BRIEF_CASES, and a count of
+    the rest.
     """
     cases = _Cases()
     yield cases
@@ -343,7 +347,9 @@ def every_case():
     if cases.failures:
         first, *others = cases.failures
         lines = [str(first), f"also failing ({len(others)} more case{'s' if len(others) > 1 else ''}):"]
-        lines += [f"  {_brief(error)}" for error in others]
+        lines += [f"  {_brief(error)}" for error in others[:BRIEF_CASES]]
+        if len(others) > BRIEF_CASES:
+            lines.append(f"  and {len(others) - BRIEF_CASES} more")
         error = Mismatch("\n".join(lines), first.facts)
         raise error
 

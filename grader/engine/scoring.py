@@ -78,8 +78,8 @@ def failure_facts(error: BaseException) -> dict:
 
 
 HIDDEN_WHAT = {
-    "wrong": "wrong result from `{exercise}`",
-    "not-attempted": "`{exercise}` is not attempted yet",
+    "wrong": "wrong result from {exercise}",
+    "not-attempted": "{exercise} is not attempted yet",
     "import": "the module does not import",
     "raised": "your code raised {exception}",
     "timeout": "your code did not finish in time",
