@@ -16,6 +16,7 @@ import yaml
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES, TOTAL_POINTS
 from grader.limits import LIMITS
 from grader.results import formats
+from grader.results.model import load
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
 WORKFLOWS = ROOT / "autograding" / "github-classroom"
@@ -127,11 +128,15 @@ def reference_step(workflow, tmp_path_factory):
     return run_grading_step(workflow, SOLUTIONS, tmp_path_factory.mktemp("reference"))
 
 
-def test_reference_reports_100_with_a_weighted_entry_per_test(reference_step):
+def test_reference_reports_100_with_one_entry_per_point(reference_step):
     data, completed = reference_step
     assert (data["version"], data["status"], data["max_score"], total(data)) == (1, "pass", TOTAL_POINTS, TOTAL_POINTS)
-    assert len(data["tests"]) > len(MODULES) and all(test["status"] == "pass" for test in data["tests"])
-    assert {test["score"] for test in data["tests"]} != {1}  # weights, not one point per test
+    assert all(test["status"] == "pass" for test in data["tests"])
+    # Weights as entries of one point each: a 2-point test is two entries, so the reporter's count of
+    # passed entries and its sum of scores are the same number (ECOSYSTEM.md).
+    assert len(data["tests"]) == TOTAL_POINTS and {test["score"] for test in data["tests"]} == {1}
+    assert any(test["name"].endswith("(point 2 of 2)") for test in data["tests"])
+    assert len({test["name"].split(" (point")[0] for test in data["tests"]}) > len(MODULES)
     assert "Score: 100/100" in completed.stderr  # the table is in the log, not in $GITHUB_OUTPUT
 
 
@@ -171,6 +176,13 @@ def test_a_run_killed_by_its_time_limit_still_reports_a_tests_array(workflow, tm
     assert time.monotonic() - started < 60
     assert data["status"] == "error" and data["max_score"] == TOTAL_POINTS and data["tests"]
     assert total(data) == 0
+
+
+def test_a_time_limit_too_short_for_any_test_says_so(workflow, tmp_path):
+    data, _ = run_grading_step(workflow, SOLUTIONS, tmp_path, "--time-limit", 1)
+    (entry,) = data["tests"]
+    assert data["status"] == entry["status"] == "error" and data["max_score"] == TOTAL_POINTS
+    assert "ran out of its time limit (1 s)" in entry["message"] and "--time-limit" in entry["message"]
 
 
 def test_nothing_to_grade_still_reports_and_without_github_output_prints_the_result(workflow, tmp_path):
@@ -231,3 +243,130 @@ def test_per_module_command_passes_only_with_full_marks(per_module_workflow, tmp
         )
         codes[name] = completed.returncode
     assert codes == {"reference": 0, "stubs": 1}
+
+
+# ----------------------------------------------------------------------------- as the runner hands it on
+
+# Classroom's reporter (classroom-resources/autograding-grading-reporter, src/main.js and friends), its
+# arithmetic redone in Python: it reads env <RUNNER>_RESULTS for each runner, base64-decodes it, logs
+# passed entries / entries x 100 (console-results.js), and posts the sum of the entries' scores over
+# the sum of max_score (notify-classroom.js). It runs as a process of its own with that environment,
+# so a result over the operating system's limit for one environment string fails here as it does there.
+REPORTER_ARITHMETIC = """
+import base64, json, os, sys
+runners = [runner.strip() for runner in sys.argv[1].split(",")]
+results = [json.loads(base64.b64decode(os.environ[runner.upper() + "_RESULTS"])) for runner in runners]
+passed = sum(test["status"] == "pass" for result in results for test in result["tests"])
+entries = sum(len(result["tests"]) for result in results)
+print(json.dumps({
+    "points": sum(test["score"] for result in results for test in result["tests"]),
+    "max_score": sum(result["max_score"] for result in results),
+    "logged": round(passed / entries * 100, 2),
+}))
+"""
+
+
+def step_outputs(github_output: str) -> dict:
+    """The step's outputs as the runner reads $GITHUB_OUTPUT: `name=value` lines and `name<<DELIMITER` blocks."""
+    outputs, lines = {}, iter(github_output.splitlines())
+    for line in lines:
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            outputs[name] = "\n".join(iter(lambda: next(lines), delimiter))
+        elif line:
+            name, value = line.split("=", 1)
+            outputs[name] = value
+    return outputs
+
+
+def run_reporter(workflow, outputs: dict) -> dict:
+    """The reporter step as the runner starts it: its `env:` with the step outputs filled in."""
+    step = check_classroom_header(workflow)[-1]
+    environment = {"PATH": "/usr/bin:/bin"}
+    for name, value in step["env"].items():
+        expression = re.fullmatch(r"\$\{\{ steps\.(\w+)\.outputs\.(\w+) \}\}", value)
+        assert expression and expression.group(1) == "dlgrade", value
+        environment[name] = outputs[expression.group(2)]
+    completed = subprocess.run(
+        [sys.executable, "-c", REPORTER_ARITHMETIC, step["with"]["runners"]],
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )  # an environment string over the limit fails here: OSError, "Argument list too long"
+    return json.loads(completed.stdout)
+
+
+def long_feedback_stub(text: str) -> str:
+    """A stub whose every function raises with a long message (a class's longest feedback, and more)."""
+    return text.replace("raise NotImplementedError(", 'raise ValueError("what went wrong, at length; " * 200 + ')
+
+
+@pytest.mark.slow
+def test_a_result_of_any_size_reaches_the_reporter_and_adds_up_to_the_kit_total(workflow, tmp_path):
+    repository = tmp_path / "repository"
+    folder = make_submission(repository / "exercises", base=EXERCISES)
+    for module in MODULES:
+        source = SOLUTIONS if module in DONE else EXERCISES
+        (folder / f"{module}.py").write_text(long_feedback_stub((source / f"{module}.py").read_text()))
+    summary = tmp_path / "step_summary.md"
+    summary.write_text("")
+    command = shlex.split(grading_step(workflow)["run"])
+    completed = subprocess.run(
+        [sys.executable, "-m", "grader", *command[1:]],
+        cwd=repository,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_OUTPUT": str(tmp_path / "github_output"),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "RUNNER_TEMP": str(tmp_path / "runner_temp"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert completed.returncode == 0, completed.stderr
+    expected = sum(MODULE_POINTS[module] for module in DONE)  # the kit's total: 14 + 12 + 10
+
+    # The whole result, every message whole, is more than 300 KB: kept in the runner's temporary folder...
+    whole = load(tmp_path / "runner_temp" / "dlgrade" / "results.json")
+    assert len(formats.classroom_base64(formats.classroom(whole))) > 300_000 and whole.score == expected
+    # ...and its feedback is in the job summary the student sees.
+    feedback = summary.read_text()
+    assert f"**Score: {expected}/{TOTAL_POINTS}**" in feedback
+    assert feedback.count("what went wrong, at length") > 1000
+
+    # The result goes on through the reporter's environment, under the system's limit, and adds up.
+    outputs = step_outputs((tmp_path / "github_output").read_text())
+    assert len(outputs["result"]) <= 128 * 1024
+    data = json.loads(base64.b64decode(outputs["result"]))
+    jsonschema.validate(data, formats.schema("classroom"))
+    assert all(test["message"] for test in data["tests"] if test["status"] != "pass")
+    assert run_reporter(workflow, outputs) == {"points": expected, "max_score": TOTAL_POINTS, "logged": expected}
+
+    # Annotations: the score as a notice, then each mistake on the module it is in.
+    commands = [line for line in completed.stdout.splitlines() if line.startswith("::")]
+    assert commands[0] == f"::notice title=dlgrade%3A public tests::Points {expected}/{TOTAL_POINTS}"
+    errors = [line for line in commands if line.startswith("::error ")]
+    assert 1 <= len(errors) <= 9 and all("\n" not in line for line in errors)
+    assert all(re.match(r"::error title=[^:]+,file=exercises/\w+\.py(,line=\d+)?::.", line) for line in errors)
+
+
+def test_the_reporter_adds_per_point_entries_to_the_kit_total_for_any_mix_of_results():
+    from grader.results.model import GradingResult, TestResult
+
+    points = [1, 2, 3, 1, 2]
+    tests = [
+        TestResult(f"test_{index}", f"1.{index}", "activations", "relu", value * (index % 2), value,
+                   "passed" if index % 2 else "failed", "" if index % 2 else "wrong\n" * 1000)
+        for index, value in enumerate(points)
+    ]  # fmt: skip
+    result = GradingResult(tests)
+    data = formats.classroom(result, message_chars=50)
+    assert data["max_score"] == sum(points) and len(data["tests"]) == sum(points)
+    passed = [test for test in data["tests"] if test["status"] == "pass"]
+    assert sum(test["score"] for test in data["tests"]) == len(passed) == result.score
+    assert all(0 < len(test["message"]) <= 50 for test in data["tests"] if test["status"] == "fail")

@@ -8,12 +8,14 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import jsonschema
 import pytest
 
-from grader.course import MODULES, TOTAL_POINTS
+from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
 from grader.doors.gradescope import build_bundle
+from grader.engine import intake
 from grader.results import formats
 from tests.helpers import EXERCISES, ROOT, SOLUTIONS, make_submission
 
@@ -38,8 +40,12 @@ def autograder(bundle, tmp_path_factory):
     return root
 
 
-def run_autograder(autograder, submission, results, wait=True, **environment):
+def run_autograder(autograder, submission, results, wait=True, metadata=None, **environment):
     command = [str(autograder / "run_autograder")]
+    metadata_file = autograder / "submission_metadata.json"
+    metadata_file.unlink(missing_ok=True)
+    if metadata is not None:
+        metadata_file.write_text(json.dumps(metadata))
     environment = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(results.parent),
@@ -89,6 +95,8 @@ def test_bundle_holds_the_scripts_the_project_and_every_test_but_no_solution(bun
     assert "python3.11" in setup and "https://download.pytorch.org/whl/cpu" in setup
     assert setup.index("download.pytorch.org") < setup.index('pip install -e "$SOURCE"')  # no second grader copy
     assert 'chmod -R go-rwx "$SOURCE/grader/hidden"' in setup  # the worker's own user cannot read them
+    # ...and the image build fails where the worker could not run as a user of its own.
+    assert setup.index("go-rwx") < setup.index("sandbox.preflight(namespaces=False)")
     jsonschema.validate(placeholder, formats.schema("gradescope"))
     assert placeholder["score"] == 0 and sum(test["max_score"] for test in placeholder["tests"]) == TOTAL_POINTS
 
@@ -157,3 +165,98 @@ def test_a_run_killed_midway_leaves_the_placeholder_result(autograder, tmp_path)
     assert data["score"] == 0 and data["extra_data"] == {"placeholder": True}
     assert {test["tags"][0] for test in data["tests"]} == set(MODULES)
     assert all("did not finish" in test["output"] for test in data["tests"])
+
+
+# ----------------------------------------------------------------------------- every upload layout
+
+# conv_size alone: no torch import and no other module needed, so each layout grades in seconds.
+MODULE = "conv_size"
+MODULE_FILES = {f"{MODULE}.py": (SOLUTIONS / f"{MODULE}.py").read_text()}
+METADATA = {
+    "id": 123456,
+    "created_at": "2026-01-20T14:22:32.365935-07:00",
+    "assignment": {"id": 25828, "title": "Deep-learning exercises", "total_points": "100.0"},
+    "submission_method": "upload",
+    "users": [{"email": "ada@example.edu", "id": 1234, "name": "Ada Lovelace"}],
+    "previous_submissions": [],
+}
+
+
+def notebook_of(source: str) -> str:
+    cell = {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]})
+
+
+def zipped(path, files: dict) -> None:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+
+
+# What /autograder/submission holds for each way a student uploads: Gradescope unpacks an uploaded zip
+# into it (so a zipped folder arrives as the folder), and a GitHub upload gives the repository's files.
+LAYOUTS = {
+    "files": {f"{MODULE}.py": MODULE_FILES[f"{MODULE}.py"]},
+    "a folder": {f"my-work/{MODULE}.py": MODULE_FILES[f"{MODULE}.py"]},
+    "nested folders": {f"homework/deep learning/week 3/{MODULE}.py": MODULE_FILES[f"{MODULE}.py"]},
+    "GitHub upload": {f"exercises/{MODULE}.py": MODULE_FILES[f"{MODULE}.py"], "README.md": "# mine"},
+    "GitHub archive": {f"dl-exercises-main/exercises/{MODULE}.py": MODULE_FILES[f"{MODULE}.py"]},
+    "notebooks": {f"{MODULE}.ipynb": notebook_of(MODULE_FILES[f"{MODULE}.py"])},
+    "a zipped folder kept as a file": "zip:my-work",
+    "GitHub archive kept as a zip": "zip:dl-exercises-main/exercises",
+}
+
+
+def upload(folder, layout) -> None:
+    folder.mkdir(parents=True)
+    content = LAYOUTS[layout]
+    if isinstance(content, str):  # a zip file as the submission's only file
+        inside = content.removeprefix("zip:")
+        zipped(folder / "submission.zip", {f"{inside}/{name}": text for name, text in MODULE_FILES.items()})
+        return
+    for name, text in content.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_every_upload_layout_is_graded_as_dlgrade_grade_grades_it(autograder, tmp_path, layout):
+    upload(tmp_path / "submission", layout)
+    data = run_autograder(
+        autograder, tmp_path / "submission", tmp_path / "results.json", metadata=METADATA, DLGRADE_MODULES=MODULE
+    )
+    assert (data["score"], data["max_score"]) == (MODULE_POINTS[MODULE],) * 2, data["output"]
+    assert "placeholder" not in data["extra_data"]
+    assert any("hidden" in test["tags"] for test in data["tests"])  # graded as Gradescope grades: hidden on
+
+
+def test_the_result_shows_markdown_feedback_names_the_student_and_fills_the_leaderboard(autograder, tmp_path):
+    folder = make_submission(tmp_path / "submission", base=EXERCISES)
+    shutil.copyfile(SOLUTIONS / f"{MODULE}.py", folder / f"{MODULE}.py")
+    data = run_autograder(
+        autograder, folder, tmp_path / "results.json", metadata=METADATA, DLGRADE_MODULES=f"{MODULE} activations"
+    )
+    assert data["score"] == MODULE_POINTS[MODULE] and data["output_format"] == "md"
+    assert data["output"].startswith("# Feedback") and "| conv_size | 10/10 |" in data["output"]
+    assert "activations: not attempted yet" in data["output"]
+    student = data["extra_data"]["student"]
+    assert student["names"] == ["Ada Lovelace"] and student["submission_id"] == 123456
+    assert student["users"] == [{"name": "Ada Lovelace", "email": "ada@example.edu", "id": 1234}]
+    assert data["leaderboard"] == [{"name": "Points", "value": data["score"], "order": "desc"}]
+
+
+def test_the_bundled_samples_are_every_layout_of_the_stubs(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as archive:
+        names = [name for name in archive.namelist() if name.startswith("samples/")]
+        assert "samples/README.md" in names
+        samples = {name: archive.read(name) for name in names if name.endswith(".zip")}
+    assert len(samples) >= 5
+    for name, data in samples.items():
+        folder = tmp_path / Path(name).stem
+        folder.mkdir()
+        (folder / "upload.zip").write_bytes(data)  # as Gradescope keeps a zip uploaded as a file
+        with intake.opened(folder) as submission:  # where run_autograder's grading opens it
+            found = sorted(path.name for path in submission.folder.iterdir())
+            assert found == sorted(f"{module}.py" for module in MODULES), name
+            for module in MODULES:  # the stubs, never a solution
+                assert (submission.folder / f"{module}.py").read_bytes() == (EXERCISES / f"{module}.py").read_bytes()

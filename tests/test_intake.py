@@ -127,3 +127,70 @@ def test_a_well_formed_notebook_still_exports(tmp_path):
     exported = notebooks.export_modules(folder)["activations"]
     assert not exported.notes and "def relu(z):" in exported.text
     assert SOLUTIONS.is_dir()
+
+
+# ----------------------------------------------------------------------------- where the modules lie
+
+
+def folder_of(root, relative: str, modules=("activations",), suffix=".py"):
+    folder = root / relative if relative else root
+    folder.mkdir(parents=True, exist_ok=True)
+    for module in modules:
+        (folder / f"{module}{suffix}").write_text(RELU)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["", "exercises", "hw1", "hw1/dl", "repo-main/exercises", "upload/repo-main/exercises", "a/b/c/d"],
+)
+def test_modules_are_found_a_few_folders_down(tmp_path, layout):
+    expected = folder_of(tmp_path / "submission", layout)
+    assert intake.find_modules(tmp_path / "submission") == (expected, ".py")
+    with intake.opened(tmp_path / "submission") as submission:
+        assert submission.folder == expected.resolve()
+
+
+def test_a_repository_is_graded_by_its_exercises_not_by_its_copy_of_the_grader(tmp_path):
+    root = tmp_path / "repo-main"
+    folder_of(root, "grader/worker/probes", ("activations", "cnn"))
+    folder_of(root, "solutions")  # shallower than exercises/'s contents, and still not what is graded
+    expected = folder_of(root, "exercises")
+    assert intake.locate(tmp_path) == expected
+    (root / "activations.py").write_text(RELU)  # the repository's own top-level modules come first
+    assert intake.locate(tmp_path) == root
+
+
+def test_two_copies_at_one_depth_are_refused_and_links_are_not_followed(tmp_path):
+    folder_of(tmp_path / "two", "alice")
+    folder_of(tmp_path / "two", "bob")
+    assert "several folders (alice/, bob/)" in refusal(tmp_path / "two")
+    target = folder_of(tmp_path, "elsewhere")
+    (tmp_path / "linked").mkdir()
+    (tmp_path / "linked" / "exercises").symlink_to(target)
+    (tmp_path / "linked" / "deeper").symlink_to(tmp_path / "elsewhere")
+    assert "none of the course modules" in refusal(tmp_path / "linked")
+
+
+def test_notebooks_a_few_folders_down_are_found_after_the_modules_beside_them(tmp_path):
+    notebook = json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "source": RELU, "outputs": [], "execution_count": None}]})  # fmt: skip
+    folder = tmp_path / "submission" / "alice" / "dl-exercises"
+    folder.mkdir(parents=True)
+    (folder / "activations.ipynb").write_text(notebook)
+    assert intake.find_modules(tmp_path / "submission") == (folder, ".ipynb")
+    with intake.opened(tmp_path / "submission") as submission:
+        assert submission.notebooks and "def relu" in (submission.folder / "activations.py").read_text()
+    (folder / "activations.py").write_text(RELU)
+    assert intake.find_modules(tmp_path / "submission") == (folder, ".py")
+
+
+@pytest.mark.parametrize("inside", ["activations.py", "hw1/activations.py", "repo-main/exercises/activations.py"])
+def test_a_folder_holding_only_a_zip_is_that_zip(tmp_path, inside):
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    zip_of(upload / "my work.zip", {inside: RELU, "repo-main/README.md": "# hi"})
+    with intake.opened(upload) as submission:
+        assert sorted(path.name for path in submission.folder.iterdir()) == ["activations.py"]
+    (upload / "notes.txt").write_text("and something else")
+    assert "none of the course modules" in refusal(upload)

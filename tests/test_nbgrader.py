@@ -208,6 +208,7 @@ def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypa
         "import os; print(json.dumps({'exclude': c.Autograde.exclude_overwriting, "
         "'ignore': c.CourseDirectory.ignore, 'hook': c.Autograde.pre_convert_hook, "
         "'seed': os.environ.get('DLGRADE_HIDDEN_SEED'), 'timeout': c.Execute.timeout, "
+        "'course_id': c.CourseDirectory.course_id, "
         "'feedback': [p.__name__ for p in c.GenerateFeedback.preprocessors]}))"
     )
     completed = subprocess.run(
@@ -223,6 +224,7 @@ def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypa
     assert config["hook"] == "grader.doors.jupyter.share_submission_folder"
     assert config["seed"] == str(SEED) and config["timeout"] >= LIMITS.notebook_module_seconds
     assert "ClearHiddenTests" in config["feedback"]
+    assert config["course_id"] == nbgrader_course.default_course_id(course) and config["course_id"]
     # Regenerating the course keeps its seed (the suite's collection is left out: not what is tested here).
     shutil.copyfile(course / "nbgrader_config.py", tmp_path / "nbgrader_config.py")
     monkeypatch.setattr(
@@ -232,6 +234,7 @@ def test_config_protects_submissions_and_hidden_tests(course, tmp_path, monkeypa
     )
     nbgrader_course.write_course(tmp_path, ROOT)
     assert nbgrader_course.existing_seed(tmp_path / "nbgrader_config.py") == SEED
+    assert nbgrader_course.existing_course_id(tmp_path / "nbgrader_config.py") == config["course_id"]
 
 
 # ----------------------------------------------------------------------------- notebook -> module
@@ -371,6 +374,21 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
             assert stub.startswith(cell.source.split("### BEGIN SOLUTION")[0]), "the signature and docstring stay"
             assert all(region not in stub for region in solution_regions(cell.source)), "a solution is released"
 
+    # Published to the exchange, as the instructor does on a JupyterHub, and fetched by a student.
+    exchange = tmp_path / "exchange"
+    run_nbgrader(course, "release_assignment", ASSIGNMENT, f"--Exchange.root={exchange}")
+    course_id = nbgrader_course.existing_course_id(course / "nbgrader_config.py")
+    outbound = exchange / course_id / "outbound" / ASSIGNMENT
+    assert sorted(path.name for path in outbound.iterdir()) == sorted(path.name for path in release.iterdir())
+    for path in outbound.iterdir():
+        assert path.read_bytes() == (release / path.name).read_bytes(), path.name
+    student_home = tmp_path / "student-home"
+    student_home.mkdir()
+    run_nbgrader(student_home, "fetch_assignment", ASSIGNMENT, f"--course={course_id}", f"--Exchange.root={exchange}")
+    assert sorted(path.name for path in (student_home / ASSIGNMENT).glob("*.ipynb")) == sorted(
+        f"{module}.ipynb" for module in MODULES
+    )
+
     make_submissions(course)
     # One course copy per student, graded in parallel (each has its own gradebook), while dlgrade grades
     # the same submitted notebook folders in its sandbox.
@@ -415,3 +433,31 @@ def test_nbgrader_autograde_scores_what_dlgrade_scores(course, tmp_path):
     for page in (half / "feedback" / "half" / ASSIGNMENT).glob("*.html"):
         text = page.read_text()
         assert "BEGIN HIDDEN TESTS" not in text and str(SEED) not in text, page.name
+
+
+def test_the_student_package_from_dlgrade_release_runs_the_notebook_checks(course, tmp_path):
+    """What a JupyterHub's students get: `dlgrade release`'s grader, without hidden tests or solutions."""
+    from grader.doors import release
+
+    package = tmp_path / "student-package"
+    release.write_release(package, ROOT)
+    assert not (package / "grader" / "hidden").exists() and not (package / "solutions").exists()
+    work = tmp_path / "work"
+    work.mkdir()
+    notebook = course / "source" / ASSIGNMENT / "conv_size.ipynb"  # answered: its solution cells are filled in
+    shutil.copyfile(notebook, work / "conv_size.ipynb")
+    # The check cells as released: without their hidden tests (generate_assignment removes them).
+    checks = [cell.source.split("### BEGIN HIDDEN TESTS")[0] for cell in cells(notebook, "grade")]
+    code = "import sys; sys.path.insert(0, sys.argv[1]); import grader; print(grader.__file__)\n" + "\n".join(checks)
+    completed = subprocess.run(
+        [sys.executable, "-c", code, str(package)],
+        cwd=work,
+        env=nbgrader_environment(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    assert lines[0] == str(package / "grader" / "__init__.py")  # the release's grader, not the course's
+    assert len(lines) == 1 + len(checks) and all("passed" in line for line in lines[1:]), completed.stdout

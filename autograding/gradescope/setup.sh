@@ -19,3 +19,14 @@ python3.11 -m venv "$VENV"
 # mount namespace: it must not be able to read the hidden tests (grading refuses while it can).
 chmod -R go-rwx "$SOURCE/grader/hidden"
 chmod +x "$SOURCE/run_autograder"
+# Fail the image build, not every submission, where the worker could not run as a user of its own:
+# the same check run_autograder makes before grading, without counting on namespaces.
+"$VENV/bin/python" -c "
+import sys
+from grader.engine import sandbox
+from grader.errors import IsolationRefused
+try:
+    sandbox.preflight(namespaces=False)
+except IsolationRefused as refused:
+    sys.exit(f'setup.sh: {refused}')
+"

@@ -86,14 +86,17 @@ class ModulePlan:
     exercises: dict[str, Exercise] = field(default_factory=dict)
 
 
-def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
+def write_course(out_dir: Path, course: Path, seed: int | None = None, course_id: str | None = None) -> Path:
     """Write the nbgrader course of `course` (a repository with solutions/) into `out_dir`.
 
     `seed` is the hidden tests' seed; by default the one of an existing
     nbgrader_config.py in `out_dir` (regenerating keeps grading consistent),
-    else a fresh random one. Returns the assignment's source folder.
+    else a fresh random one. `course_id` (which `nbgrader release_assignment`
+    and the students' `fetch_assignment` need) is by default the existing
+    config's, else `out_dir`'s name. Returns the assignment's source folder.
     """
     out_dir, course = Path(out_dir), Path(course).resolve()
+    course_id = course_id or existing_course_id(out_dir / "nbgrader_config.py") or default_course_id(out_dir)
     solutions, exercises = course / "solutions", course / "exercises"
     modules = [module for module in MODULES if (solutions / f"{module}.py").is_file()]
     if not modules:
@@ -118,8 +121,23 @@ def write_course(out_dir: Path, course: Path, seed: int | None = None) -> Path:
         )
         nbformat.validate(notebook)
         nbformat.write(notebook, source / f"{module}.ipynb")
-    config_path.write_text(config_text(seed, modules), encoding="utf-8")
+    config_path.write_text(config_text(seed, modules, course_id), encoding="utf-8")
     return source
+
+
+def default_course_id(out_dir: Path) -> str:
+    """The course folder's name as an nbgrader course id: letters, digits, `-` and `_`."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", Path(out_dir).resolve().name).strip("-")
+    return name or "dl-course"
+
+
+def existing_course_id(config_path: Path) -> str | None:
+    if not config_path.is_file():
+        return None
+    found = re.search(
+        r'^c\.CourseDirectory\.course_id = "([A-Za-z0-9_-]+)"', config_path.read_text(encoding="utf-8"), re.M
+    )
+    return found.group(1) if found else None
 
 
 def existing_seed(config_path: Path) -> int | None:
@@ -422,15 +440,22 @@ def solution_cell_text(
     return "\n".join(output).strip("\n")
 
 
-def config_text(seed: int, modules: list[str]) -> str:
+def config_text(seed: int, modules: list[str], course_id: str = "dl-course") -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", course_id):
+        raise UsageError(f"{course_id!r}: an nbgrader course id is letters, digits, - and _ only")
     files = ", ".join(f'"{module}.py"' for module in modules)
     return f'''\
 # nbgrader configuration of the dlgrade course, written by `dlgrade nbgrader-course`.
 # Regenerate it (and source/) with that command instead of editing; a regeneration
-# keeps the hidden tests' seed below.
+# keeps the hidden tests' seed and the course id below.
 import os
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
+
+# The course's id in nbgrader's exchange: `nbgrader release_assignment` publishes the
+# release to <exchange>/{course_id}/outbound/ (the exchange is Exchange.root, by default
+# /srv/nbgrader/exchange), and students run `nbgrader fetch_assignment --course {course_id}`.
+c.CourseDirectory.course_id = "{course_id}"
 
 # The hidden tests' secret seed, drawn when the course was written. The test cells
 # hold no seed: autograded notebooks go back to students as feedback. Autograde's

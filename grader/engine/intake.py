@@ -3,8 +3,12 @@
 A submission is a folder holding the course modules (`activations.py`, ...),
 a folder holding `exercises/` with them (a cloned student repository), a
 folder of the module notebooks (`activations.ipynb`, ..., an nbgrader
-submission), or a `.zip` of any of these. `opened(path)` turns any of them
-into an `Opened` submission: one folder of .py modules, ready to grade.
+submission), or a `.zip` of any of these. The modules may lie a few folders
+down (`hw1/`, GitHub's archive `repo-main/exercises/`, a zipped folder
+unpacked), and a folder whose only content is a `.zip` is that zip (what
+Gradescope keeps of a zip uploaded as a file). `find_modules` decides which
+folder is graded; `opened(path)` turns any of them into an `Opened`
+submission: one folder of .py modules, ready to grade.
 
 Only the eight module files (or notebooks' code cells) are ever used; anything
 else a submission ships (a `conftest.py`, a `numpy.py`, a `sitecustomize.py`)
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import shutil
 import tempfile
 import time
@@ -28,23 +33,92 @@ from grader.engine import notebooks
 from grader.errors import SubmissionError
 from grader.limits import LIMITS
 
+# How far below the submission's folder its modules are looked for: GitHub's archive of a student
+# repository puts them at repo-main/exercises/, a zipped folder unpacked one level more.
+SEARCH_DEPTH = 4
+SEARCH_FOLDERS = 2000  # folders looked into at most: a submission that ships a virtual environment has thousands
+# Never looked into: tools' folders and caches (folders whose name starts with "." are skipped too).
+SKIPPED_FOLDERS = frozenset({"__MACOSX", "__pycache__", "node_modules", "site-packages", "venv", "env"})
 
-def locate(path: str | Path) -> Path:
-    """The folder holding the .py modules of the submission at `path` (itself, or its exercises/)."""
+
+def _folders(path: Path, depth: int = SEARCH_DEPTH):
+    """The folders at and below `path` (breadth first, `depth` levels), never through a link, with their depth."""
+    level, seen = [path], 0
+    for current_depth in range(depth + 1):
+        following = []
+        for folder in level:
+            seen += 1
+            if seen > SEARCH_FOLDERS:
+                return
+            yield folder, current_depth
+            try:
+                entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            except OSError:
+                continue
+            following += [
+                Path(entry.path)
+                for entry in entries
+                if entry.is_dir(follow_symlinks=False)
+                and not entry.name.startswith(".")
+                and entry.name not in SKIPPED_FOLDERS
+            ]
+        level = following
+
+
+def find_modules(path: str | Path) -> tuple[Path, str]:
+    """The folder of the submission at `path` that holds its modules, and their suffix (".py" or ".ipynb").
+
+    The shallowest folder wins; an `exercises/` counts as deep as the folder
+    holding it (a student repository is graded by its exercises/, never by
+    its copy of the grader), after that folder's own .py modules and before
+    its notebooks. Two folders that rank the same are refused: which one the
+    student meant cannot be known.
+    """
     path = Path(path)
     if not path.exists():
         raise SubmissionError(f"{path}: no such file or folder; give the folder that holds your modules")
     if not path.is_dir():
         raise SubmissionError(f"{path}: not a folder; give the folder that holds your modules")
-    for candidate in (path, path / "exercises"):
-        if candidate != path and candidate.is_symlink():
-            continue  # a student repository's exercises/ must be its own folder, not a link elsewhere
-        if module_files(candidate):
-            return candidate
-    raise SubmissionError(
-        f"{path}: none of the course modules ({', '.join(m + '.py' for m in MODULES)}) is in it "
-        "or in its exercises/ folder"
-    )
+    candidates = []
+    for folder, depth in _folders(path):
+        in_exercises = depth > 0 and folder.name == "exercises"
+        for suffix in (".py", ".ipynb"):
+            if module_files(folder, suffix):
+                candidates.append(((depth - in_exercises, suffix == ".ipynb", in_exercises), folder, suffix))
+    if not candidates:
+        raise SubmissionError(
+            f"{path}: none of the course modules ({', '.join(m + '.py' for m in MODULES)}) is in it "
+            "or in its exercises/ folder"
+        )
+    candidates.sort(key=lambda candidate: candidate[0])
+    best = [candidate for candidate in candidates if candidate[0] == candidates[0][0]]
+    if len(best) > 1:
+        names = ", ".join(f"{folder.relative_to(path).as_posix()}/" for _, folder, _ in best[:4])
+        raise SubmissionError(
+            f"{path}: holds course modules in several folders ({names}); submit one copy of your modules"
+        )
+    return best[0][1], best[0][2]
+
+
+def locate(path: str | Path) -> Path:
+    """The folder holding the .py modules of the submission at `path` (itself, its exercises/, or below)."""
+    folder, suffix = find_modules(path)
+    if suffix != ".py":
+        raise SubmissionError(
+            f"{path}: none of the course modules ({', '.join(m + '.py' for m in MODULES)}) is in it "
+            "or in its exercises/ folder"
+        )
+    return folder
+
+
+def lone_zip(path: Path) -> Path | None:
+    """The one .zip a folder holds when it holds nothing else (hidden files aside), else None."""
+    if not path.is_dir() or path.is_symlink():
+        return None
+    entries = [entry for entry in path.iterdir() if not entry.name.startswith(".") and entry.name != "__MACOSX"]
+    if len(entries) == 1 and entries[0].suffix.lower() == ".zip" and not entries[0].is_symlink():
+        return entries[0] if entries[0].is_file() else None
+    return None
 
 
 def private_copy(source: Path, destination: Path) -> list[str]:
@@ -86,7 +160,10 @@ def opened(path: Path, deadline: float | None = None):
     A zip is unpacked before `deadline` (time.monotonic), or refused.
     """
     path = Path(path)
-    is_zip = path.suffix.lower() == ".zip"
+    inner = lone_zip(path)
+    if inner is not None:
+        path = inner  # a folder whose only content is a .zip (Gradescope keeps a zip uploaded as a file)
+    is_zip = path.suffix.lower() == ".zip" and not path.is_dir()
     with contextlib.ExitStack() as stack:
         root = path
         if is_zip:
@@ -113,17 +190,12 @@ def _modules_of(path: Path):
     cells written out as modules (`grader.engine.notebooks`), so they are
     graded in the sandbox like any other submission.
     """
-    try:
-        folder = locate(path).resolve()  # the grading process runs elsewhere: no relative paths
-    except SubmissionError:
-        if not (path.is_dir() and module_files(path, ".ipynb")):
-            raise
-        folder = None
-    if folder is not None:
-        yield Opened(folder)
+    folder, suffix = find_modules(path)
+    if suffix == ".py":
+        yield Opened(folder.resolve())  # the grading process runs elsewhere: no relative paths
         return
     with tempfile.TemporaryDirectory(prefix="dlgrade-notebooks-") as temporary:
-        exported = notebooks.export_modules(path)
+        exported = notebooks.export_modules(folder)
         notebooks.write_package(exported, Path(temporary))
         yield Opened(Path(temporary).resolve(), exported)
 

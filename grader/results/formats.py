@@ -5,6 +5,7 @@
   test with its weighted score) and `classroom_base64` for `$GITHUB_OUTPUT`.
 - JUnit XML: `junit(result)`.
 - CSV gradebook: `gradebook_csv(rows)`, one row per submission.
+- Canvas gradebook import: `canvas_csv(rows)`, from the same rows.
 - Markdown feedback: `grader.results.report.markdown`.
 """
 
@@ -18,7 +19,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 from grader.course import MODULES
-from grader.results.model import GradingResult
+from grader.results.model import GradingResult, TestResult
 
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
 
@@ -27,27 +28,57 @@ def gradescope(result: GradingResult) -> dict:
     return result.to_json()
 
 
-def classroom(result: GradingResult) -> dict:
-    """GitHub Classroom's autograding result: `{"version": 1, "status", "max_score", "tests": [...]}`."""
-    tests = [
-        {
-            "name": f"{test.number} {test.module}: {test.name}",
-            "status": "pass" if test.status == "passed" else "fail",
-            "score": test.score,
-            "message": test.output,
-            "test_code": f"dlgrade grade ({test.module}, {test.exercise})",
-            "filename": f"grader/suite/test_{test.module}.py",
-            "line_no": 0,
-            "duration": 0,
-        }
-        for test in result.tests
-        if test.max_score > 0
-    ]
+def classroom_points(result: GradingResult) -> list[tuple[TestResult, int]]:
+    """Every graded test with its points as a whole number, summing to the result's `max_score` (rounded).
+
+    The course's points are whole numbers already; should a test's not be,
+    the largest remainders get the points left over, so the sum still holds.
+    """
+    tests = [test for test in result.tests if test.max_score > 0]
+    points = [int(test.max_score) for test in tests]
+    left = round(sum(test.max_score for test in tests)) - sum(points)
+    by_remainder = sorted(range(len(tests)), key=lambda index: int(tests[index].max_score) - tests[index].max_score)
+    for index in by_remainder[: max(0, left)]:
+        points[index] += 1
+    return [(test, count) for test, count in zip(tests, points, strict=True) if count > 0]
+
+
+def classroom(result: GradingResult, message_chars: int | None = None) -> dict:
+    """GitHub Classroom's autograding result: `{"version": 1, "status", "max_score", "tests": [...]}`.
+
+    One entry per point, each worth 1: a 2-point test is two entries
+    (`(point 1 of 2)`, `(point 2 of 2)`), passed or failed together. Classroom's
+    reporter adds the entries' scores for the grade and counts passed entries
+    for its log (passed / entries x 100, ECOSYSTEM.md); with entries of one
+    point each both give the kit's total exactly, in whole numbers.
+    `message_chars` cuts each failure's message (the reporter's input has a
+    size limit); a failed entry's message is never empty.
+    """
+    tests = []
+    for test, points in classroom_points(result):
+        passed = test.status == "passed"
+        message = "" if passed else (test.output.strip() or f"failed ({test.status})")
+        if message_chars is not None and len(message) > message_chars:
+            message = message[: max(0, message_chars - 1)].rstrip() + "\u2026"
+        for point in range(1, points + 1):
+            suffix = f" (point {point} of {points})" if points > 1 else ""
+            tests.append(
+                {
+                    "name": f"{test.number} {test.module}: {test.name}{suffix}",
+                    "status": "pass" if passed else "fail",
+                    "score": 1 if passed else 0,
+                    "message": message if point == 1 or passed else f"the same test as {test.number} (point 1)",
+                    "test_code": f"dlgrade grade ({test.module}, {test.exercise})",
+                    "filename": f"grader/suite/test_{test.module}.py",
+                    "line_no": 0,
+                    "duration": 0,
+                }
+            )
     everything_passed = all(test["status"] == "pass" for test in tests)
     return {
         "version": 1,
         "status": "pass" if everything_passed else "fail",
-        "max_score": result.max_score,
+        "max_score": len(tests),
         "tests": tests,
     }
 
@@ -123,6 +154,44 @@ def gradebook_csv(rows: list[dict]) -> str:
     writer.writeheader()
     for row in rows:
         writer.writerow(row)
+    return buffer.getvalue()
+
+
+CANVAS_COLUMNS = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+CANVAS_ASSIGNMENT = "Deep-learning exercises"
+CANVAS_GRADED = ("graded", "incomplete")  # rows whose total is a grade; Canvas leaves a blank cell unchanged
+
+
+def canvas_csv(rows: list[dict], assignment: str = CANVAS_ASSIGNMENT) -> str:
+    """The class's totals as a Canvas gradebook import: Canvas's five student columns, then the assignment.
+
+    Canvas matches a row to a student by `ID` (Canvas's own number), `SIS User ID`
+    or `SIS Login ID`, in that order; a row of `gradebook_row` knows only the
+    submission's id, which goes in `SIS Login ID` (name the submission folders
+    by the students' logins). A row may carry `student`, `canvas_id`,
+    `sis_user_id`, `sis_login_id` and `section` to fill those columns instead.
+    The second row is Canvas's "Points Possible"; a column named for an
+    assignment that does not exist yet creates it with those points.
+    Submissions that were not graded get an empty cell, which Canvas skips.
+    """
+    from grader.course import TOTAL_POINTS
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*CANVAS_COLUMNS, assignment])
+    possible = next((row["max_total"] for row in rows if row.get("max_total")), f"{TOTAL_POINTS:g}")
+    writer.writerow(["Points Possible", "", "", "", "", possible])
+    for row in rows:
+        writer.writerow(
+            [
+                row.get("student", row.get("id", "")),
+                row.get("canvas_id", ""),
+                row.get("sis_user_id", ""),
+                row.get("sis_login_id", row.get("id", "")),
+                row.get("section", ""),
+                row.get("total", "") if row.get("status", "graded") in CANVAS_GRADED else "",
+            ]
+        )
     return buffer.getvalue()
 
 
