@@ -131,6 +131,9 @@ def test_batch_writes_every_file_and_resumes_without_regrading(tmp_path):
         }
     assert "Score: 14/14" in (out / "alice" / "feedback.md").read_text()
     assert "summary" in (out / "summary.md").read_text().lower()
+    canvas = (out / "canvas.csv").read_text().splitlines()  # the same totals, as Canvas imports them
+    assert canvas[0].startswith("Student,ID,SIS User ID,SIS Login ID,Section,")
+    assert any(",alice," in row and row.endswith(",14") for row in canvas)
     # Lose one result, as a crash would; the next run grades only that one.
     kept = (out / "alice" / "results.json").stat().st_mtime_ns
     (out / "bob" / "results.json").unlink()

@@ -134,8 +134,8 @@ def grading_options(
 def files_hash(path: Path) -> str | None:
     """SHA-256 of what `path` submits, read without opening it: a zip's bytes, else its module files.
 
-    The module files are the .py modules where `grader.engine.intake.locate`
-    finds them, else the notebooks. None where there are none (grading will
+    The module files are the modules where `grader.engine.intake.find_modules`
+    finds them (.py files, else notebooks). None where there are none (grading will
     say why).
     """
     path = Path(path)
@@ -143,9 +143,10 @@ def files_hash(path: Path) -> str | None:
     try:
         if path.is_dir():
             try:
-                files = module_files(intake.locate(path))
+                folder, suffix = intake.find_modules(path)
+                files = module_files(folder, suffix)
             except SubmissionError:
-                files = module_files(path, ".ipynb")
+                files = {}
         else:
             files = {"": path} if path.is_file() else {}
         if not files:
@@ -353,6 +354,7 @@ def grade_batch(
             rows.append(formats.gradebook_row(job.identifier, None, problems.get(job.identifier, "not graded")))
     gradebook, summary_file, junit_file = (out / name for name in BATCH_FILES[:3])
     write_atomically(gradebook, formats.gradebook_csv(rows))
+    write_atomically(out / "canvas.csv", formats.canvas_csv(rows))  # the same totals, as Canvas imports them
     write_atomically(summary_file, summary(rows, time.monotonic() - started))
     if junit:
         write_atomically(junit_file, class_junit(results, problems))
