@@ -23,6 +23,11 @@ KIB, MIB, GIB = 1024, 1024**2, 1024**3
 class Limits:
     # -- one submission in the sandbox ---------------------------------------------------------------
     call_seconds: float = 60.0  # wall time of one call into the student's code: 30x the slowest reference test
+    # Once a function (or probe) has run out of its time, its later calls get this much; and once calls
+    # have used `timeouts_seconds` in all running out of time, every later call does: a submission that
+    # hangs costs a few minutes of a batch's lane, not its whole time (honest code never times out).
+    call_seconds_after_timeout: float = 5.0
+    timeouts_seconds: float = 120.0
     submission_seconds: float = 20 * 60.0  # a whole submission, every test: 70x the reference's 16 s
     # Address space per process (PyTorch alone maps about 3.3 GB of it) and, where a memory cgroup can
     # be made (grader.engine.cgroup), memory of the whole process tree: the reference peaks at about 380 MB.

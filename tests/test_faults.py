@@ -265,3 +265,25 @@ def test_every_fault_was_graded_in_the_sandbox(graded):
     assert all(isolations.values()), isolations
     assert all(not isolation.startswith("none") for isolation in isolations.values()), isolations
     assert set(MODULES) >= {module for fault in FAULTS.values() for module in fault.modules}
+
+
+def test_a_function_that_timed_out_gets_a_short_limit_after(tmp_path, monkeypatch):
+    """A hang costs its full limit once; the function's later calls, public or hidden, get the short one."""
+    from grader.engine import runner
+    from grader.limits import LIMITS
+    from tests.helpers import make_submission
+
+    monkeypatch.setattr(LIMITS, "call_seconds", 4.0)
+    monkeypatch.setattr(LIMITS, "call_seconds_after_timeout", 1.0)
+    hang = ("def softmax(z, axis=-1):\n", "def softmax(z, axis=-1):\n    while True:\n        pass\n")
+    folder = make_submission(tmp_path / "hangs", "activations", [hang])
+    result = runner.grade(folder, modules=["activations"], hidden=True, seed=3, fresh_process=False)
+    public = [test for test in result.tests if test.exercise == "softmax" and not test.hidden]
+    assert [test.failure["kind"] for test in public] == ["timeout"] * 3
+    assert "did not finish in 4 s;" in public[0].output
+    for test in public[1:]:
+        assert "did not finish in 1 s (a shorter limit than the test's 4 s" in test.output
+    hidden = [test for test in result.tests if test.exercise == "softmax" and test.hidden]
+    assert hidden and all(test.failure["kind"] == "timeout" for test in hidden)
+    others = [test for test in result.tests if test.exercise != "softmax" and not test.hidden]
+    assert all(test.status == "passed" for test in others)  # nothing else pays for softmax's hang

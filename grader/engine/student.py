@@ -33,6 +33,7 @@ from grader.errors import (
     TimeLimitExceeded,
     WorkerCrashed,
 )
+from grader.limits import LIMITS
 
 __all__ = [
     "Student",
@@ -140,6 +141,7 @@ class Student:
     def __init__(self, backend: Backend):
         self._backend = backend
         self.time_limit: float | None = None  # seconds; set per test by `limited_to` (grader.engine.fixtures)
+        self._timed_out: dict[str, float] = {}  # module.function (or probe) -> seconds its calls ran out of
 
     @property
     def modules(self) -> list[str]:
@@ -188,18 +190,35 @@ class Student:
         what = summary[0].rstrip(".") if summary else probe.__name__.replace("_", " ")
         return self._send(request, lambda: f"checking {what[0].lower() + what[1:]}")
 
+    def _limit_for(self, key: str) -> float | None:
+        """The time limit of the next call of `key`: shorter once it, or the run, has timed out enough."""
+        if self.time_limit is None:
+            return None
+        if key in self._timed_out or sum(self._timed_out.values()) >= LIMITS.timeouts_seconds:
+            return min(self.time_limit, LIMITS.call_seconds_after_timeout)
+        return self.time_limit
+
     def _send(self, request: dict, describe):
-        reply = self._backend.request(request, self.time_limit)
+        key = f"{request.get('module', '')}.{request.get('function') or request.get('probe', '')}"
+        limit = self._limit_for(key)
+        reply = self._backend.request(request, limit)
+        if "timeout" in reply:
+            self._timed_out[key] = self._timed_out.get(key, 0.0) + float(limit or 0.0)
+            shortened = (
+                f" (a shorter limit than the test's {self.time_limit:g} s: your code had run out of time "
+                "before in this run)"
+                if limit is not None and self.time_limit is not None and limit < self.time_limit
+                else ""
+            )
+            raise TimeLimitExceeded(
+                f"{describe()} did not finish in {reply['timeout']:g} s{shortened}; look for an "
+                "endless loop, or work that grows faster than the input",
+                {"function": request.get("function", "")},
+            )
         if "ok" in reply:
             return wire.decode(reply["ok"])
         if "raised" in reply and isinstance(reply["raised"], dict):
             raise exception_from_report(reply["raised"], describe())
-        if "timeout" in reply:
-            raise TimeLimitExceeded(
-                f"{describe()} did not finish in {reply['timeout']:g} s; look for an "
-                "endless loop, or work that grows faster than the input",
-                {"function": request.get("function", "")},
-            )
         if "crashed" in reply:
             raise WorkerCrashed(
                 f"{describe()} ended the process running your code ({printable(str(reply['crashed']))})",
