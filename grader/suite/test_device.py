@@ -247,11 +247,7 @@ def check_description(got, expected, call):
         return
     path, item_expected, item_got = found
     cause = difference_cause(item_expected, item_got)
-    fail(
-        f"at {path}: expected {summary(item_expected)}, got {summary(item_got)}"
-        + (f"\n  likely cause: {cause}" if cause else ""),
-        call=call,
-    )
+    fail(f"at {path}: expected {summary(item_expected)}, got {summary(item_got)}", call=call, cause=cause)
 
 
 NESTED_CALL = (
@@ -302,15 +298,15 @@ def check_draws_repeat(draws, libraries, call):
             with cases.case():
                 check(
                     bool(np.array_equal(first[library], again[library])),
-                    f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers"
-                    f"\n  likely cause: that generator is not seeded ({SEEDING[library]})",
+                    f"after the same seed twice, {LIBRARIES.get(library, library)} drew different numbers",
                     call=call,
+                    cause=f"that generator is not seeded ({SEEDING[library]})",
                 )
                 check(
                     not np.array_equal(first[library], other[library]),
-                    f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers"
-                    "\n  likely cause: the seed argument is not used (a fixed seed instead)",
+                    f"seeds 11 and 12 made {LIBRARIES.get(library, library)} draw the same numbers",
                     call=call,
+                    cause="the seed argument is not used (a fixed seed instead)",
                 )
 
 
