@@ -11,22 +11,33 @@ from scipy import special
 
 from grader.engine.feedback import check_array, describe_call
 from grader.engine.scoring import graded
-from grader.suite.test_activations import check_stable, read_only
+from grader.suite.test_activations import DEFAULT_ALPHA, check_stable, read_only
+from grader.tolerances import TOLERANCES
 
 
-def fresh_input(rng, scale=5.0, dimensions=(1, 3)):
+def fresh_input(rng, scale=5.0, dimensions=(1, 3), unit_axis=False):
     """Random values of a random shape, with exact zeros (and -0.0) at random places.
 
     The conventions at z == 0 (relu_grad 0, leaky_relu_grad alpha, binary_step 1)
-    are then checked on fresh inputs too, not only on the published ones.
+    are then checked on fresh inputs too, not only on the published ones. With
+    `unit_axis`, one axis (drawn) has length 1, at least 2 dimensions: an axis
+    that `squeeze`, a hard-coded axis or a reshape to 2-D gets wrong.
     """
-    ndim = int(rng.integers(dimensions[0], dimensions[1] + 1))
-    shape = tuple(int(n) for n in rng.integers(2, 7, size=ndim))
-    z = rng.normal(scale=scale, size=shape)
+    low, high = dimensions
+    ndim = int(rng.integers(max(low, 2) if unit_axis else low, high + 1))
+    shape = [int(n) for n in rng.integers(2, 7, size=ndim)]
+    if unit_axis:
+        shape[int(rng.integers(ndim))] = 1
+    z = rng.normal(scale=scale, size=tuple(shape))
     flat = z.reshape(-1)
     places = rng.choice(flat.size, size=2, replace=False)
     flat[places[0]], flat[places[1]] = 0.0, -0.0
     return read_only(z)  # as in the public checks: writing into an input fails loudly
+
+
+def fresh_inputs(rng, count=3, dimensions=(1, 3)):
+    """`count` fresh inputs, the first always with an axis of length 1 (so every seed has one)."""
+    return [fresh_input(rng, dimensions=dimensions, unit_axis=index == 0) for index in range(count)]
 
 
 def large_input(rng):
@@ -50,13 +61,13 @@ CLOSED_FORMS = {
 
 
 def check_values(student, rng, name, kwargs=None, oracle=None):
-    """`name` matches its closed form on three fresh arrays, at the public checks' tolerances."""
+    """`name` matches its closed form on three fresh arrays (one with an axis of length 1), at the
+    public checks' tolerances."""
     kwargs = kwargs or {}
     oracle = oracle or CLOSED_FORMS[name]
-    for _ in range(3):
-        z = fresh_input(rng)
+    for z in fresh_inputs(rng):
         got = getattr(student.activations, name)(z, **kwargs)
-        check_array(got, oracle(z), call=describe_call(name, (z,), kwargs))
+        check_array(got, oracle(z), call=describe_call(name, (z,), kwargs), **TOLERANCES[name]["values"].isclose)
 
 
 def check_stable_values(student, rng, name):
@@ -134,6 +145,8 @@ def test_hidden_leaky_relu_honours_alpha(student, hidden_rng):
     """Random arrays of 1 to 3 dimensions, with exact zeros, and a random slope alpha."""
     alpha = random_alpha(hidden_rng)
     check_values(student, hidden_rng, "leaky_relu", {"alpha": alpha}, lambda z: np.where(z > 0, z, alpha * z))
+    # The default slope as well, as the public check's first case: alpha left out of the call.
+    check_values(student, hidden_rng, "leaky_relu", oracle=lambda z: np.where(z > 0, z, DEFAULT_ALPHA * z))
 
 
 @graded(
@@ -145,6 +158,7 @@ def test_hidden_leaky_relu_grad_is_alpha_at_zero(student, hidden_rng):
     """Random arrays of 1 to 3 dimensions, with exact zeros, and a random slope alpha."""
     alpha = random_alpha(hidden_rng)
     check_values(student, hidden_rng, "leaky_relu_grad", {"alpha": alpha}, lambda z: np.where(z > 0, 1.0, alpha))
+    check_values(student, hidden_rng, "leaky_relu_grad", oracle=lambda z: np.where(z > 0, 1.0, DEFAULT_ALPHA))
 
 
 @graded(points=0, exercise="binary_step", rechecks=("test_binary_step_is_one_at_zero_and_zero_below",))
@@ -163,12 +177,19 @@ def test_hidden_softmax_normalises_the_last_axis_by_default(student, hidden_rng)
 def test_hidden_softmax_normalises_along_any_axis(student, hidden_rng):
     """Random arrays of 2 or 3 dimensions, along a random axis (negative ones too)."""
     # The axes the public check asks for: 0, 1, -1 of a 2-D array; 0, 1, 2, -1, -2 of a 3-D one.
+    # Every seed asks for a negative axis and a non-negative one; the first array has an axis of
+    # length 1 (along it the softmax is exactly 1).
     public_axes = {2: (0, 1, -1), 3: (0, 1, 2, -1, -2)}
-    for _ in range(3):
-        z = fresh_input(hidden_rng, dimensions=(2, 3))
-        axis = int(hidden_rng.choice(public_axes[z.ndim]))
+    for index, z in enumerate(fresh_inputs(hidden_rng, dimensions=(2, 3))):
+        axes = [axis for axis in public_axes[z.ndim] if (axis < 0, axis >= 0, True)[index]]
+        axis = int(hidden_rng.choice(axes))
         got = student.activations.softmax(z, axis=axis)
-        check_array(got, special.softmax(z, axis=axis), call=describe_call("softmax", (z,), {"axis": axis}))
+        check_array(
+            got,
+            special.softmax(z, axis=axis),
+            call=describe_call("softmax", (z,), {"axis": axis}),
+            **TOLERANCES["softmax"]["values"].isclose,
+        )
 
 
 @graded(points=0, exercise="softmax", rechecks=("test_softmax_is_stable_for_large_inputs",))

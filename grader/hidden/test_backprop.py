@@ -24,9 +24,13 @@ from grader.suite.test_backprop import (
 )
 
 
-def problem(rng):
-    """A net of random sizes N, D, H, C, all different (as the public NET_SIZES: a transposed gradient shows)."""
+def problem(rng, one_example=False):
+    """A net of random sizes N, D, H, C, all different (as the public NET_SIZES: a transposed gradient shows).
+
+    With `one_example`, a batch of one (N = 1): a squeeze, or a mean taken over the wrong axis, shows there.
+    """
     N, D, H, C = (int(n) for n in rng.choice(np.arange(2, 11), size=4, replace=False))
+    N = 1 if one_example else N
     params = {
         "W1": rng.normal(size=(D, H)),
         "b1": rng.normal(size=(1, H)),
@@ -43,30 +47,42 @@ def reg_lambda(rng):
 
 @graded(points=0, exercise="loss", rechecks=("test_loss_is_mean_cross_entropy",))
 def test_hidden_loss_is_mean_cross_entropy(student, hidden_rng):
-    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default."""
-    for _ in range(2):
-        check_mean_cross_entropy(student, *problem(hidden_rng))
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default.
+
+    On every seed one of the nets sees a batch of one example (N = 1).
+    """
+    for one_example in (True, False):
+        check_mean_cross_entropy(student, *problem(hidden_rng, one_example))
 
 
 @graded(points=0, exercise="loss", rechecks=("test_loss_adds_weight_decay_on_weights_only",))
 def test_hidden_loss_adds_weight_decay_on_weights_only(student, hidden_rng):
-    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda."""
-    for _ in range(2):
-        check_weight_decay_on_weights_only(student, *problem(hidden_rng), reg_lambda(hidden_rng))
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda.
+
+    On every seed one of the nets sees a batch of one example (N = 1).
+    """
+    for one_example in (True, False):
+        check_weight_decay_on_weights_only(student, *problem(hidden_rng, one_example), reg_lambda(hidden_rng))
 
 
 @graded(points=0, exercise="backward", rechecks=("test_backward_matches_autograd",))
 def test_hidden_backward_matches_autograd(student, hidden_rng):
-    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default."""
-    for _ in range(2):
-        check_gradients_match_autograd(student, *problem(hidden_rng), None)
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, reg_lambda left at its default.
+
+    On every seed one of the nets sees a batch of one example (N = 1).
+    """
+    for one_example in (True, False):
+        check_gradients_match_autograd(student, *problem(hidden_rng, one_example), None)
 
 
 @graded(points=0, exercise="backward", rechecks=("test_backward_with_weight_decay_matches_autograd",))
 def test_hidden_backward_with_weight_decay_matches_autograd(student, hidden_rng):
-    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda."""
-    for _ in range(2):
-        check_gradients_match_autograd(student, *problem(hidden_rng), reg_lambda(hidden_rng))
+    """Random nets of random sizes (2 to 10, nonzero biases) and labels, and a random reg_lambda.
+
+    On every seed one of the nets sees a batch of one example (N = 1).
+    """
+    for one_example in (True, False):
+        check_gradients_match_autograd(student, *problem(hidden_rng, one_example), reg_lambda(hidden_rng))
 
 
 @graded(points=0, exercise="backward", rechecks=("test_backward_gradients_are_shaped_like_params",))
@@ -84,23 +100,36 @@ def test_hidden_backward_leaves_cache_and_inputs_unchanged(student, hidden_rng):
     check_cache_and_inputs_unchanged(report, params, X, y, call)
 
 
-def random_point(rng):
-    """x of 1 to 3 dimensions of 1 to 4 entries each, N(0, 1) entries (so |f| stays small, see the public check)."""
-    return rng.normal(size=tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4))))
+def random_point(rng, unit_axis=False):
+    """x of 1 to 3 dimensions of 1 to 4 entries each, N(0, 1) entries (so |f| stays small, see the public check).
+
+    With `unit_axis`, one axis (drawn) has length 1: a column or row vector, or a single entry.
+    """
+    shape = [int(n) for n in rng.integers(1, 5, size=rng.integers(1, 4))]
+    if unit_axis:
+        shape[int(rng.integers(len(shape)))] = 1
+    return rng.normal(size=tuple(shape))
 
 
 @graded(points=0, exercise="numerical_gradient", rechecks=("test_numerical_gradient_matches_known_derivative",))
 def test_hidden_numerical_gradient_matches_known_derivative(student, hidden_rng):
-    """Random points x of 1 to 3 dimensions, with the default step and with a random step h."""
-    x = random_point(hidden_rng)
-    check_numerical_gradient_values(student, x, None)
-    check_numerical_gradient_values(student, x, float(hidden_rng.uniform(5e-3, 2e-2)))
+    """Random points x of 1 to 3 dimensions, with the default step and with a random step h.
+
+    On every seed one of the points has an axis of length 1.
+    """
+    for x in (random_point(hidden_rng, unit_axis=True), random_point(hidden_rng)):
+        check_numerical_gradient_values(student, x, None)
+        check_numerical_gradient_values(student, x, float(hidden_rng.uniform(5e-3, 2e-2)))
 
 
 @graded(points=0, exercise="numerical_gradient", rechecks=("test_numerical_gradient_restores_x_exactly",))
 def test_hidden_numerical_gradient_restores_x_exactly(student, hidden_rng):
-    """Random points x of 1 to 3 dimensions."""
-    check_x_restored_exactly(student, random_point(hidden_rng))
+    """Random points x of 1 to 3 dimensions.
+
+    On every seed one of the points has an axis of length 1.
+    """
+    for x in (random_point(hidden_rng, unit_axis=True), random_point(hidden_rng)):
+        check_x_restored_exactly(student, x)
 
 
 @graded(points=0, exercise="relative_error", rechecks=("test_relative_error_matches_cs231n_formula",))

@@ -25,10 +25,27 @@ from grader.suite.test_forward import (
     network,
     read_only,
 )
+from grader.tolerances import TOLERANCES
 
 
 def sizes(rng, count, low=2, high=8):
     return tuple(int(n) for n in rng.integers(low, high + 1, size=count))
+
+
+def sizes_with_a_one(rng, count, low=2, high=8):
+    """`sizes`, one of them (drawn) 1: a batch of one example, one feature or one unit, where a
+    squeeze or a reshape that guesses a dimension goes wrong."""
+    drawn = list(sizes(rng, count, low, high))
+    drawn[int(rng.integers(count))] = 1
+    return tuple(drawn)
+
+
+def layer_problems(rng):
+    """(X, W, b) for dense: the first with one of N, D, H equal to 1, the second of drawn sizes 2 to 8."""
+    problems = []
+    for N, D, H in (sizes_with_a_one(rng, 3), sizes(rng, 3)):
+        problems.append(tuple(read_only(rng.normal(size=shape)) for shape in ((N, D), (D, H), (1, H))))
+    return problems
 
 
 def random_params(rng, D, H, C):
@@ -42,28 +59,38 @@ def random_params(rng, D, H, C):
 
 
 def neuron_inputs(rng, count):
+    """`count` (x, w, b), the first of one feature (D = 1), the others of 2 to 8."""
     cases = []
-    for _ in range(count):
-        (D,) = sizes(rng, 1)
+    for index in range(count):
+        (D,) = (1,) if index == 0 else sizes(rng, 1)
         cases.append((read_only(rng.normal(size=D)), read_only(rng.normal(size=D)), float(rng.normal())))
     return cases
 
 
 @graded(points=0, exercise="neuron", rechecks=("test_neuron_applies_sigmoid_by_default",))
 def test_hidden_neuron_applies_sigmoid_by_default(student, hidden_rng):
-    """Random vectors x, w of 2 to 8 entries and a random bias b."""
+    """Random vectors x, w of 2 to 8 entries and a random bias b.
+
+    The first pair has a single entry (D = 1) on every seed.
+    """
     check_neuron_applies_sigmoid_by_default(student, neuron_inputs(hidden_rng, 4))
 
 
 @graded(points=0, exercise="neuron", rechecks=("test_neuron_applies_the_given_activation",))
 def test_hidden_neuron_applies_the_given_activation(student, hidden_rng):
-    """Random vectors x, w of 2 to 8 entries and a random bias b, with the grader's cube and relu."""
+    """Random vectors x, w of 2 to 8 entries and a random bias b, with the grader's cube and relu.
+
+    The first pair has a single entry (D = 1) on every seed.
+    """
     check_neuron_applies_the_given_activation(student, neuron_inputs(hidden_rng, 4))
 
 
 @graded(points=0, exercise="perceptron", rechecks=("test_perceptron_fires_at_the_threshold",))
 def test_hidden_perceptron_fires_from_the_threshold_up(student, hidden_rng):
-    """Random vectors x, w of 2 to 8 entries and a random bias b."""
+    """Random vectors x, w of 2 to 8 entries and a random bias b.
+
+    The first pair has a single entry (D = 1) on every seed.
+    """
     check_perceptron_fires_from_the_threshold_up(student, neuron_inputs(hidden_rng, 6))
 
 
@@ -84,18 +111,22 @@ def test_hidden_perceptron_fires_at_the_threshold(student, hidden_rng):
 
 @graded(points=0, exercise="dense", rechecks=("test_dense_without_activation_is_affine_for_both_bias_shapes",))
 def test_hidden_dense_without_activation_is_affine_for_both_bias_shapes(student, hidden_rng):
-    """A random batch X, weights W and bias b of random sizes (2 to 8), b of both shapes."""
-    N, D, H = sizes(hidden_rng, 3)
-    X, W, b = (read_only(hidden_rng.normal(size=shape)) for shape in ((N, D), (D, H), (1, H)))
-    check_dense_is_affine(student, X, W, b)
+    """A random batch X, weights W and bias b of random sizes (2 to 8), b of both shapes.
+
+    On every seed one problem has one of N, D, H equal to 1.
+    """
+    for X, W, b in layer_problems(hidden_rng):
+        check_dense_is_affine(student, X, W, b)
 
 
 @graded(points=0, exercise="dense", rechecks=("test_dense_applies_the_given_activation",))
 def test_hidden_dense_applies_the_given_activation(student, hidden_rng):
-    """A random batch X, weights W and bias b of random sizes (2 to 8), with the grader's cube and relu."""
-    N, D, H = sizes(hidden_rng, 3)
-    X, W, b = (read_only(hidden_rng.normal(size=shape)) for shape in ((N, D), (D, H), (1, H)))
-    check_dense_applies_the_given_activation(student, X, W, b)
+    """A random batch X, weights W and bias b of random sizes (2 to 8), with the grader's cube and relu.
+
+    On every seed one problem has one of N, D, H equal to 1.
+    """
+    for X, W, b in layer_problems(hidden_rng):
+        check_dense_applies_the_given_activation(student, X, W, b)
 
 
 @graded(points=0, exercise="init_params", rechecks=("test_init_params_has_the_contract_shapes_and_zero_biases",))
@@ -130,11 +161,15 @@ def test_hidden_init_params_leaves_the_global_rng_alone(student, hidden_rng):
 
 @graded(points=0, exercise="forward", rechecks=("test_forward_matches_numpy_oracle",))
 def test_hidden_forward_matches_numpy_oracle(student, hidden_rng):
-    """A random network and batch of random sizes N, D, H, C (2 to 8), scores of order 1."""
-    N, D, H, C = sizes(hidden_rng, 4)
-    params, X = random_params(hidden_rng, D, H, C), read_only(hidden_rng.normal(size=(N, D)))
-    probs, call = forward_probabilities(student, params, X)
-    check_array(probs, network(params, X), call=call)
+    """A random network and batch of random sizes N, D, H, C (2 to 8), scores of order 1.
+
+    On every seed a batch of one example (N = 1) too.
+    """
+    # A batch of one example first (a softmax over the wrong axis, or a squeeze, shows there), then any.
+    for N, D, H, C in ((1, *sizes(hidden_rng, 3)), sizes(hidden_rng, 4)):
+        params, X = random_params(hidden_rng, D, H, C), read_only(hidden_rng.normal(size=(N, D)))
+        probs, call = forward_probabilities(student, params, X)
+        check_array(probs, network(params, X), call=call, **TOLERANCES["forward"]["probabilities"].isclose)
 
 
 @graded(points=0, exercise="forward", rechecks=("test_forward_rows_sum_to_one_even_for_large_scores",))

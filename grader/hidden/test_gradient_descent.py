@@ -35,18 +35,18 @@ def integer(rng, low, high):
     return int(rng.integers(low, high + 1))
 
 
-def quadratic_problem(rng):
+def quadratic_problem(rng, defaults=False):
     """(curvature, x0, learning_rate or None, num_steps or None) for gradient descent on a quadratic.
 
     Curvatures of 1 or 2 dimensions and rates such that every per-step factor
     1 - learning_rate * curvature has a size between 0.1 and 0.9 (the public
     cases' lie between 0.1 and 0.99): the closed form then holds to rounding
     (a factor near 0 would lose digits to cancellation). The rate and the number of steps are
-    each left at their default (0.1 and 100) some of the time.
+    each left at their default (0.1 and 100) some of the time, and both with `defaults`.
     """
     shape = tuple(integer(rng, 1, 4) for _ in range(integer(rng, 1, 2)))
-    learning_rate = None if rng.random() < 0.25 else float(rng.uniform(0.05, 0.5))
-    num_steps = None if rng.random() < 0.25 else integer(rng, 1, 60)
+    learning_rate = None if defaults or rng.random() < 0.25 else float(rng.uniform(0.05, 0.5))
+    num_steps = None if defaults or rng.random() < 0.25 else integer(rng, 1, 60)
     rate = 0.1 if learning_rate is None else learning_rate
     # |1 - rate * curvature| in [0.1, 0.9]: rate * curvature in [0.1, 0.9] or [1.1, 1.9].
     products = rng.uniform(0.1, 0.9, size=shape) + 1.0 * (rng.random(size=shape) < 0.3)
@@ -55,16 +55,22 @@ def quadratic_problem(rng):
 
 @graded(points=0, exercise="gradient_descent", rechecks=("test_gradient_descent_follows_closed_form_on_quadratic",))
 def test_hidden_gradient_descent_follows_closed_form_on_quadratic(student, hidden_rng):
-    """Drawn diagonal quadratics of 1 or 2 dimensions, start points, rates and step counts (some defaults)."""
-    for _ in range(3):
-        check_final_point(student, *quadratic_problem(hidden_rng))
+    """Drawn diagonal quadratics of 1 or 2 dimensions, start points, rates and step counts (some defaults).
+
+    On every seed the first call leaves both the rate and the step count at their defaults.
+    """
+    for defaults in (True, False, False):
+        check_final_point(student, *quadratic_problem(hidden_rng, defaults))
 
 
 @graded(points=0, exercise="gradient_descent", rechecks=("test_gradient_descent_history_holds_every_point_from_x0",))
 def test_hidden_gradient_descent_history_holds_every_point_from_x0(student, hidden_rng):
-    """Drawn diagonal quadratics of 1 or 2 dimensions, start points, rates and step counts (some defaults)."""
-    for _ in range(3):
-        check_history(student, *quadratic_problem(hidden_rng))
+    """Drawn diagonal quadratics of 1 or 2 dimensions, start points, rates and step counts (some defaults).
+
+    On every seed the first call leaves both the rate and the step count at their defaults.
+    """
+    for defaults in (True, False, False):
+        check_history(student, *quadratic_problem(hidden_rng, defaults))
 
 
 @graded(points=0, exercise="gradient_descent", rechecks=("test_gradient_descent_leaves_x0_unchanged",))
@@ -101,21 +107,40 @@ def test_hidden_sgd_step_returns_new_dict_and_leaves_inputs_unchanged(student, h
     rechecks=("test_iterate_minibatches_yields_every_example_once_in_paired_batches",),
 )
 def test_hidden_iterate_minibatches_yields_every_example_once_in_paired_batches(student, hidden_rng):
-    """Drawn example counts and batch sizes (some dividing evenly, some larger than the data), drawn seeds."""
-    for _ in range(3):
-        batch_size = integer(hidden_rng, 1, 16)
-        num_examples = (
-            batch_size * integer(hidden_rng, 1, 5) if hidden_rng.random() < 0.3 else integer(hidden_rng, 1, 60)
-        )
+    """Drawn example counts and batch sizes (some dividing evenly, some larger than the data), drawn seeds.
+
+    On every seed the public cases' three kinds: a last batch smaller than the others, batches that
+    divide the examples evenly, and one batch larger than the data (so only the smaller last one).
+    """
+    for batch_size, num_examples in (drawn_with_a_smaller_last_batch(hidden_rng), drawn_evenly(hidden_rng)):
         check_every_example_once(student, num_examples, batch_size, seed=integer(hidden_rng, 0, 2**31 - 1))
+    num_examples = integer(hidden_rng, 1, 15)
+    batch_size = integer(hidden_rng, num_examples + 1, 16)  # larger than the data
+    check_every_example_once(student, num_examples, batch_size, seed=integer(hidden_rng, 0, 2**31 - 1))
+
+
+def drawn_with_a_smaller_last_batch(rng):
+    """(batch_size, num_examples): 2 to 16 per batch, 3 to 60 examples, num_examples % batch_size not 0."""
+    batch_size = integer(rng, 2, 16)
+    return batch_size, batch_size * integer(rng, 1, 3) + integer(rng, 1, batch_size - 1)
+
+
+def drawn_evenly(rng):
+    """(batch_size, num_examples): 1 to 16 per batch, 1 to 5 full batches."""
+    batch_size = integer(rng, 1, 16)
+    return batch_size, batch_size * integer(rng, 1, 5)
 
 
 @graded(points=0, exercise="iterate_minibatches", rechecks=("test_iterate_minibatches_keeps_order_without_shuffle",))
 def test_hidden_iterate_minibatches_keeps_order_without_shuffle(student, hidden_rng):
-    """Drawn example counts and batch sizes with shuffle=False, a drawn seed given or not."""
+    """Drawn example counts and batch sizes with shuffle=False, a drawn seed given or not.
+
+    As in the public case, the last batch is smaller than the others on every seed.
+    """
     for seeded in (False, True):
         options = {"shuffle": False, **({"seed": integer(hidden_rng, 0, 2**31 - 1)} if seeded else {})}
-        check_order_kept(student, integer(hidden_rng, 1, 60), integer(hidden_rng, 1, 16), **options)
+        batch_size, num_examples = drawn_with_a_smaller_last_batch(hidden_rng)
+        check_order_kept(student, num_examples, batch_size, **options)
 
 
 @graded(points=0, exercise="iterate_minibatches", rechecks=("test_iterate_minibatches_shuffles_reproducibly_per_seed",))

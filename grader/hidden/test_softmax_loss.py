@@ -34,10 +34,18 @@ def integer(rng, low, high):
 
 @graded(points=0, exercise="one_hot", rechecks=("test_one_hot_rows_are_identity_rows",))
 def test_hidden_one_hot_rows_are_identity_rows(student, hidden_rng):
-    """Drawn labels (1 to 20 of them) and class counts, the labels not always reaching the last class."""
-    for _ in range(3):
+    """Drawn labels (1 to 20 of them) and class counts, the labels not always reaching the last class.
+
+    On every seed: labels that stop short of the last class (so num_classes, not max(y) + 1, sets the
+    width), labels that reach it, and a single label.
+    """
+    for kind in ("short of the last class", "reaching the last class", "a single label"):
         num_classes = integer(hidden_rng, 2, 9)
-        labels = hidden_rng.integers(0, num_classes, size=integer(hidden_rng, 1, 20))
+        size = 1 if kind == "a single label" else integer(hidden_rng, 1, 20)
+        top = num_classes - 1 if kind == "short of the last class" else num_classes
+        labels = hidden_rng.integers(0, top, size=size)
+        if kind == "reaching the last class":
+            labels[integer(hidden_rng, 0, size - 1)] = num_classes - 1
         check_one_hot(student, labels, num_classes)
 
 
@@ -70,19 +78,27 @@ def test_hidden_cross_entropy_is_finite_when_a_probability_is_zero(student, hidd
     check_cross_entropy_with_zero_probabilities(student, probs, y)
 
 
-def drawn_problems(rng, count):
-    """(W, X, y, reg) of drawn sizes, read-only as the public ones, and a drawn reg (0 to 1)."""
+def drawn_problems(rng):
+    """(W, X, y, reg) of drawn sizes, read-only as the public ones, and a drawn reg (0 to 1).
+
+    Three problems, with the public LOSS_CASES' edge cases on every seed: the first is one example
+    without regularisation (reg = 0), the second's labels never reach the last class (a class count
+    taken as max(y) + 1 shows), the third is drawn throughout.
+    """
     problems = []
-    for _ in range(count):
+    for index in range(3):
         num_examples, num_features, num_classes = integer(rng, 1, 16), integer(rng, 2, 10), integer(rng, 2, 6)
         reg = float(rng.uniform(0, 1))
-        problems.append((*loss_inputs(num_examples, num_features, num_classes, rng=rng), reg))
+        num_examples, reg = (1, 0.0) if index == 0 else (num_examples, reg)
+        labelled_classes = num_classes - 1 if index == 1 else None
+        inputs = loss_inputs(num_examples, num_features, num_classes, rng=rng, labelled_classes=labelled_classes)
+        problems.append((*inputs, reg))
     return problems
 
 
 def check_on_drawn_problems(student, rng, function, value):
     """The student's `function` on drawn problems, its `value` ("loss" or "dW") against autograd."""
-    for W, X, y, reg in drawn_problems(rng, 3):
+    for W, X, y, reg in drawn_problems(rng):
         result = getattr(student.softmax_loss, function)(W, X, y, reg)
         check_loss_result(result, W, X, y, reg, function=function, check_values=(value,))
 

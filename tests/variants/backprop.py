@@ -216,4 +216,68 @@ VARIANTS = [
             ),
         ],
     ),
+    # CS231n's eval_numerical_gradient: np.nditer with a multi_index, stepping with it.iternext().
+    correct(
+        "numerical-gradient-cs231n-nditer",
+        [
+            (
+                NUMERICAL_GRADIENT_BODY,
+                """    grad = np.zeros_like(x, dtype=float)
+    it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
+    while not it.finished:
+        ix = it.multi_index
+        oldval = x[ix]
+        x[ix] = oldval + h
+        fxph = f()
+        x[ix] = oldval - h
+        fxmh = f()
+        x[ix] = oldval
+        grad[ix] = (fxph - fxmh) / (2 * h)
+        it.iternext()
+    return grad
+""",
+            )
+        ],
+    ),
+    # WildML's "Implementing a Neural Network from Scratch" (the seed material's names): np.dot,
+    # delta3/delta2, 1 - np.power(a1, 2), the one-hot by comparison and the bias rows by [None, :].
+    correct(
+        "backward-wildml-deltas-with-np-dot",
+        [
+            (
+                BACKWARD_BODY,
+                """    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=int)
+    a1, probs = cache["a1"], cache["probs"]
+    delta3 = (probs - (np.arange(probs.shape[1]) == y[:, None])) / len(y)
+    dW2 = np.dot(a1.T, delta3) + reg_lambda * params["W2"]
+    db2 = np.sum(delta3, axis=0)[None, :]
+    delta2 = np.dot(delta3, params["W2"].T) * (1 - np.power(a1, 2))
+    dW1 = np.dot(X.T, delta2) + reg_lambda * params["W1"]
+    db1 = delta2.sum(axis=0).reshape(1, -1)
+    return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+""",
+            )
+        ],
+    ),
+    # The loss from forward's cached scores in log space (log-softmax), and the relative error's
+    # floor as np.clip instead of np.maximum.
+    correct(
+        "loss-from-log-softmax-of-cached-scores-and-clipped-floor",
+        [
+            (
+                LOSS_BODY,
+                """    y = np.asarray(y, dtype=int)
+    _, cache = forward(params, X)
+    shifted = cache["z2"] - cache["z2"].max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    data_loss = -log_probs[np.arange(len(y)), y].mean()
+""",
+            ),
+            (
+                "    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))\n",
+                "    return float((np.abs(a - b) / np.clip(np.abs(a) + np.abs(b), 1e-8, None)).max())\n",
+            ),
+        ],
+    ),
 ]

@@ -466,6 +466,132 @@ class NeuralNet(nn.Module):
             )
         ],
     ),
+    # The PyTorch tutorial's quickstart: an nn.Flatten() layer as an attribute beside fc1, relu, fc2.
+    correct(
+        "cnn_neural_net_with_an_nn_flatten_layer",
+        [
+            (
+                "        super().__init__()\n        self.fc1 = nn.Linear(input_size, hidden_size)\n",
+                "        super().__init__()\n        self.flatten = nn.Flatten()\n"
+                "        self.fc1 = nn.Linear(input_size, hidden_size)\n",
+            ),
+            (
+                "        x = torch.flatten(x, start_dim=1)\n        return self.fc2(self.relu(self.fc1(x)))\n",
+                "        x = self.flatten(x)\n        return self.fc2(self.relu(self.fc1(x)))\n",
+            ),
+        ],
+    ),
+    # pytorch/examples' MNIST train() and test(): F.cross_entropy when no criterion is given,
+    # enumerate(loader), pred.eq(target.view_as(pred)), counts from data.size(0).
+    correct(
+        "cnn_train_and_evaluate_pytorch_examples_style",
+        [
+            ("from torch import nn\n", "import torch.nn.functional as F\nfrom torch import nn\n"),
+            ("    if criterion is None:\n        criterion = nn.CrossEntropyLoss()\n", ""),
+            (
+                TRAIN_LOOP,
+                """    for batch_idx, (data, target) in enumerate(loader):
+        data, target = data.to(device), target.to(device)
+        optimizer.zero_grad()
+        output = model(data)
+        loss = F.cross_entropy(output, target) if criterion is None else criterion(output, target)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * data.size(0)
+        total_examples += data.size(0)
+""",
+            ),
+            (
+                EVALUATE_LOOP,
+                """    try:
+        with torch.no_grad():
+            for data, target in loader:
+                data, target = data.to(device), target.to(device)
+                output = model(data)
+                pred = output.argmax(dim=1, keepdim=True)
+                correct += pred.eq(target.view_as(pred)).sum().item()
+                total += data.size(0)
+    finally:
+        model.train(was_training)
+""",
+            ),
+        ],
+    ),
+    # A parameter count from each tensor's shape (math.prod(p.shape)) over named_parameters().
+    correct(
+        "cnn_count_parameters_from_shapes_of_named_parameters",
+        [
+            ("import torch\n", "import math\n\nimport torch\n"),
+            (
+                "    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)\n",
+                """    total = 0
+    for _, param in model.named_parameters():
+        if trainable_only and not param.requires_grad:
+            continue
+        total += math.prod(param.shape)
+    return int(total)
+""",
+            ),
+        ],
+    ),
+    # The SaveOutput hook class of forward-hook tutorials: one callable object per name, the
+    # handles kept in a list and removed in finally.
+    correct(
+        "cnn_capture_with_a_save_output_hook_class",
+        [
+            (
+                CAPTURE_BODY,
+                """    modules = dict(model.named_modules())
+    missing = [name for name in layer_names if name not in modules]
+    if missing:
+        raise KeyError(f"no submodule named {missing[0]!r}")
+    savers = {name: SaveOutput() for name in layer_names}
+    handles = [modules[name].register_forward_hook(savers[name]) for name in layer_names]
+    try:
+        model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {name: saver.outputs[-1] for name, saver in savers.items()}
+
+
+class SaveOutput:
+    def __init__(self):
+        self.outputs = []
+
+    def __call__(self, module, module_in, module_out):
+        self.outputs.append(module_out.detach())
+""",
+            )
+        ],
+    ),
+    # The feature map's side from conv_size in a helper with keyword arguments (pool stride left to
+    # default to the kernel), and out.flatten(1) in forward.
+    correct(
+        "cnn_convnet_side_from_a_keyword_helper",
+        [
+            (
+                SIDE_LOOP,
+                "        self.fc = nn.Linear(32 * feature_side(image_size) ** 2, num_classes)\n",
+            ),
+            (
+                "        out = self.layer2(self.layer1(x))\n        return self.fc(torch.flatten(out, start_dim=1))\n",
+                "        out = self.layer2(self.layer1(x))\n        return self.fc(out.flatten(1))\n",
+            ),
+            (
+                "def count_parameters(",
+                """def feature_side(image_size, blocks=2):
+    side = image_size
+    for _ in range(blocks):
+        side = conv_output_size(input_size=side, kernel_size=5, stride=1, padding=2)
+        side = pool_output_size(input_size=side, kernel_size=2)
+    return side
+
+
+def count_parameters(""",
+            ),
+        ],
+    ),
     # Not point losses: what only the student's process sees (see the module docstring).
     correct(  # autograd records evaluate's forward passes: slower and heavier, but the same accuracy
         "cnn_evaluate_without_no_grad",

@@ -17,6 +17,10 @@ def broken(name, edits, feedback):
     return Variant(name=name, module=MODULE, edits=edits, feedback=feedback)
 
 
+def correct(name, edits):
+    return Variant(name=name, module=MODULE, edits=edits, correct=True)
+
+
 VARIANTS = [
     broken(
         "conv_size-true-division",
@@ -112,6 +116,64 @@ VARIANTS = [
                 "    output_size = int(math.floor((input_size + 2 * padding - dilation * (kernel_size - 1) - 1)"
                 " / stride)) + 1\n",
             ),
+        ],
+    ),
+    # numbers.Integral for the type check (bools still refused), star-unpacking of the input shape,
+    # math.prod for the kernel's weights, and the result made a Python int explicitly.
+    correct(
+        "conv_size-numbers-integral-star-unpacking-and-math-prod",
+        [
+            ('"""\n\n\ndef _check_int', '"""\n\nimport math\nimport numbers\n\n\ndef _check_int'),
+            (
+                "    if isinstance(value, bool) or not isinstance(value, int):\n",
+                "    if isinstance(value, bool) or not isinstance(value, numbers.Integral):\n",
+            ),
+            ("    return output_size\n", "    return int(output_size)\n"),
+            ("    height, width = input_shape[-2:]\n", "    *batch_and_channels, height, width = input_shape\n"),
+            (
+                "    return (*input_shape[:-3], out_channels, output_height, output_width)\n",
+                "    return (*batch_and_channels[:-1], out_channels, output_height, output_width)\n",
+            ),
+            (
+                "    weights = out_channels * in_channels * kernel_height * kernel_width\n"
+                "    return weights + (out_channels if bias else 0)\n",
+                "    weights = in_channels * out_channels * math.prod((kernel_height, kernel_width))\n"
+                "    return weights + int(bool(bias)) * out_channels\n",
+            ),
+        ],
+    ),
+    # Pooling's formula written out with its own checks (PyTorch's pad <= kernel / 2 as 2P > F),
+    # and same_padding from the even-or-odd span D*(F - 1).
+    correct(
+        "conv_size-pool-formula-written-out-and-same-padding-from-the-span",
+        [
+            (
+                '    _check_int("kernel_size", kernel_size, 1)\n    _check_int("padding", padding, 0)\n'
+                "    if stride is None:\n        stride = kernel_size\n    if padding > kernel_size // 2:\n",
+                """    stride = kernel_size if stride is None else stride
+    for name, value, minimum in (
+        ("input_size", input_size, 1),
+        ("kernel_size", kernel_size, 1),
+        ("stride", stride, 1),
+        ("padding", padding, 0),
+    ):
+        _check_int(name, value, minimum)
+    if 2 * padding > kernel_size:
+""",
+            ),
+            (
+                "    return conv_output_size(input_size, kernel_size, stride, padding)\n",
+                """    output_size = (input_size + 2 * padding - kernel_size) // stride + 1
+    if output_size < 1:
+        raise ValueError(f"the pooling window ({kernel_size}) does not fit the padded input")
+    return output_size
+""",
+            ),
+            (
+                "    extent = dilation * (kernel_size - 1) + 1\n    if extent % 2 == 0:\n",
+                "    span = dilation * (kernel_size - 1)\n    extent = span + 1\n    if span % 2:\n",
+            ),
+            ("    return (extent - 1) // 2\n", "    return span // 2\n"),
         ],
     ),
 ]

@@ -33,6 +33,32 @@ SEQUENCE_BRANCHES = """    if isinstance(obj, tuple) and hasattr(obj, "_fields")
         return type(obj)(move_to(item, device) for item in obj)
 """
 
+MOVE_HEAD = """    if isinstance(obj, (torch.Tensor, nn.Module)):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        moved = obj.copy()  # a copy of the same type (OrderedDict, defaultdict, ...)
+        for key, value in obj.items():
+            moved[key] = move_to(value, device)
+        return moved
+"""
+SEED_BODY = """    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+"""
+SUMMARY_BODY = """    device = get_device() if device is None else torch.device(device)
+    summary = {"type": device.type}
+    if device.type == "cuda":
+        properties = torch.cuda.get_device_properties(device)
+        summary["name"] = properties.name
+        summary["total_memory_bytes"] = int(properties.total_memory)
+    elif device.type == "mps":
+        summary["name"] = "Apple GPU (MPS)"
+    else:
+        summary["name"] = platform.processor() or platform.machine() or "cpu"
+    return summary
+"""
+
 
 def broken(name, edits, feedback):
     return Variant(name=name, module=MODULE, edits=edits, feedback=feedback)
@@ -206,7 +232,98 @@ VARIANTS = [
             ("    torch.cuda.manual_seed_all(seed)\n", ""),
         ],
     ),
+    # d2l's try_gpu(i): CUDA counted with torch.cuda.device_count() >= i + 1, cuda:0 by default.
+    correct(
+        "device_get_device_d2l_try_gpu_style",
+        [
+            (
+                GET_DEVICE_BODY,
+                """    if prefer is None:
+        if torch.cuda.device_count() >= 1:
+            return torch.device("cuda:0")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = prefer if isinstance(prefer, torch.device) else torch.device(prefer)
+    if device.type == "cuda":
+        i = 0 if device.index is None else device.index
+        ok = torch.cuda.is_available() and torch.cuda.device_count() >= i + 1
+    elif device.type == "mps":
+        ok = torch.backends.mps.is_available()
+    else:
+        ok = device.type == "cpu"
+    if not ok:
+        raise RuntimeError(f"get_device: {device} is not available")
+    return device
+""",
+            )
+        ],
+    ),
+    # The seed_everything of Kaggle notebooks: PYTHONHASHSEED, torch.cuda.manual_seed and cuDNN's
+    # determinism flags besides the three generators.
+    correct(
+        "device_seed_everything_kaggle_style",
+        [
+            ("import platform\n", "import os\nimport platform\n"),
+            (
+                SEED_BODY,
+                """    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+""",
+            ),
+        ],
+    ),
+    # torch.is_tensor, copy.copy for any dict type and namedtuple's own _make (the "recursive
+    # to(device)" helpers of training scripts).
+    correct(
+        "device_move_to_with_is_tensor_copy_and_make",
+        [
+            ("import platform\n", "import copy\nimport platform\n"),
+            (
+                MOVE_HEAD + SEQUENCE_BRANCHES,
+                """    if torch.is_tensor(obj) or isinstance(obj, nn.Module):
+        return obj.to(device)
+    if isinstance(obj, dict):
+        moved = copy.copy(obj)
+        moved.update({key: move_to(value, device) for key, value in obj.items()})
+        return moved
+    if isinstance(obj, tuple) and hasattr(obj, "_make"):
+        return obj._make(move_to(item, device) for item in obj)
+    if isinstance(obj, (list, tuple)):
+        return type(obj)([move_to(item, device) for item in obj])
+""",
+            ),
+        ],
+    ),
+    # torch.cuda.get_device_name beside get_device_properties(...).total_memory, platform.uname()
+    # for the CPU, one dict literal per device type.
+    correct(
+        "device_summary_with_get_device_name_and_uname",
+        [
+            (
+                SUMMARY_BODY,
+                """    device = get_device() if device is None else torch.device(device)
+    if device.type == "cuda":
+        return {
+            "type": "cuda",
+            "name": torch.cuda.get_device_name(device),
+            "total_memory_bytes": torch.cuda.get_device_properties(device).total_memory,
+        }
+    if device.type == "mps":
+        return {"type": "mps", "name": "Apple silicon GPU"}
+    return {"type": "cpu", "name": platform.uname().processor or platform.uname().machine or "cpu"}
+""",
+            )
+        ],
+    ),
 ]
+
 
 HIDDEN_ONLY_VARIANTS = [
     broken(

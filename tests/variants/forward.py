@@ -134,4 +134,57 @@ VARIANTS = [
             (PREDICT_RETURN, "    return np.array([int(np.argmax(row)) for row in probs])\n"),
         ],
     ),
+    # Matrix products written the other public ways: w @ x, np.einsum, X.dot(W), b reshaped to a row.
+    correct(
+        "forward_with_einsum_dot_and_a_reshaped_bias",
+        [
+            (
+                "    pre_activation = np.dot(np.asarray(w, dtype=float), np.asarray(x, dtype=float)) + b\n"
+                "    return float(activation(pre_activation))\n",
+                "    pre_activation = np.asarray(w, dtype=float) @ np.asarray(x, dtype=float) + b\n"
+                "    return float(activation(pre_activation))\n",
+            ),
+            (
+                DENSE_BODY,
+                "    X, W = np.asarray(X, dtype=float), np.asarray(W, dtype=float)\n"
+                '    pre_activation = np.einsum("nd,dh->nh", X, W) + np.reshape(np.asarray(b, dtype=float), (1, -1))\n'
+                "    return pre_activation if activation is None else activation(pre_activation)\n",
+            ),
+            (
+                '    z1 = dense(X, params["W1"], params["b1"])\n    a1 = tanh(z1)\n',
+                '    z1 = X.dot(params["W1"]) + params["b1"]\n    a1 = tanh(z1)\n',
+            ),
+        ],
+    ),
+    # Xavier-style init as rng.normal(0, sqrt(1/fan_in)) from an explicit PCG64 generator (CS231n's
+    # "calibrating the variances" note): the same N(0, 1)/sqrt(fan_in) the contract names.
+    correct(
+        "forward_init_params_normal_with_sqrt_of_reciprocal_scale",
+        [
+            (
+                RNG_LINE
+                + "    return {\n"
+                + W1_LINE
+                + B1_LINE
+                + W2_LINE
+                + '        "b2": np.zeros((1, nn_output_dim)),\n    }\n',
+                """    rng = np.random.Generator(np.random.PCG64(seed))
+    W1 = rng.normal(0.0, np.sqrt(1.0 / nn_input_dim), size=(nn_input_dim, nn_hdim))
+    W2 = rng.normal(0.0, np.sqrt(1.0 / nn_hdim), size=(nn_hdim, nn_output_dim))
+    return {"W1": W1, "b1": np.zeros((1, nn_hdim)), "W2": W2, "b2": np.zeros((1, nn_output_dim))}
+""",
+            )
+        ],
+    ),
+    # The argmax of the scores (softmax keeps their order) and a Heaviside step for the perceptron.
+    correct(
+        "forward_predict_from_scores_and_heaviside_perceptron",
+        [
+            (PERCEPTRON_RETURN, "    return int(np.heaviside(pre_activation, 1.0))\n"),
+            (
+                "    probs, _ = forward(params, X)\n" + PREDICT_RETURN,
+                '    _, cache = forward(params, X)\n    return cache["z2"].argmax(axis=1)\n',
+            ),
+        ],
+    ),
 ]

@@ -144,4 +144,69 @@ VARIANTS = [
             ("        for X_batch, y_batch in batches:\n", RECORD + "        for X_batch, y_batch in batches:\n"),
         ],
     ),
+    # d2l's gd(): results = [x], each step appended from the last one, the answer results[-1].
+    correct(
+        "gradient-descent-d2l-results-list",
+        [
+            (
+                START
+                + "    history = [x]\n    for _ in range(num_steps):\n"
+                + STEP
+                + "        history.append(x)\n    return x, history\n",
+                """    results = [np.array(x0, dtype=float)]
+    for _ in range(num_steps):
+        results.append(results[-1] - learning_rate * np.asarray(grad_fn(results[-1]), dtype=float))
+    return results[-1], results
+""",
+            )
+        ],
+    ),
+    # Copies updated in place with -= (PyTorch-like param -= lr * grad, on copies so inputs stay).
+    correct(
+        "sgd-step-updates-copies-in-place",
+        [
+            (
+                SGD_BODY,
+                """    updated = {name: np.array(value, dtype=float) for name, value in params.items()}
+    for name in updated:
+        updated[name] -= learning_rate * grads[name]
+    return updated
+""",
+            )
+        ],
+    ),
+    # Lasagne's iterate_minibatches (the MNIST example): shuffled indices, slices cut by start_idx,
+    # the last one ending at min(start + batch_size, N).
+    correct(
+        "iterate-minibatches-lasagne-style",
+        [
+            (
+                ORDER + BATCHES,
+                """    indices = np.arange(num_examples)
+    if shuffle:
+        np.random.default_rng(seed).shuffle(indices)
+    for start_idx in range(0, num_examples, batch_size):
+        excerpt = indices[start_idx : min(start_idx + batch_size, num_examples)]
+        yield X[excerpt], y[excerpt]
+""",
+            )
+        ],
+    ),
+    # A per-epoch shuffle seed of seed + epoch (reproducible, new each pass), full batch as one slice.
+    correct(
+        "training-shuffles-with-seed-plus-epoch",
+        [
+            (
+                "    shuffle_seeds = np.random.default_rng(seed)  # a different, reproducible order every pass\n",
+                "",
+            ),
+            ("    for _ in range(num_passes):\n", "    for epoch in range(num_passes):\n"),
+            (
+                "            batches = iterate_minibatches(X, y, batch_size, shuffle=True, "
+                "seed=int(shuffle_seeds.integers(2**31)))\n",
+                "            batches = iterate_minibatches(X, y, batch_size, seed=seed + epoch)\n",
+            ),
+            (RECORD, "        loss_history.append(float(loss(params, X, y, reg_lambda)))\n"),
+        ],
+    ),
 ]

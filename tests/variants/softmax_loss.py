@@ -35,9 +35,22 @@ VECTORIZED_BODY = """    num_examples = X.shape[0]
     return float(loss), dW
 """
 
+ONE_HOT_BODY = """    y = np.asarray(y, dtype=int)
+    encoded = np.zeros((y.shape[0], num_classes))
+    encoded[np.arange(y.shape[0]), y] = 1.0
+    return encoded
+"""
+CROSS_ENTROPY_TAIL = """    true_class_probs = probs[np.arange(y.shape[0]), y]
+    return float(-np.mean(np.log(np.clip(true_class_probs, PROBABILITY_FLOOR, None))))
+"""
+
 
 def broken(name, edits, feedback):
     return Variant(name=name, module=MODULE, edits=edits, feedback=feedback)
+
+
+def correct(name, edits):
+    return Variant(name=name, module=MODULE, edits=edits, correct=True)
 
 
 VARIANTS = [
@@ -258,5 +271,118 @@ def _one_example(W, x, label):
         "softmax_loss-vectorized-calls-the-naive-one-through-an-alias",
         [(VECTORIZED_BODY, "    return _alias(W, X, y, reg)\n\n\n_alias = softmax_loss_naive\n")],
         "a for loop in softmax_loss_naive, line",
+    ),
+    # CS231n's softmax_loss_naive as students write it: a loop over the examples and, inside, one
+    # over the classes, each adding (p_j - [j == y_i]) * X[i] to column j of dW.
+    correct(
+        "softmax_loss-naive-cs231n-loops-over-examples-and-classes",
+        [
+            (
+                NAIVE_BODY,
+                """    num_train, num_classes = X.shape[0], W.shape[1]
+    loss = 0.0
+    dW = np.zeros_like(W, dtype=float)
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        scores -= np.max(scores)  # a new array: shifting it in place is safe
+        exp_scores = np.exp(scores)
+        sum_exp = np.sum(exp_scores)
+        loss += np.log(sum_exp) - scores[y[i]]
+        for j in range(num_classes):
+            p = exp_scores[j] / sum_exp
+            dW[:, j] += (p - (j == y[i])) * X[i]
+    loss /= num_train
+    dW /= num_train
+    loss += 0.5 * reg * np.sum(W * W)
+    dW += reg * W
+    return float(loss), dW
+""",
+            )
+        ],
+    ),
+    # CS231n's vectorized version: X.dot(W), row maxima as [:, np.newaxis], log-probabilities,
+    # and 1 subtracted at the true classes in place.
+    correct(
+        "softmax_loss-vectorized-cs231n-newaxis-and-dot",
+        [
+            (
+                VECTORIZED_BODY,
+                """    num_train = X.shape[0]
+    scores = X.dot(W)
+    scores -= scores.max(axis=1)[:, np.newaxis]
+    log_probs = scores - np.log(np.exp(scores).sum(axis=1))[:, np.newaxis]
+    loss = -log_probs[np.arange(num_train), y].sum() / num_train + 0.5 * reg * np.sum(W * W)
+    dscores = np.exp(log_probs)
+    dscores[np.arange(num_train), y] -= 1
+    dW = X.T.dot(dscores) / num_train + reg * W
+    return float(loss), dW
+""",
+            )
+        ],
+    ),
+    # Keras' categorical_crossentropy clips to [epsilon, 1 - epsilon] with epsilon = 1e-7; the
+    # one-hot by comparing each label with np.arange(C).
+    correct(
+        "softmax_loss-keras-clip-both-ends-and-one-hot-by-comparison",
+        [
+            (
+                ONE_HOT_BODY,
+                "    y = np.asarray(y, dtype=int)\n    return (y[:, None] == np.arange(num_classes)).astype(float)\n",
+            ),
+            (
+                CROSS_ENTROPY_TAIL,
+                """    epsilon = 1e-7  # keras.backend.epsilon()
+    true_class_probs = np.clip(probs, epsilon, 1.0 - epsilon)[np.arange(len(y)), y]
+    return float(-np.log(true_class_probs).mean())
+""",
+            ),
+        ],
+    ),
+    # scikit-learn's log_loss floor of 1e-15 with np.maximum, the true-class entries through
+    # np.take_along_axis, the one-hot written with np.put_along_axis.
+    correct(
+        "softmax_loss-take-and-put-along-axis-with-sklearn-floor",
+        [
+            (
+                ONE_HOT_BODY,
+                """    y = np.asarray(y, dtype=int)
+    encoded = np.zeros((len(y), num_classes))
+    np.put_along_axis(encoded, y[:, None], 1.0, axis=1)
+    return encoded
+""",
+            ),
+            (
+                CROSS_ENTROPY_TAIL,
+                """    true_class_probs = np.take_along_axis(probs, y[:, None], axis=1)[:, 0]
+    return float(np.mean(-np.log(np.maximum(true_class_probs, 1e-15))))
+""",
+            ),
+        ],
+    ),
+    # A callable instance in place of the function (the contract's name still calls it), its loop in
+    # __call__: class-based losses as in PyTorch-inspired from-scratch code.
+    correct(
+        "softmax_loss-naive-as-an-instance-of-a-loss-class",
+        [
+            ("def softmax_loss_naive(W, X, y, reg):\n", "def _naive_documented(W, X, y, reg):\n"),
+            (
+                NAIVE_BODY,
+                NAIVE_BODY
+                + "\n\nclass NaiveSoftmaxLoss:\n    def __call__(self, W, X, y, reg):\n"
+                + NAIVE_BODY.replace("\n    ", "\n        ").replace("    num_examples", "        num_examples", 1)
+                + "\n\nsoftmax_loss_naive = NaiveSoftmaxLoss()\n",
+            ),
+        ],
+    ),
+    # The max of all scores subtracted, not each row's: exp(shifted) of a row far below it sums to 0.
+    broken(
+        "softmax_loss-vectorized-subtracts-the-max-of-the-whole-matrix",
+        [
+            (
+                "    shifted = scores - np.max(scores, axis=1, keepdims=True)\n    log_probs = shifted - np.log(",
+                "    shifted = scores - np.max(scores)\n    log_probs = shifted - np.log(",
+            )
+        ],
+        feedback="the max subtracted over the whole score matrix, not each row's",
     ),
 ]
