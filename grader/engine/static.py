@@ -2,7 +2,8 @@
 
 The contract allows helpers, so "has a loop", "has no loop" and "uses no
 library tanh" are questions about everything a function reaches, not its own
-body: the module-level functions it calls or passes on (`map(helper, ...)`),
+body: the module-level functions and classes (every method of a class, for
+an instance such as `tanh = Tanh()` too) it calls or passes on (`map(helper, ...)`),
 through module-level aliases (`_impl = helper`, `_t = np.tanh`, `from numpy
 import tanh as _t`), and under its own name when that is an alias itself
 (`softmax_loss_vectorized = _impl`). The source is parsed, never imported.
@@ -68,13 +69,33 @@ class ModuleSource:
                     bound = alias.asname or alias.name.split(".")[0]
                     self.names[bound] = ast.Constant(value=f"import:{dotted if alias.asname or module else bound}")
 
-    def definition(self, name: str) -> ast.AST | None:
-        """The function `name` is, following module-level aliases (`name = other`); None if not one."""
+    def _bound(self, name: str) -> ast.AST | None:
+        """What module-level `name` is bound to, following aliases (`name = other`)."""
         seen = set()
         value = self.names.get(name)
         while isinstance(value, ast.Name) and value.id not in seen:
             seen.add(value.id)
             value = self.names.get(value.id)
+        return value
+
+    def _instance_class(self, value: ast.AST | None) -> ast.ClassDef | None:
+        """The module's class of which `value` (`Tanh()`) makes an instance, if it is such a call."""
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+            cls = self._bound(value.func.id)
+            return cls if isinstance(cls, ast.ClassDef) else None
+        return None
+
+    def definition(self, name: str) -> ast.AST | None:
+        """The function `name` is, following module-level aliases (`name = other`); None if not one.
+
+        An instance of one of the module's classes (`tanh = Tanh()`) is the function its `__call__` is.
+        """
+        value = self._bound(name)
+        cls = self._instance_class(value)
+        if cls is not None:
+            return next(
+                (item for item in cls.body if isinstance(item, FUNCTIONS[:2]) and item.name == "__call__"), None
+            )
         return value if isinstance(value, FUNCTIONS) else None
 
     def defines(self, name: str) -> bool:
@@ -86,7 +107,10 @@ class ModuleSource:
         pending = [name]
         while pending:
             current = pending.pop()
-            node = self.definition(current)
+            # A class the code uses, or an instance of one, is reached whole: its methods call each other.
+            node = self._instance_class(self._bound(current)) or self.definition(current)
+            if node is None and isinstance(self._bound(current), ast.ClassDef):
+                node = self._bound(current)
             if node is None or id(node) in found:
                 continue
             found[id(node)] = Reached(getattr(node, "name", current), node)  # a def's own name, not an alias
