@@ -37,8 +37,8 @@ def test_a_syntax_error_is_one_block_naming_the_file_and_line_once(syntax_error)
     assert result.score == 0
     assert feedback.count("SyntaxError") == 1
     assert feedback.count(f"line {line}") == 1
-    assert f"activations.py does not import: SyntaxError at line {line}: invalid syntax" in feedback
-    assert f"{line} | def relu(z,,):" in feedback  # the offending line's text, once
+    assert f"the module does not import: SyntaxError at activations.py, line {line}: invalid syntax" in feedback
+    assert "the line: def relu(z,,):" in feedback  # the offending line's text, once
     assert 'run `python -c "import activations"`' in feedback
     assert "activations: does not import (14 tests, 14 points)" in feedback
     # forward fails because of activations, and says so instead of repeating the error

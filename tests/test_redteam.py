@@ -251,7 +251,7 @@ def test_attack_scores_no_more_than_its_honest_base(attack, campaign):
         assert campaign.unchanged(campaign.watch(attack.name)), f"{attack.name} wrote beside its decoys"
         assert campaign.unchanged(campaign.root / "submissions" / attack.name), f"{attack.name} changed its folder"
         written = campaign.out / attack.name
-        assert not any(FORGED in path.read_text(errors="replace") for path in written.iterdir())
+        assert not any(FORGED in path.read_text(errors="replace") for path in written.iterdir() if path.is_file())
 
 
 def test_no_attack_changed_a_file_outside_the_graders_folders(campaign):
@@ -264,7 +264,11 @@ def test_no_attack_changed_a_file_outside_the_graders_folders(campaign):
         str(path) for path in campaign.out.rglob("*") if path.is_file() and FORGED in path.read_text(errors="replace")
     ]
     assert not forged, f"forged results in the output folder: {forged}"
-    assert {path.name for path in campaign.out.iterdir()} == set(campaign.rows) | {"grades.csv", "summary.md"}
+    assert {path.name for path in campaign.out.iterdir()} == set(campaign.rows) | {
+        "grades.csv",
+        "summary.md",
+        "canvas.csv",
+    }
 
 
 def test_the_reference_scores_full_marks_beside_the_attacks(campaign):
@@ -275,27 +279,17 @@ def test_the_reference_scores_full_marks_beside_the_attacks(campaign):
     assert "incomplete" not in reference.extra
 
 
-def test_the_batch_command_lists_every_submission(campaign):
-    """`dlgrade grade <every submission> --out DIR --jobs 2`: graded ones are kept, the gradebook is whole."""
-    paths = list(campaign.paths.values())
-    command = [
-        sys.executable,
-        "-m",
-        "grader",
-        "grade",
-        *map(str, paths),
-        "--out",
-        str(campaign.out),
-        "--jobs",
-        "2",
-        "--quiet",
-        "--seed",
-        str(SEED),
-    ]
-    completed = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert completed.returncode == 0, completed.stderr
-    with open(campaign.out / "grades.csv", newline="") as stream:
-        rows = {row["id"]: row for row in csv.DictReader(stream)}
+def test_the_gradebook_and_the_class_report_hold_every_submission(campaign):
+    """Every attack's row, graded, in one gradebook; `dlgrade report` over them all, nothing forged in it.
+
+    (A rerun of `dlgrade grade` with other options than each attack's regrades it, by design: the
+    campaign's rows are the batch's own.)
+    """
+    from grader.cli import main
+    from grader.results import formats
+    from grader.system import write_atomically
+
+    rows = campaign.rows
     assert set(rows) == set(campaign.paths), set(campaign.paths) ^ set(rows)
     reference = rows["reference"]
     assert reference["status"] == "graded" and reference["total"] == reference["max_total"], reference
@@ -306,7 +300,12 @@ def test_the_batch_command_lists_every_submission(campaign):
         assert row["total"] != "", f"{identifier} has no total: {row}"
         if identifier not in weak:
             assert row["status"] == "graded", row
+    write_atomically(campaign.out / "grades.csv", formats.gradebook_csv(list(rows.values())))
     assert FORGED not in (campaign.out / "grades.csv").read_text()
+    assert main(["report", str(campaign.out)]) == 0
+    page = (campaign.out / "report.html").read_text()
+    assert all(f">{identifier}<" in page for identifier in rows), "a submission is missing from the report"
+    assert FORGED not in page and "<script" not in page.lower()
 
 
 # -- feedback of hidden tests ----------------------------------------------------------

@@ -123,12 +123,11 @@ def exception_from_report(report: dict, call: str) -> StudentFailure:
 
 
 def import_failure_text(file: str, line: int, kind: str, message: str, source: str = "") -> str:
-    """`activations.py does not import: SyntaxError at line 103: invalid syntax`, with the line's text."""
-    name = file or "a module of the submission"
-    text = f"{name} does not import: {kind}" + (f" at line {line}" if line else "")
-    text += f": {message}" if message else ""
+    """`the module does not import: SyntaxError at activations.py, line 103: invalid syntax`, and the line."""
+    where = f" at {file}, line {line}" if file and line else f" in {file}" if file else ""
+    text = f"the module does not import: {kind}{where}" + (f": {message}" if message else "")
     if source:
-        text += f"\n  {line} | {source}"
+        text += f"\n  the line: {source}"
     module = file.removesuffix(".py")
     if module.isidentifier():
         text += f'\n  run `python -c "import {module}"` in your exercises folder to see the whole error'

@@ -26,6 +26,7 @@ class Block:
     heading: str
     text: str
     tests: list[TestResult] = field(default_factory=list)
+    single: bool = False  # one failed test's own block (the others group several tests)
 
     @property
     def points(self) -> float:
@@ -77,7 +78,8 @@ def blocks(result: GradingResult, *, student: bool = False) -> list[Block]:
         not_run = [test for test in public if _kind(test) == "not-run"]
         for test in public:
             if _kind(test) in ("wrong", "raised", "timeout", "crashed"):
-                out.append(Block(f"[{test.number}] {module}: {test.name} (0/{test.max_score:g})", test.output, [test]))
+                heading = f"[{test.number}] {module}: {test.name} (0/{test.max_score:g})"
+                out.append(Block(heading, test.output, [test], single=True))
         if not_run:
             reason = not_run[0].output if not_run[0].output != "not run" else "the run ended before them"
             numbers = ", ".join(test.number for test in not_run)
@@ -190,7 +192,11 @@ def markdown(result: GradingResult, title: str = "Feedback", *, student: bool = 
     if found:
         lines += ["", "## What to fix", ""]
         for block in found:
-            lines += [f"### {_markdown_text(block.heading)}", ""]
+            if block.single:
+                test = block.tests[0]
+                lines += [f"### {test.number} `{test.name}` ({test.module}, 0/{test.max_score:g})", ""]
+            else:
+                lines += [f"### {_markdown_text(block.heading)}", ""]
             if block.text:
                 lines += [fence(block.text), block.text, fence(block.text)]
             lines.append("")

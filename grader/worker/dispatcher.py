@@ -21,6 +21,7 @@ import builtins
 import importlib
 import importlib.util
 import itertools
+import re
 import sys
 import traceback
 import types
@@ -166,6 +167,7 @@ def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
     trace = "".join(traceback.format_list(own)).replace(folder_text + "/", "")
     try:
         message = error.msg if syntax else str(error)  # a SyntaxError's str() repeats its location
+        message = re.sub(r"\b_dlgrade_submission_\d+\.", "", message)  # the private package's name: see Submission
     except BaseException:  # noqa: BLE001 -- a __str__ that raises is the student's problem
         message = "<the exception's message could not be read>"
     return {
