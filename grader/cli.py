@@ -128,26 +128,13 @@ class Progress:
             self.stream.flush()
 
 
-def exercise_names(modules: list[str] | None = None) -> dict[str, str]:
-    """Every function the graded suite checks -> its module, read from the suite's @graded markers."""
-    import re
-
-    from grader.engine.runner import SUITE
-
-    names: dict[str, str] = {}
-    for module in modules or MODULES:
-        path = SUITE / f"test_{module}.py"
-        if path.is_file():
-            for name in re.findall(r"exercise=\"(\w+)\"", path.read_text()):
-                names.setdefault(name, module)
-    return names
-
-
 def parse_functions(names: list[str], modules: list[str] | None) -> tuple[str, ...]:
     """`-k` names: each must be a function some test checks (in the modules asked for)."""
     import difflib
 
-    known = exercise_names(modules)
+    from grader.engine.runner import graded_exercises
+
+    known = [name for module, found in graded_exercises().items() if module in (modules or MODULES) for name in found]
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)

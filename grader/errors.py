@@ -89,8 +89,8 @@ class StudentRaised(StudentFailure):
     type_name = "Exception"
     builtin = "Exception"
 
-    def __init__(self, message: str, report: dict, facts: dict | None = None):
-        super().__init__(message, {"exception": report.get("builtin", "Exception"), **(facts or {})})
+    def __init__(self, message: str, report: dict):
+        super().__init__(message, {"exception": report.get("builtin", "Exception")})
         self.report = report
         self.type_name = report.get("type", "Exception")
         self.builtin = report.get("builtin", "Exception")

@@ -12,6 +12,7 @@ import ast
 import pytest
 
 from grader.course import MODULE_IMPORTS, MODULE_POINTS, MODULES
+from grader.engine.runner import graded_exercises
 from tests.helpers import ROOT
 
 SUITES = [ROOT / "grader" / "suite", ROOT / "grader" / "hidden"]
@@ -93,20 +94,12 @@ def test_modules_import_only_what_the_course_says():
         assert relative == set(MODULE_IMPORTS[module]), (module, relative)
 
 
-def graded_exercises(folder) -> dict[str, set[str]]:
-    """{module: the exercises its @graded tests in `folder` check}, read from the decorators."""
-    found = {}
-    for path in sorted(folder.glob("test_*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "graded":
-                exercise = next(keyword.value.value for keyword in node.keywords if keyword.arg == "exercise")
-                found.setdefault(path.stem.removeprefix("test_"), set()).add(exercise)
-    return found
-
-
 def test_every_graded_exercise_has_a_hidden_recheck():
     """An exercise without one can be passed with a table of its published inputs (grader.engine.scoring)."""
-    public, hidden = graded_exercises(ROOT / "grader" / "suite"), graded_exercises(ROOT / "grader" / "hidden")
+    public, hidden = (
+        {module: set(names) for module, names in graded_exercises(ROOT / "grader" / folder).items()}
+        for folder in ("suite", "hidden")
+    )
     missing = {
         module: sorted(exercises - hidden.get(module, set()))
         for module, exercises in public.items()

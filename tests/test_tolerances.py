@@ -14,6 +14,7 @@ import pytest
 
 from grader import tolerances
 from grader.course import MODULES
+from grader.engine.runner import graded_exercises
 from grader.tolerances import TOLERANCES, Tolerance
 from tests.helpers import ROOT
 
@@ -77,15 +78,6 @@ def documented_tables() -> dict[str, dict[tuple[str, str], Tolerance]]:
     return tables
 
 
-def graded_exercises(module: str) -> set[str]:
-    """The exercises the @graded tests of grader/suite/test_<module>.py check."""
-    found = set()
-    for node in ast.walk(ast.parse((SUITE / f"test_{module}.py").read_text())):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "graded":
-            found.update(keyword.value.value for keyword in node.keywords if keyword.arg == "exercise")
-    return found
-
-
 def test_the_contract_has_one_table_per_module_in_the_course_order():
     assert list(documented_tables()) == list(MODULES)
 
@@ -93,14 +85,14 @@ def test_the_contract_has_one_table_per_module_in_the_course_order():
 @pytest.mark.parametrize("module", MODULES)
 def test_a_modules_table_shows_each_of_its_graded_functions(module):
     shown = {function for function, _ in documented_tables()[module]}
-    assert shown == graded_exercises(module), (
-        f"docs/contract.md, ### {module}: missing {sorted(graded_exercises(module) - shown)}, "
-        f"not graded {sorted(shown - graded_exercises(module))}"
+    graded = set(graded_exercises()[module])
+    assert shown == graded, (
+        f"docs/contract.md, ### {module}: missing {sorted(graded - shown)}, not graded {sorted(shown - graded)}"
     )
 
 
 def test_every_graded_function_has_an_entry_in_the_code():
-    graded = {exercise for module in MODULES for exercise in graded_exercises(module)}
+    graded = {exercise for names in graded_exercises().values() for exercise in names}
     assert set(TOLERANCES) == graded, (
         f"grader/tolerances.py: missing {sorted(graded - set(TOLERANCES))}, "
         f"not graded {sorted(set(TOLERANCES) - graded)}"

@@ -15,6 +15,7 @@ marked not run. `fresh_process=False` runs it in this process instead
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import os
@@ -46,6 +47,31 @@ def suite_files(modules=None, hidden: bool = False) -> list[Path]:
         if hidden and (HIDDEN / f"test_{module}.py").is_file():
             files.append(HIDDEN / f"test_{module}.py")
     return files
+
+
+def graded_exercises(folder: Path = SUITE) -> dict[str, list[str]]:
+    """{module: the functions the @graded tests of `folder`'s test_<module>.py check, in file order}.
+
+    Read from the decorators' source, never by importing the tests.
+    """
+    found: dict[str, list[str]] = {}
+    for module in MODULES:
+        path = Path(folder) / f"test_{module}.py"
+        if not path.is_file():
+            continue
+        calls = [
+            node
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "graded"
+        ]
+        names = [
+            keyword.value.value
+            for call in sorted(calls, key=lambda call: call.lineno)
+            for keyword in call.keywords
+            if keyword.arg == "exercise"
+        ]
+        found[module] = list(dict.fromkeys(names))
+    return found
 
 
 def pytest_arguments(

@@ -28,10 +28,6 @@ class Block:
     tests: list[TestResult] = field(default_factory=list)
     single: bool = False  # one failed test's own block (the others group several tests)
 
-    @property
-    def points(self) -> float:
-        return sum(test.max_score for test in self.tests)
-
 
 def _kind(test: TestResult) -> str:
     return (test.failure or {}).get("kind", "wrong")
