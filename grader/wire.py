@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 
 import numpy as np
 
@@ -52,14 +53,23 @@ MAX_DEPTH = LIMITS.wire_depth
 MAX_STRING = LIMITS.wire_string_chars
 
 
+# The worker imports each submission as a package of this name and a number (grader.worker.dispatcher);
+# the student knows its modules as `activations`, never `_dlgrade_submission_0.activations`.
+SUBMISSION_PACKAGE = "_dlgrade_submission_"
+_PACKAGE_PREFIX = re.compile(rf"\b{SUBMISSION_PACKAGE}\d+\.")
+
+
+def without_package(text: str) -> str:
+    """`text` with the submission's private package name left out of every dotted name in it."""
+    return _PACKAGE_PREFIX.sub("", text)
+
+
 def type_name(value) -> str:
     """`torch.Tensor`, `activations.Box`: a type as the student knows it (no private package prefix)."""
     cls = type(value)
     module = str(cls.__module__)
-    if module.startswith("_dlgrade_submission_"):  # the worker's private package (grader.worker.dispatcher)
-        module = module.partition(".")[2]
     name = str(cls.__qualname__).replace(".<locals>.", ".")
-    return name if module in ("builtins", "") else f"{module}.{name}"
+    return name if module in ("builtins", "") else without_package(f"{module}.{name}")
 
 
 def encode(value, _depth: int = 0):

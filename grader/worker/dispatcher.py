@@ -21,7 +21,6 @@ import builtins
 import importlib
 import importlib.util
 import itertools
-import re
 import sys
 import traceback
 import types
@@ -44,7 +43,7 @@ class Submission:
 
     def __init__(self, folder: Path):
         self.folder = Path(folder).resolve()
-        self.package = f"_dlgrade_submission_{next(_package_numbers)}"
+        self.package = f"{wire.SUBMISSION_PACKAGE}{next(_package_numbers)}"
         spec = importlib.util.spec_from_file_location(
             self.package, self.folder / "__init__.py", submodule_search_locations=[str(self.folder)]
         )
@@ -167,7 +166,7 @@ def describe_exception(error: BaseException, folder: Path, phase: str) -> dict:
     trace = "".join(traceback.format_list(own)).replace(folder_text + "/", "")
     try:
         message = error.msg if syntax else str(error)  # a SyntaxError's str() repeats its location
-        message = re.sub(r"\b_dlgrade_submission_\d+\.", "", message)  # the private package's name: see Submission
+        message = wire.without_package(message)
     except BaseException:  # noqa: BLE001 -- a __str__ that raises is the student's problem
         message = "<the exception's message could not be read>"
     return {
