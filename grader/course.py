@@ -17,6 +17,7 @@ MODULE_POINTS = {
     "device": 6,
 }
 MODULES = tuple(MODULE_POINTS)
+TORCH_MODULES = ("cnn", "device")  # the modules whose exercises use PyTorch
 TOTAL_POINTS = sum(MODULE_POINTS.values())  # 100
 
 # Which modules a submission's module imports (relative imports inside the

@@ -28,6 +28,10 @@ class IsolationRefused(UsageError):
     """The worker would run as root without namespaces: grading stops unless weak isolation is allowed."""
 
 
+class TemplateGone(OSError):
+    """The worker template this process used has ended (`grader.engine.template`): a new one takes its place."""
+
+
 class NotPlainData(TypeError):
     """A value that may not cross the boundary (said on the sending side)."""
 

@@ -62,9 +62,12 @@ def kill_user(uid: int, rounds: int = 50):
             try:
                 if os.stat(f"/proc/{entry}").st_uid != uid:
                     continue
+                with open(f"/proc/{entry}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        continue  # a zombie runs nothing; its parent reaps it
                 os.kill(int(entry), signal.SIGKILL)
                 found = True
-            except (OSError, ValueError):
+            except (OSError, ValueError, IndexError):
                 continue
         if not found:
             return
@@ -243,10 +246,11 @@ def run_in_own_group(command: list[str], timeout: float, address_space_bytes: in
 
 
 @contextlib.contextmanager
-def atomic_output(path: Path):
+def atomic_output(path: Path, durable: bool = True):
     """A temporary path beside `path` to write; moved onto `path` when the block ends without error.
 
-    A reader sees the old file or the new one, never half of one.
+    A reader sees the old file or the new one, never half of one. `durable`:
+    synced to disk first, so that a power cut cannot leave an empty file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -254,15 +258,16 @@ def atomic_output(path: Path):
     os.close(handle)
     try:
         yield Path(temporary)
-        with open(temporary, "rb+") as stream:
-            os.fsync(stream.fileno())
+        if durable:
+            with open(temporary, "rb+") as stream:
+                os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
 
 
-def write_atomically(path: Path, data: str | bytes):
+def write_atomically(path: Path, data: str | bytes, durable: bool = True):
     """Write `data` (text as UTF-8) to `path` atomically (see `atomic_output`)."""
-    with atomic_output(path) as temporary:
+    with atomic_output(path, durable) as temporary:
         temporary.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)

@@ -54,9 +54,25 @@ def make_submission(folder: Path, module: str | None = None, edits=(), base: Pat
     return folder
 
 
+_LANES = []
+
+
 def grade(submission: Path, modules=None, hidden: bool = False, **options) -> GradingResult:
-    """Grade `submission` the way `dlgrade grade` does (a fresh process, sandboxed) and return the result."""
-    return runner.grade(Path(submission), modules=modules, hidden=hidden, **options)
+    """Grade `submission` the way a batch of `dlgrade grade` does and return the result.
+
+    A fresh grading process, forked by one of this test run's lanes
+    (`grader.engine.lanes`), with a sandboxed worker forked by the lane's
+    worker template: the path every batch takes, paying the imports once.
+    """
+    if not _LANES:
+        import atexit
+
+        from grader.engine.lanes import Lanes
+
+        _LANES.append(Lanes(runner.pytest_environment()))
+        atexit.register(_LANES[0].close)
+    with _LANES[0].lane() as lane:
+        return runner.grade(Path(submission), modules=modules, hidden=hidden, lane=lane, **options)
 
 
 def failures(result: GradingResult) -> str:

@@ -44,7 +44,17 @@ from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed, exc
 from grader.limits import LIMITS
 from grader.results.model import GradingResult, load
 from tests.helpers import ROOT, SOLUTIONS, failures, make_submission, memory_groups_work
-from tests.redteam.attacks import ATTACK_CLASSES, ATTACKS, ECHO, FORGED, MORE_CLASSES, Places, build_attack, build_base
+from tests.redteam.attacks import (
+    ATTACK_CLASSES,
+    ATTACKS,
+    ECHO,
+    FORGED,
+    MORE_CLASSES,
+    REPLY_FD,
+    Places,
+    build_attack,
+    build_base,
+)
 
 SEED = 1  # the hidden tests' seed, the same for every submission
 BASE_TIME_LIMIT = 180.0  # seconds for an honest base's whole grading
@@ -269,6 +279,13 @@ def test_no_attack_changed_a_file_outside_the_graders_folders(campaign):
         "summary.md",
         "canvas.csv",
     }
+
+
+def test_the_stalling_attack_really_stalls_the_reply_and_is_cut_at_the_call_limit(campaign):
+    """The attack finds the reply pipe (as any code in the worker can) and stalls it mid-message."""
+    result = campaign.result("reply-pipe-stalled-mid-message")
+    outputs = [test.output for test in result.tests if test.exercise == "train_two_layer_net" and not test.hidden]
+    assert outputs and all("did not finish in" in output for output in outputs), outputs
 
 
 def test_the_reference_scores_full_marks_beside_the_attacks(campaign):
@@ -578,19 +595,22 @@ def test_student_text_cannot_break_out_of_the_reports(tmp_path):
 
 # -- the trusted side stays bounded -----------------------------------------------------------
 
-FLOODING_RELU = '''
-import json, os, sys
+FLOODING_RELU = (
+    REPLY_FD.replace("%", "%%")
+    + '''
+import os
 
 
 def relu(z):
     """Writes 320 MB of frames with foreign ids to the trusted side's pipe, then answers as usual."""
-    fd = json.loads(sys.argv[1])["reply_fd"]
+    fd = _reply_fd()
     body = ("[" + "1," * (7 * 1024 * 1024) + "1]").encode()  # 14 MiB of a JSON list of ints
     frame = len(body).to_bytes(4, "big") + b"NOT-YOUR" + body
     for _ in range(20):
         os.write(fd, frame)
     return %(answer)s
 '''
+)
 
 MEASURE_SCRIPT = """
 import resource, sys

@@ -37,6 +37,7 @@ from xml.etree import ElementTree
 import grader
 from grader.course import MODULES, module_files
 from grader.engine import intake, runner, seeds
+from grader.engine.lanes import Lanes
 from grader.errors import SubmissionError, UsageError
 from grader.limits import LIMITS
 from grader.results import formats, report
@@ -296,12 +297,15 @@ def grade_batch(
     threads = max(1, (os.cpu_count() or 1) // max(1, jobs))  # each parallel grading gets its share of cores
 
     graded: dict[str, GradingResult] = {}
+    # One lane per parallel grading: torch, the suite and the worker template load once per lane.
+    lanes = Lanes(runner.pytest_environment(threads), options.get("modules")) if cluster is None else None
 
     def work(job: Job):
         if cluster is not None:
             result = cluster.grade(opened.get(job.path, job.path), options)
         else:
-            result = runner.grade(opened.get(job.path, job.path), threads=threads, **options)
+            with lanes.lane() as lane:
+                result = runner.grade(opened.get(job.path, job.path), threads=threads, lane=lane, **options)
         result.extra.update(records[job.identifier], id=job.identifier)
         write_submission_files(out / job.identifier, result, job.identifier, junit)
         graded[job.identifier] = result
@@ -338,6 +342,9 @@ def grade_batch(
         for future, job in futures.items():
             if job.identifier not in problems:
                 collect(job, future)
+    finally:
+        if lanes is not None:
+            lanes.close()
     bar.close()
     rows, results = [], {}
     for job in all_jobs:

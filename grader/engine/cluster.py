@@ -7,7 +7,8 @@ machine: it opens each submission there (a zip, notebooks), and sends a Dask
 worker only the module files' bytes and the options, with the hidden tests'
 seed already drawn (the course secret never leaves this machine). The task
 (`grade_files`) writes the files into a folder of its own and grades them
-with `grader.engine.runner.grade`, the same sandboxed way as a local batch
+with `grader.engine.runner.grade` in one of the Dask worker's lanes
+(`grader.engine.lanes`), the same sandboxed way as a local batch
 (so run the Dask workers as root on Linux for full isolation, as locally), and
 returns results.json's data. This side writes the files, atomically, exactly
 once per submission: a task whose worker is lost mid-grading is run again
@@ -46,7 +47,22 @@ def grade_files(files: dict[str, bytes], options: dict, version: str) -> dict:
             if Path(name).name != name or not name.endswith(".py"):
                 raise ValueError(f"{name!r} is not a module file's name")
             (folder / name).write_bytes(data)
-        return runner.grade(folder, work_dir=Path(temporary), **options).to_json()
+        with _lanes(options.get("modules")).lane() as lane:
+            return runner.grade(folder, work_dir=Path(temporary), lane=lane, **options).to_json()
+
+
+_LANES = {}
+
+
+def _lanes(modules):
+    """This Dask worker's lanes (`grader.engine.lanes`) for gradings of `modules`: its tasks share them."""
+    from grader.engine import runner
+    from grader.engine.lanes import Lanes
+
+    key = tuple(modules or ())
+    if key not in _LANES:
+        _LANES.setdefault(key, Lanes(runner.pytest_environment(), modules))  # one, where two tasks race
+    return _LANES[key]
 
 
 class Cluster:

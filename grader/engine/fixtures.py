@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.course import TORCH_MODULES
 from grader.engine import scoring
 from grader.engine.intake import module_files
 from grader.engine.student import Student
@@ -57,7 +58,12 @@ def pytest_sessionstart(session):
     else:
         from grader.engine.sandbox import Sandboxed
 
-        backend = Sandboxed(folder, allow_weak_isolation=config.getoption("allow_weak_isolation"))
+        graded = {scoring.module_name(argument.split("::")[0]) for argument in config.args}
+        backend = Sandboxed(
+            folder,
+            allow_weak_isolation=config.getoption("allow_weak_isolation"),
+            torch=bool(graded & set(TORCH_MODULES)),  # the worker template preloads it
+        )
     config.stash[scoring.RUN_FACTS]["submission"] = str(folder)
     if config.getoption("allow_weak_isolation"):
         config.stash[scoring.RUN_FACTS]["weak_isolation_allowed"] = True

@@ -6,8 +6,9 @@ The suite (`grader/suite`, and `grader/hidden` when hidden tests are asked
 for) runs under pytest with the plugin of `grader.engine.fixtures`, which
 starts the submission's backend (the sandboxed worker by default).
 
-By default pytest runs in a fresh trusted process that rewrites a partial
-results file after every test, so a submission that exhausts its total time
+By default pytest runs in a fresh trusted process (in a batch, a fork of a
+lane that has imported the suite and torch once: `grader.engine.lanes`) that
+rewrites a partial results file after every test, so a submission that exhausts its total time
 (or a run that is killed) still yields every test graded so far, the rest
 marked not run. `fresh_process=False` runs it in this process instead
 (`dlgrade check`: a second interpreter would cost a second start-up).
@@ -108,6 +109,11 @@ def pytest_arguments(
         "grader.engine.fixtures",
         "-p",
         "no:cacheprovider",
+        # Neither decides an outcome; the first costs 0.5 s of garbage collection at the end.
+        "-p",
+        "no:unraisableexception",
+        "-p",
+        "no:logging",
         "--assert=plain",
     ]
     arguments += ["-q", "--tb=no", "--no-score-table"] if terminal else ["-p", "no:terminal"]
@@ -183,13 +189,15 @@ def grade(
     exercises: tuple[str, ...] = (),
     first: bool = False,
     progress=None,
+    lane=None,
 ) -> GradingResult:
     """Grade the submission at `path` (or one already opened) and return its result.
 
     `threads` caps the compute threads of both processes (for batches run in
     parallel). `fresh_process=False` runs pytest in this process, without a
     total time limit (see the module's docstring); there `progress(done, total, module)`
-    is called as each test starts and once more at the end. Raises `IsolationRefused`
+    is called as each test starts and once more at the end. `lane` (a batch's
+    `grader.engine.lanes.Lane`) runs the fresh process as a fork of itself. Raises `IsolationRefused`
     before anything runs where the sandbox would run the code as root
     (`grader.engine.sandbox.preflight`), unless `allow_weak_isolation`.
     """
@@ -210,7 +218,7 @@ def grade(
             first=first,
         )
         if fresh_process:
-            result = _in_fresh_process(submission.folder, suite, time_limit, deadline, work_dir, threads)
+            result = _in_fresh_process(submission.folder, suite, time_limit, deadline, work_dir, threads, lane)
         else:
             result = _in_this_process(submission.folder, suite, progress)
         submission.in_its_terms(result)
@@ -247,18 +255,31 @@ def _in_this_process(folder: Path, suite: dict, progress=None) -> GradingResult:
     return keeper.result
 
 
-def _in_fresh_process(folder: Path, suite: dict, time_limit, deadline, work_dir, threads) -> GradingResult:
+def _in_fresh_process(folder: Path, suite: dict, time_limit, deadline, work_dir, threads, lane=None) -> GradingResult:
     with tempfile.TemporaryDirectory(prefix="dlgrade-run-", dir=work_dir) as temporary:
-        results, partial = Path(temporary) / "results.json", Path(temporary) / "partial.json"
-        command = [sys.executable, "-m", "pytest", *pytest_arguments(folder, **suite, results=results, partial=partial)]
-        completed = run_in_own_group(
-            command,
-            max(1.0, deadline - time.monotonic()),
-            address_space_bytes=LIMITS.trusted_memory_bytes,
-            cwd=temporary,
-            env=pytest_environment(threads),
-            stderr=subprocess.STDOUT,
-        )
+        # Everything the grading writes lies in here and goes with it, however the grading ended:
+        # its results (readable by this user only) and, under tmp/, the sandbox's files, which
+        # the worker's own user must reach (grader.engine.sandbox).
+        run = Path(temporary)
+        os.chmod(run, 0o711)
+        (run / "results").mkdir(mode=0o700)
+        (run / "tmp").mkdir()
+        os.chmod(run / "tmp", 0o711)
+        results, partial = run / "results" / "results.json", run / "results" / "partial.json"
+        arguments = pytest_arguments(folder, **suite, results=results, partial=partial)
+        timeout = max(1.0, deadline - time.monotonic())
+        environment = {**pytest_environment(threads), "TMPDIR": str(run / "tmp")}
+        if lane is not None:
+            completed = lane.run(arguments, run / "results", timeout, environment)
+        else:
+            completed = run_in_own_group(
+                [sys.executable, "-m", "pytest", *arguments],
+                timeout,
+                address_space_bytes=LIMITS.trusted_memory_bytes,
+                cwd=run / "results",
+                env=environment,
+                stderr=subprocess.STDOUT,
+            )
         for candidate in (results, partial):
             if candidate.is_file():
                 try:

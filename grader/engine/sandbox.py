@@ -1,8 +1,10 @@
 """The sandboxed backend: the submission runs in a confined worker process.
 
-`Sandboxed` starts `python -I` on a private copy of the submission with a
-scrubbed environment, resource limits and, where the OS allows, its own
-namespaces (see `grader.worker.confinement`), and talks to it over two pipes with
+`Sandboxed` runs a worker on a private copy of the submission: a fork of the
+worker template (`grader.engine.template`, a `python -I` with a scrubbed
+environment that has imported NumPy, and PyTorch where asked, once), which
+confines itself afresh with resource limits and, where the OS allows, its own
+namespaces (see `grader.worker.confinement`). It talks to it over two pipes with
 length-prefixed JSON (`grader.channel.Channel`). A call that overruns its time
 limit gets the worker's whole process group killed (SIGKILL); a worker that
 died for any reason is started afresh for the next call, so one test's crash
@@ -16,10 +18,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
-import json
 import os
 import secrets
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,11 +29,12 @@ import time
 from pathlib import Path
 
 from grader.channel import STATUS, Channel
+from grader.engine import template
 from grader.engine.cgroup import CpuGroup, MemoryGroup
 from grader.engine.intake import private_copy
-from grader.errors import IsolationRefused
+from grader.errors import IsolationRefused, TemplateGone
 from grader.limits import LIMITS, Limits
-from grader.system import die_with_parent, kill_group, kill_user, start_process
+from grader.system import kill_user
 from grader.worker.confinement import (
     CLONE_NEWIPC,
     CLONE_NEWNET,
@@ -85,6 +86,28 @@ def preflight(namespaces: bool = True, allow_weak_isolation: bool = False):
     problem = why_no_user_of_its_own([tempfile.gettempdir()], secret_paths())
     if problem is not None:
         raise IsolationRefused(refusal(problem))
+
+
+def worker_environment(limits: Limits = LIMITS) -> dict:
+    """The workers' environment (each gets its own HOME and TMPDIR besides): nothing of the grader's leaks."""
+    threads = os.environ.get("DLGRADE_WORKER_THREADS", str(limits.threads))
+    environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
+    environment.update(
+        {
+            "PATH": "/usr/bin:/bin",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+        }
+    )
+    return environment
+
+
+def worker_template(torch: bool, limits: Limits = LIMITS, replace=None) -> template.WorkerTemplate:
+    """This process's worker template for these preloads (`grader.engine.template.shared`)."""
+    return template.shared(worker_library(), worker_environment(limits), torch, replace=replace)
 
 
 @functools.cache
@@ -150,16 +173,14 @@ class Sandboxed:
         limits: Limits = LIMITS,
         namespaces: bool = True,
         allow_weak_isolation: bool = False,
+        torch: bool = False,
     ):
+        """`torch`: the worker template preloads PyTorch (the graded modules use it)."""
         self.limits, self.namespaces, self.allow_weak_isolation = limits, namespaces, allow_weak_isolation
+        self._torch = torch
         self._temporary = tempfile.TemporaryDirectory(prefix="dlgrade-")
         base = Path(self._temporary.name)
         os.chmod(base, 0o755)
-        self._library = base / "lib"
-        for relative in worker_library():
-            target = self._library / "grader" / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(GRADER / relative, target)
         self._source = Path(submission_folder)
         self.folder = base / "submission"  # what the trusted side reads for static checks
         self.modules = private_copy(self._source, self.folder)
@@ -173,6 +194,8 @@ class Sandboxed:
             if self._cpu_group is not None
             else "advisory: /proc, live processes and the children they reaped (no cgroup could be made)"
         )
+        self._template = None
+        self._library = None  # the template's copy of the worker library, which the worker imports
         self._process = None
         self._pid = None
         self._uid = None
@@ -180,6 +203,7 @@ class Sandboxed:
         self.isolation = None
         self.output = None
         self.restarts = 0
+        self.boot_seconds = []  # each worker's time from its fork to its hello (bench/grading.py)
         self._spawn()  # starts now, while the trusted side is still collecting tests
 
     def _start(self):
@@ -188,6 +212,7 @@ class Sandboxed:
 
     # -- the worker's life -------------------------------------------------
     def _spawn(self):
+        """A new worker: a fork of this process's worker template (`grader.engine.template`)."""
         self._uid = None
         self._process_count = None  # the worker's processes once it said hello (grader.engine.sandbox.end_of_test)
         # Each start gets a fresh copy, so nothing a previous worker wrote survives.
@@ -196,58 +221,43 @@ class Sandboxed:
         private_copy(self._source, submission)
         home = run / "home"
         home.mkdir()
+        environment = worker_environment(self.limits)
+        own = {"HOME": str(home), "TMPDIR": str(home)}
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
-        config = {
-            "request_fd": request_read,
-            "reply_fd": reply_write,
-            "library": str(self._library),
-            "submission": str(submission),
-            "home": str(home),
-            "root": str(run / "root"),
-            "namespaces": self.namespaces,
-            "allow_weak_isolation": self.allow_weak_isolation,
-            "secret_paths": secret_paths(),
-            "cgroup_procs": self._memory_group and self._memory_group.procs,
-            "cpu_procs": self._cpu_group and self._cpu_group.procs,
-            "limits": dataclasses.asdict(self.limits),
-        }
-        bootstrap = (
-            f"import sys; sys.path.insert(0, {str(self._library)!r}); from grader.worker.main import main; main()"
-        )
-        if sys.platform.startswith("linux"):
-            # Die with the grading process from the first statement on, not only once confined (after
-            # NumPy's import); started from a thread that lives as long as that process does.
-            bootstrap = die_with_parent(os.getpid()) + "; " + bootstrap
-        environment = {key: os.environ[key] for key in KEPT_ENVIRONMENT if key in os.environ}
-        threads = os.environ.get("DLGRADE_WORKER_THREADS", str(self.limits.threads))
-        environment.update(
-            {
-                "PATH": "/usr/bin:/bin",
-                "HOME": str(home),
-                "TMPDIR": str(home),
-                "PYTHONDONTWRITEBYTECODE": "1",
-                "PYTHONUNBUFFERED": "1",
-                "OMP_NUM_THREADS": threads,
-                "MKL_NUM_THREADS": threads,
-                "OPENBLAS_NUM_THREADS": threads,
-            }
-        )
-        self._process = start_process(
-            [sys.executable, "-I", "-c", bootstrap, json.dumps(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(request_read, reply_write),
-            env=environment,
-            cwd=submission,
-            start_new_session=True,
-        )
-        os.close(request_read)
-        os.close(reply_write)
+        try:
+            for attempt in range(2):  # a template found ended is started again, once
+                self._template = worker_template(self._torch, self.limits, self._template if attempt else None)
+                self._library = self._template.library
+                config = {
+                    "library": str(self._library),
+                    "submission": str(submission),
+                    "home": str(home),
+                    "root": str(run / "root"),
+                    "namespaces": self.namespaces,
+                    "allow_weak_isolation": self.allow_weak_isolation,
+                    "secret_paths": secret_paths(),
+                    "cgroup_procs": self._memory_group and self._memory_group.procs,
+                    "cpu_procs": self._cpu_group and self._cpu_group.procs,
+                    "limits": dataclasses.asdict(self.limits),
+                }
+                try:
+                    self._process = self._template.fork(config, {**environment, **own}, request_read, reply_write)
+                    break
+                except TemplateGone:
+                    if attempt:
+                        raise
+        except BaseException:
+            for fd in (request_write, reply_read):
+                os.close(fd)
+            raise
+        finally:
+            os.close(request_read)
+            os.close(reply_write)
         self._channel = Channel(reply_read, request_write, self.limits.message_bytes)
         self.output = CapturedOutput(self._process.stdout, self.limits.output_bytes)
         self._pid = None
+        self._forked = time.monotonic()
 
     def _handshake(self):
         """Wait for the worker to report its PID and that it is ready (or fail to start)."""
@@ -260,11 +270,12 @@ class Sandboxed:
             self._uid = int(first["uid"])  # known before the hello: a worker that dies early is still killed whole
         hello = self._receive(deadline) if first and "pid" in first else None
         if not (first and hello and "hello" in hello):
-            detail = self.output.text().strip()[-2000:]
+            detail = self.output.text().strip()[-2000:] or self._template.log().strip()
             self._kill()
             raise RuntimeError(f"the grading worker did not start: {detail or 'no output'}")
         self._pid = int(first["pid"])
         self.isolation = str(hello["hello"]["isolation"])
+        self.boot_seconds.append(round(time.monotonic() - self._forked, 3))
         processes = self._worker_processes()
         self._process_count = None if processes is None else len(processes)
 
@@ -281,9 +292,7 @@ class Sandboxed:
         process, self._process = self._process, None
         if process is None:
             return
-        kill_group(process.pid)
-        process.kill()
-        process.wait()
+        process.close()  # the template kills the worker's process group and reaps it
         if self._memory_group is not None:
             self._memory_group.kill_all()  # a process that left the process group is still in the cgroup
         if self._cpu_group is not None:

@@ -117,6 +117,8 @@ class ScoringPlugin:
         self.kinds: dict[str, str] = {}  # hidden test -> what its fresh inputs are (its docstring's first line)
         self.ran: set[str] = set()  # tests that got as far as their call
         self.started = time.monotonic()
+        # When each phase began (wall clock, for bench/grading.py's breakdown; worth nothing).
+        self.timings = {"configured": time.time()}
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, session, config, items):
@@ -171,6 +173,12 @@ class ScoringPlugin:
                 visibility="after_published" if hidden else "visible",
             )
 
+    def pytest_collection_finish(self, session):
+        self.timings["collected"] = time.time()
+
+    def pytest_runtest_logfinish(self, nodeid, location):
+        self.timings["tests_done"] = time.time()
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
@@ -198,7 +206,7 @@ class ScoringPlugin:
                 key: printable(value) if isinstance(value, str) else value for key, value in facts.items()
             }
         if report.when == "teardown" and self.config.getoption("partial_results"):
-            save(self.result(), Path(self.config.getoption("partial_results")))
+            save(self.result(), Path(self.config.getoption("partial_results")), partial=True)
 
     def result(self) -> GradingResult:
         tests = {nodeid: dataclasses.replace(self.results[nodeid]) for nodeid in self.order}
@@ -231,6 +239,7 @@ class ScoringPlugin:
         if backend is not None:
             extra["isolation"] = backend.isolation or "not started"
             extra["cpu_time"] = backend.cpu_accounting
+            extra["timings"] = {**self.timings, "worker_boots": list(getattr(backend, "boot_seconds", []))}
         return GradingResult(tests=list(tests.values()), execution_time=time.monotonic() - self.started, extra=extra)
 
     def pytest_sessionfinish(self, session):

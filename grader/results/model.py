@@ -113,8 +113,18 @@ class GradingResult:
         )
 
 
-def save(result: GradingResult, path: Path):
-    write_atomically(path, json.dumps(result.to_json(), indent=2) + "\n")
+def save(result: GradingResult, path: Path, partial: bool = False):
+    """Write `result` to `path` atomically.
+
+    `partial`: a grading's file rewritten after every test, read only if the
+    grading is cut short: compact (the C encoder, about 10x faster than the
+    indented one) and not synced to disk (it outlives a killed process,
+    not a power cut).
+    """
+    if partial:
+        write_atomically(path, json.dumps(result.to_json(), separators=(",", ":")), durable=False)
+    else:
+        write_atomically(path, json.dumps(result.to_json(), indent=2) + "\n")
 
 
 def load(path: Path) -> GradingResult:

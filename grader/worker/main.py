@@ -1,18 +1,17 @@
 """The sandboxed worker process: confine itself, then serve the trusted side's requests.
 
-Started by `grader.engine.sandbox.Sandboxed` as
-`python -I -c "...; from grader.worker.main import main; main()" CONFIG`
-from a private copy of the worker library (this package and the modules it
-imports, never the suite or the hidden tests). It imports NumPy, confines
-itself (`grader.worker.confinement`), then loads the dispatcher and answers
-framed requests on its request pipe until the trusted side closes it. No
-student code runs before the confinement.
+A worker is forked by the worker template (`grader.worker.template`), which
+runs from a private copy of the worker library (this package and the modules
+it imports, never the suite or the hidden tests) and has imported NumPy (and
+PyTorch, where the graded modules use it) once for all its workers. `run`
+confines the fresh fork (`grader.worker.confinement`), then loads the
+dispatcher and answers framed requests on its request pipe until the trusted
+side closes it. No student code runs before the confinement.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
@@ -35,8 +34,8 @@ def _move_packages(old_library: str, new_library: str):
     importlib.invalidate_caches()
 
 
-def main():
-    config = json.loads(sys.argv[1])
+def run(config: dict):
+    """Be the worker `config` describes (`grader.engine.sandbox.Sandboxed` writes it); return when it is done."""
     channel = Channel(config["request_fd"], config["reply_fd"])
     try:
         isolation, paths = confine(config, lambda pid, uid: channel.send({"pid": pid, "uid": uid}))
