@@ -152,3 +152,27 @@ def test_a_worker_lost_mid_batch_still_grades_every_submission_once(tmp_path, cl
     assert all(row["status"] == "graded" for row in rows.values()), rows
     assert all(float(row["total"]) == 14 for row in rows.values()), rows
     assert sum(worker.poll() is None for worker in workers) == 1
+
+
+def test_ctrl_c_stops_a_cluster_batch_at_once_and_cancels_the_tasks_not_started(tmp_path, cluster):
+    address, client, _ = cluster
+    paths = [make_submission(tmp_path / "class" / f"student{number}", "activations", [SLOW]) for number in range(6)]
+    options = ("--modules", "activations", "--no-hidden", "--scheduler", address, "--jobs", "6")
+    batch = grade(paths, tmp_path / "out", *options, wait=False)
+    for _ in range(600):
+        if any(client.processing().values()):
+            break
+        time.sleep(0.1)
+    time.sleep(1)
+    batch.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    output, _ = batch.communicate(timeout=120)
+    assert batch.returncode == 130, output.decode()
+    assert time.monotonic() - started < 15, "Ctrl-C waited for the cluster's tasks to finish"
+    rows = gradebook(tmp_path / "out")
+    assert any(row["status"] != "graded" for row in rows.values()), rows
+    deadline = time.monotonic() + 60  # what ran finishes on its worker; nothing else starts
+    while any(client.processing().values()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(client.processing().values()), client.processing()
+    assert not client.who_has(), "tasks of the stopped batch are still held on the cluster"

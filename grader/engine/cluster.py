@@ -29,7 +29,9 @@ from grader.course import module_files
 from grader.engine import intake, seeds
 from grader.errors import UsageError
 from grader.results.model import GradingResult
+from grader.system import RUNNING
 
+STOP_POLL_SECONDS = 0.5  # how soon a Ctrl-C reaches the tasks in flight
 TASK_RETRIES = 2  # a task that raised (its worker's disk full, say) is tried this many more times
 
 
@@ -99,7 +101,7 @@ class Cluster:
                 grade_files, files, options, grader.__version__, pure=False, retries=TASK_RETRIES
             )
             try:
-                result = GradingResult.from_json(future.result())
+                result = GradingResult.from_json(_result(future))
             finally:
                 future.release()
             submission.in_its_terms(result)
@@ -107,3 +109,18 @@ class Cluster:
 
     def close(self):
         self.client.close()
+
+
+def _result(future):
+    """The task's result. On Ctrl-C (`RUNNING.stop()`) the task is cancelled and KeyboardInterrupt raised at once.
+
+    A task not started yet never starts; one already running on a Dask
+    worker finishes there (Dask cannot interrupt a task), and its result is dropped.
+    """
+    while True:
+        try:
+            return future.result(timeout=STOP_POLL_SECONDS)
+        except TimeoutError:
+            if RUNNING.stopping:
+                future.cancel()
+                raise KeyboardInterrupt("stopped while it ran") from None
