@@ -82,3 +82,13 @@ def test_a_batchs_feedback_html_shows_the_students_pictures(tmp_path, moons_resu
     page = (tmp_path / "alice" / "feedback.html").read_text()
     assert page.count('src="data:image/png;base64,') == 2
     assert "<figcaption>the decision boundary of your train_two_layer_net" in page
+
+
+def test_a_mosaic_keeps_each_tiles_own_contrast_apart():
+    images = np.stack([np.arange(4.0).reshape(2, 2), 100 + 3 * np.arange(4.0).reshape(2, 2), np.full((2, 2), 7.0)])
+    tiled = pictures.mosaic(images, columns=2)
+    assert tiled.shape == (5, 5)  # two rows of 2x2 tiles, 1-pixel gaps
+    np.testing.assert_allclose(tiled[:2, :2], [[0, 1 / 3], [2 / 3, 1]])
+    np.testing.assert_allclose(tiled[:2, 3:], [[0, 1 / 3], [2 / 3, 1]])  # the same shape scaled alike
+    np.testing.assert_array_equal(tiled[3:, :2], 0)  # a flat image: no division by zero
+    assert np.isnan(tiled[2]).all() and np.isnan(tiled[:2, 2]).all() and np.isnan(tiled[3:, 2:]).all()

@@ -139,30 +139,54 @@ def _moons_figures(moons_data: dict) -> dict[str, bytes]:
     return pictures
 
 
+def mosaic(images: np.ndarray, columns: int) -> np.ndarray:
+    """`images` (n, h, w), each scaled to [0, 1] on its own, tiled `columns` to a row with 1-pixel gaps (NaN).
+
+    One picture of one axes: as fast to draw as a single image (a grid of
+    axes costs matplotlib about 40 ms each), each tile keeping its own contrast.
+    """
+    count, height, width = images.shape
+    rows = -(-count // columns)
+    tiled = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1), np.nan)
+    for index, image in enumerate(images):
+        low, high = float(np.min(image)), float(np.max(image))
+        scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
+        row, column = divmod(index, columns)
+        tiled[row * (height + 1) : row * (height + 1) + height, column * (width + 1) : column * (width + 1) + width] = (
+            scaled
+        )
+    return tiled
+
+
+def _label_tiles(axis, count: int, columns: int, height: int, width: int, label: str):
+    for index in range(count):
+        row, column = divmod(index, columns)
+        axis.text(column * (width + 1), row * (height + 1) - 0.6, f"{label} {index}", fontsize=7, va="bottom")
+
+
 def _digits_figures(digits_data: dict) -> dict[str, bytes]:
     weight = np.asarray(digits_data["conv1_weight"], dtype=float)  # (16, 1, 5, 5)
     bias = np.asarray(digits_data["conv1_bias"], dtype=float)
     digit = np.asarray(digits_data["digit"], dtype=float)
     pictures = {}
-    figure, axes = _subplots(4, 4, figsize=(6, 6))
-    for index, axis in enumerate(axes.flat):
-        axis.imshow(weight[index, 0], cmap="gray")
-        axis.set_axis_off()
-        axis.set_title(f"filter {index}", fontsize=8)
-    figure.suptitle("Your ConvNet's first conv layer: its 16 trained 5x5 filters")
+    figure, axes = _subplots(1, 1, figsize=(6, 6.4))
+    axis = axes[0, 0]
+    filters = weight[:, 0]
+    axis.imshow(mosaic(filters, 4), cmap="gray")
+    _label_tiles(axis, len(filters), 4, *filters.shape[1:], "filter")
+    axis.set_axis_off()
+    figure.suptitle("Your ConvNet's first conv layer: its 16 trained 5x5 filters (each scaled on its own)")
     pictures["conv_filters"] = _png(figure)
 
     maps = feature_maps(weight, bias, digit)
-    figure, axes = _subplots(4, 5, figsize=(7.5, 6))
+    figure, axes = _subplots(1, 2, figsize=(9, 5.6), width_ratios=(1, 4))
     for axis in axes.flat:
         axis.set_axis_off()
     axes[0, 0].imshow(digit, cmap="gray_r")
     axes[0, 0].set_title(f"a digit {digits_data.get('label', '')}", fontsize=8)
-    for index in range(16):
-        axis = axes[index // 4, 1 + index % 4]
-        axis.imshow(maps[index], cmap="viridis")
-        axis.set_title(f"map {index}", fontsize=8)
-    figure.suptitle("Feature maps of the first conv layer for one held-out digit")
+    axes[0, 1].imshow(mosaic(maps, 4), cmap="viridis")
+    _label_tiles(axes[0, 1], len(maps), 4, *maps.shape[1:], "map")
+    figure.suptitle("Feature maps of the first conv layer for one held-out digit (each scaled on its own)")
     pictures["feature_maps"] = _png(figure)
     return pictures
 
