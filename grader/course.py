@@ -35,6 +35,11 @@ MODULE_IMPORTS = {
 }
 
 
+def uses_torch(modules=None) -> bool:
+    """Whether grading `modules` (every module by default) uses PyTorch: what worker templates and lanes preload."""
+    return bool(set(modules or MODULES) & set(TORCH_MODULES))
+
+
 def module_index(module: str) -> int:
     """1-based index of a module in the course."""
     return MODULES.index(module) + 1

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.course import TORCH_MODULES
+from grader.course import uses_torch
 from grader.engine import scoring
 from grader.engine.intake import module_files
 from grader.engine.student import Student
@@ -58,11 +58,11 @@ def pytest_sessionstart(session):
     else:
         from grader.engine.sandbox import Sandboxed
 
-        graded = {scoring.module_name(argument.split("::")[0]) for argument in config.args}
+        graded = {scoring.module_name(argument.split("::")[0]) for argument in config.args} - {None}
         backend = Sandboxed(
             folder,
             allow_weak_isolation=config.getoption("allow_weak_isolation"),
-            torch=bool(graded & set(TORCH_MODULES)),  # the worker template preloads it
+            torch=uses_torch(graded or None),  # the worker template preloads it
         )
     config.stash[scoring.RUN_FACTS]["submission"] = str(folder)
     if config.getoption("allow_weak_isolation"):

@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from grader.course import TORCH_MODULES
+from grader.course import uses_torch
 from grader.limits import LIMITS
 from grader.system import RUNNING, Completed, kill_group
 
@@ -97,8 +97,9 @@ class Lane:
             raise KeyboardInterrupt("stopped while it ran")
         printed = output.read_bytes() if output.is_file() else b""
         if answer is None:  # the lane ended (killed from outside, say): the grading stopped early
+            printed += self._lane_log()  # why, before close() drops the lane's log
             self.close()
-            return Completed(-9, printed + self._lane_log(), None)
+            return Completed(-9, printed, None)
         return Completed(answer["code"], printed, None)
 
     def _lane_log(self) -> bytes:
@@ -161,14 +162,14 @@ def _preload(modules: list[str]):
     from grader.engine import fixtures, runner, scoring  # noqa: F401
     from grader.engine.sandbox import worker_template
 
-    uses_torch = bool(set(modules or TORCH_MODULES) & set(TORCH_MODULES))
-    if uses_torch:
+    preload_torch = uses_torch(modules)
+    if preload_torch:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401 -- what torch.optim's first step imports
     for path in runner.suite_files(modules, hidden=True):
         name = f"grader.{path.parent.name}.{path.stem}"
         importlib.import_module(name)  # pytest finds them imported (the same files)
-    worker_template(torch=uses_torch)  # started now: every grading's workers are its forks
+    worker_template(torch=preload_torch)  # started now: every grading's workers are its forks
 
 
 def _grade(request: dict) -> int | None:

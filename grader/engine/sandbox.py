@@ -225,22 +225,22 @@ class Sandboxed:
         own = {"HOME": str(home), "TMPDIR": str(home)}
         request_read, request_write = os.pipe()
         reply_read, reply_write = os.pipe()
+        config = {
+            "submission": str(submission),
+            "home": str(home),
+            "root": str(run / "root"),
+            "namespaces": self.namespaces,
+            "allow_weak_isolation": self.allow_weak_isolation,
+            "secret_paths": secret_paths(),
+            "cgroup_procs": self._memory_group and self._memory_group.procs,
+            "cpu_procs": self._cpu_group and self._cpu_group.procs,
+            "limits": dataclasses.asdict(self.limits),
+        }
         try:
             for attempt in range(2):  # a template found ended is started again, once
                 self._template = worker_template(self._torch, self.limits, self._template if attempt else None)
                 self._library = self._template.library
-                config = {
-                    "library": str(self._library),
-                    "submission": str(submission),
-                    "home": str(home),
-                    "root": str(run / "root"),
-                    "namespaces": self.namespaces,
-                    "allow_weak_isolation": self.allow_weak_isolation,
-                    "secret_paths": secret_paths(),
-                    "cgroup_procs": self._memory_group and self._memory_group.procs,
-                    "cpu_procs": self._cpu_group and self._cpu_group.procs,
-                    "limits": dataclasses.asdict(self.limits),
-                }
+                config["library"] = str(self._library)
                 try:
                     self._process = self._template.fork(config, {**environment, **own}, request_read, reply_write)
                     break

@@ -99,7 +99,6 @@ class WorkerTemplate:
             target = self.library / "grader" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(GRADER / relative, target)
-        self.torch = torch
         self.owner = os.getpid()
         self._lock = threading.Lock()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -111,7 +110,8 @@ class WorkerTemplate:
         bootstrap += "from grader.worker.template import serve; serve()"
         if sys.platform.startswith("linux"):
             bootstrap = die_with_parent(os.getpid()) + "; " + bootstrap
-        self._log = open(base / "template.log", "wb")  # noqa: SIM115 -- the template's own errors, for a worker that did not start
+        self._log_path = base / "template.log"
+        self._log = open(self._log_path, "wb")  # noqa: SIM115 -- the template's own errors, for a worker that did not start
         self._process = start_process(
             [sys.executable, "-I", "-c", bootstrap, json.dumps(config)],
             stdin=subprocess.DEVNULL,
@@ -154,7 +154,7 @@ class WorkerTemplate:
     def log(self) -> str:
         """What the template itself printed (why it could not start, say)."""
         try:
-            return (Path(self._temporary.name) / "template.log").read_text(errors="replace")[-2000:]
+            return self._log_path.read_text(errors="replace")[-2000:]
         except OSError:
             return ""
 
