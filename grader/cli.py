@@ -54,10 +54,16 @@ def command_check(arguments) -> int:
     import os
     import shutil
 
+    modules = parse_modules(arguments.modules)
+    if not arguments.in_process:
+        from grader.course import uses_torch
+        from grader.engine.sandbox import worker_template
+
+        worker_template(torch=uses_torch(modules))  # it boots while pytest loads and collects the tests
+
     from grader.engine import runner
     from grader.results import report
 
-    modules = parse_modules(arguments.modules)
     functions = parse_functions(arguments.functions, modules)
     color = arguments.color == "always" or (
         arguments.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
@@ -132,9 +138,11 @@ def parse_functions(names: list[str], modules: list[str] | None) -> tuple[str, .
     """`-k` names: each must be a function some test checks (in the modules asked for)."""
     import difflib
 
+    if not names:
+        return ()
     from grader.engine.runner import graded_exercises
 
-    known = [name for module, found in graded_exercises().items() if module in (modules or MODULES) for name in found]
+    known = [name for found in graded_exercises(modules=modules or MODULES).values() for name in found]
     for name in names:
         if name not in known:
             close = difflib.get_close_matches(name, list(known), n=1)

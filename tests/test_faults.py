@@ -287,3 +287,92 @@ def test_a_function_that_timed_out_gets_a_short_limit_after(tmp_path, monkeypatc
     assert hidden and all(test.failure["kind"] == "timeout" for test in hidden)
     others = [test for test in result.tests if test.exercise != "softmax" and not test.hidden]
     assert all(test.status == "passed" for test in others)  # nothing else pays for softmax's hang
+
+
+# conv_size's checks send thousands of calls in one request (Student.call_each). A call that hangs,
+# ends the process or returns a wrong value in the middle of such a batch costs what it would alone.
+BATCH_FAULTS = """
+
+_conv_output_size, _pool_output_size, _conv2d_output_shape = conv_output_size, pool_output_size, conv2d_output_shape
+
+
+def conv_output_size(input_size, kernel_size, stride=1, padding=0, dilation=1):
+    while kernel_size == 9:  # among the random configurations, never the first
+        pass
+    return _conv_output_size(input_size, kernel_size, stride, padding, dilation)
+
+
+def pool_output_size(input_size, kernel_size, stride=None, padding=0):
+    if input_size == 40:
+        import os
+
+        os._exit(3)
+    return _pool_output_size(input_size, kernel_size, stride, padding)
+
+
+def conv2d_output_shape(input_shape, *args, **kwargs):
+    shape = _conv2d_output_shape(input_shape, *args, **kwargs)
+    return list(shape) if len(input_shape) == 3 else shape
+
+
+_same_padding = same_padding
+
+
+def same_padding(kernel_size, dilation=1):
+    return 1 // (kernel_size - 7) + _same_padding(kernel_size, dilation)  # 1 // 0 at 7: the 6th of 11 cases
+"""
+
+
+def test_a_fault_inside_a_batch_of_calls_costs_what_it_would_alone(tmp_path, monkeypatch):
+    from grader.engine import runner
+    from grader.limits import LIMITS
+
+    monkeypatch.setattr(LIMITS, "call_seconds", 4.0)
+    monkeypatch.setattr(LIMITS, "call_seconds_after_timeout", 1.0)
+    folder = make_submission(tmp_path / "batch", "conv_size")
+    (folder / "conv_size.py").write_text((folder / "conv_size.py").read_text() + BATCH_FAULTS)
+    result = runner.grade(folder, modules=["conv_size"], fresh_process=False)
+    tests = {test.name: test for test in result.tests}
+    hung = tests["test_conv_output_size_matches_conv2d"]
+    assert hung.failure["kind"] == "timeout", hung.output
+    assert hung.output.startswith(
+        "your `conv_output_size` (1738 calls in a row, the first `conv_output_size(8, 3, stride=2, padding=0, "
+        "dilation=1)`) did not finish in 4 s;"
+    ), hung.output
+    assert tests["test_conv_output_size_rejects_what_conv2d_rejects"].failure["kind"] == "timeout"
+    assert tests["test_conv_output_size_rejects_bools_floats_and_out_of_range_arguments"].status == "passed"
+    crashed = tests["test_pool_output_size_matches_max_pool2d"]
+    assert crashed.failure["kind"] == "crashed", crashed.output
+    assert "ended the process running your code (it exited with status 3" in crashed.output
+    # One wrong value among the answers: named by its own call, as a lone call's would be.
+    wrong = tests["test_conv2d_output_shape_matches_conv2d"]
+    assert "conv2d_output_shape((3, 28, 28), 6, 3, stride=1, padding=0, dilation=1)" in wrong.output, wrong.output
+    assert "a list returned; return a tuple" in wrong.output
+    # One call raising among the answers: named by its own call too, and the other cases still checked.
+    raised = tests["test_same_padding_keeps_the_size_at_stride_1"]
+    assert "your `same_padding(7, dilation=3)` raised ZeroDivisionError" in raised.output, raised.output
+    assert tests["test_conv2d_num_params_matches_conv2d_parameters"].status == "passed"
+
+
+def test_a_batch_reply_of_the_wrong_shape_is_refused():
+    """A worker's reply to a batch must hold one answer per call: anything else fails closed."""
+    from grader import wire
+    from grader.engine.student import Student
+    from grader.errors import ProtocolError
+
+    class Forging:
+        modules, folder = ["conv_size"], None
+
+        def __init__(self, each):
+            self.each = each
+
+        def request(self, request, time_limit=None):
+            return {"each": self.each}
+
+    calls = [((8, 3), {}), ((9, 3), {})]
+    six, seven = {"ok": wire.encode(6)}, {"ok": wire.encode(7)}
+    for each in ([six], [six, seven, seven], [six, {"nothing": 1}], [six, {"ok": 7}], six, None):
+        with pytest.raises(ProtocolError):
+            Student(Forging(each)).call_each("conv_size", "conv_output_size", calls)
+    answers = Student(Forging([six, seven])).call_each("conv_size", "conv_output_size", calls)
+    assert [answer.get() for answer in answers] == [6, 7]

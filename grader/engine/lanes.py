@@ -168,7 +168,9 @@ def _preload(modules: list[str]):
         import torch._dynamo  # noqa: F401 -- what torch.optim's first step imports
     for path in runner.suite_files(modules, hidden=True):
         name = f"grader.{path.parent.name}.{path.stem}"
-        importlib.import_module(name)  # pytest finds them imported (the same files)
+        suite = importlib.import_module(name)  # pytest finds them imported (the same files)
+        for library in getattr(suite, "PRELOAD", ()):  # what the suite module imports where it uses it
+            importlib.import_module(library)
     worker_template(torch=preload_torch)  # started now: every grading's workers are its forks
 
 

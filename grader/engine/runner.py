@@ -50,20 +50,23 @@ def suite_files(modules=None, hidden: bool = False) -> list[Path]:
     return files
 
 
-def graded_exercises(folder: Path = SUITE) -> dict[str, list[str]]:
+def graded_exercises(folder: Path = SUITE, modules=MODULES) -> dict[str, list[str]]:
     """{module: the functions the @graded tests of `folder`'s test_<module>.py check, in file order}.
 
-    Read from the decorators' source, never by importing the tests.
+    Read from the decorators' source, never by importing the tests: a test is
+    a module-level function, so only those decorators are read.
     """
     found: dict[str, list[str]] = {}
-    for module in MODULES:
+    for module in modules:
         path = Path(folder) / f"test_{module}.py"
         if not path.is_file():
             continue
         calls = [
-            node
-            for node in ast.walk(ast.parse(path.read_text()))
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "graded"
+            decorator
+            for node in ast.parse(path.read_text()).body
+            if isinstance(node, ast.FunctionDef)
+            for decorator in node.decorator_list
+            if isinstance(decorator, ast.Call) and getattr(decorator.func, "id", None) == "graded"
         ]
         names = [
             keyword.value.value

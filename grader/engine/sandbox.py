@@ -123,7 +123,7 @@ def worker_library() -> tuple[Path, ...]:
     pending = list(files)
     while pending:
         tree = ast.parse((GRADER / pending.pop()).read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
+        for node in _statements(tree.body):  # an import is a statement: no need to walk the expressions
             if isinstance(node, ast.Import):
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -140,6 +140,16 @@ def worker_library() -> tuple[Path, ...]:
                     files.add(candidate)
                     pending.append(candidate)
     return tuple(sorted(files))
+
+
+def _statements(body: list[ast.stmt]):
+    """Every statement in `body`, nested ones (in functions, classes, if, try, with, match...) included."""
+    for node in body:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            nested = getattr(node, field, None)
+            if isinstance(nested, list):
+                yield from _statements(nested)
 
 
 class CapturedOutput:

@@ -2,6 +2,7 @@
 
     student.activations.softmax(z, axis=0)        # -> a NumPy array
     student.probe(probes.cnn.convnet_logits_shapes, cases=[...])
+    student.conv_size.conv_output_size.each([((8, 3), {"stride": 2}), ...])   # -> [Answer, ...]
 
 A call is sent as plain data to a backend that runs it beside the submission
 and sends back plain data (see `grader.wire`). Tests never hold a student
@@ -36,6 +37,7 @@ from grader.errors import (
 from grader.limits import LIMITS
 
 __all__ = [
+    "Answer",
     "Student",
     "exception_from_report",
     "NotAttempted",
@@ -197,7 +199,46 @@ class Student:
             return min(self.time_limit, LIMITS.call_seconds_after_timeout)
         return self.time_limit
 
+    def call_each(self, module: str, function: str, calls: list[tuple[tuple, dict]]) -> list[Answer]:
+        """`function` called on each (args, kwargs) of `calls` in turn, in one round trip to the worker.
+
+        For the checks that make thousands of cheap calls: each call's outcome is
+        exactly what `call` would give (`Answer.get` returns or raises it), and
+        the trusted side checks each as before. One time limit holds for them all.
+        """
+        if not calls:
+            return []
+        request = {
+            "op": "calls",
+            "module": module,
+            "function": function,
+            "calls": [[wire.encode(list(args)), wire.encode(kwargs)] for args, kwargs in calls],
+        }
+        first = describe_call(function, *calls[0])
+        what = f"your `{first}`"
+        if len(calls) > 1:
+            what = f"your `{function}` ({len(calls)} calls in a row, the first `{first}`)"
+        reply = self._reply(request, lambda: what)
+        each = reply.get("each")
+        if not isinstance(each, list) or len(each) != len(calls):
+            raise ProtocolError("malformed reply")
+        return [
+            self._answer_of(answer, lambda args=args, kwargs=kwargs: f"your `{describe_call(function, args, kwargs)}`")
+            for answer, (args, kwargs) in zip(each, calls, strict=True)
+        ]
+
+    def _answer_of(self, reply, describe) -> Answer:
+        if isinstance(reply, dict) and "ok" in reply:
+            return Answer(value=wire.decode(reply["ok"]))
+        if isinstance(reply, dict) and isinstance(reply.get("raised"), dict):
+            return Answer(failure=exception_from_report(reply["raised"], describe()))
+        raise ProtocolError("malformed reply")
+
     def _send(self, request: dict, describe):
+        return self._answer_of(self._reply(request, describe), describe).get()
+
+    def _reply(self, request: dict, describe) -> dict:
+        """The worker's reply to `request`; raises what a time-out or a crash means for the student."""
         key = f"{request.get('module', '')}.{request.get('function') or request.get('probe', '')}"
         limit = self._limit_for(key)
         reply = self._backend.request(request, limit)
@@ -214,16 +255,14 @@ class Student:
                 "endless loop, or work that grows faster than the input",
                 {"function": request.get("function", "")},
             )
-        if "ok" in reply:
-            return wire.decode(reply["ok"])
-        if "raised" in reply and isinstance(reply["raised"], dict):
-            raise exception_from_report(reply["raised"], describe())
         if "crashed" in reply:
             raise WorkerCrashed(
                 f"{describe()} ended the process running your code ({printable(str(reply['crashed']))})",
                 {"function": request.get("function", "")},
             )
-        raise ProtocolError("malformed reply")
+        if "raised" in reply and isinstance(reply["raised"], dict):
+            raise exception_from_report(reply["raised"], describe())
+        return reply
 
     def close(self):
         self._backend.close()
@@ -236,6 +275,20 @@ class Student:
             yield
         finally:
             self.time_limit = previous
+
+
+class Answer:
+    """One call's outcome in `Student.call_each`: `get()` returns what the call returned, or raises its failure."""
+
+    __slots__ = ("value", "failure")
+
+    def __init__(self, value=None, failure: StudentFailure | None = None):
+        self.value, self.failure = value, failure
+
+    def get(self):
+        if self.failure is not None:
+            raise self.failure
+        return self.value
 
 
 class _ModuleProxy:
@@ -251,4 +304,5 @@ class _ModuleProxy:
             return student.call(module, function, args, kwargs)
 
         call.__name__ = function
+        call.each = lambda calls: student.call_each(module, function, calls)
         return call

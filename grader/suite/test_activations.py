@@ -1,9 +1,11 @@
 """Graded checks of activations.py (14 points).
 
-Oracles: SciPy and NumPy closed forms only, so that checking this module never
-imports torch. Every array handed to the student's code is read-only: a
-function that modifies its input in place fails with NumPy's "read-only"
-error instead of silently passing. Stability (no nan/inf and no
+Oracles: NumPy closed forms only, so that checking this module never imports
+torch (nor SciPy, 0.3 s of `dlgrade check activations`): the sigmoid and softmax
+oracles below give scipy.special's values, which tests/test_oracles.py checks.
+Every array handed to the student's code is read-only: a function that
+modifies its input in place fails with NumPy's "read-only" error instead of
+silently passing. Stability (no nan/inf and no
 RuntimeWarning up to |z| = 1e4) is checked in the student's process by
 `probes.activations.warnings_as_errors`.
 """
@@ -11,7 +13,6 @@ RuntimeWarning up to |z| = 1e4) is checked in the student's process by
 import contextlib
 
 import numpy as np
-from scipy import special
 
 import grader.worker.probes.activations  # noqa: F401 -- loads probes.activations
 from grader.engine.feedback import check, check_array, describe_call, every_case, fail
@@ -34,6 +35,26 @@ LARGE = np.array([-1e4, -1e3, -800.0, -50.0, -1.0, 0.0, 1.0, 50.0, 800.0, 1e3, 1
 # Central differences of the oracles with this step, on the gradient inputs below
 # (|z| < 3), are within 1e-10 of the derivative (grader/tolerances.py).
 STEP = CENTRAL_DIFFERENCE_STEP
+
+
+def _floats(z) -> np.ndarray:
+    """z as an array of its own float type (float64 for ints, lists and scalars), as SciPy's ufuncs give."""
+    z = np.asarray(z)
+    return z if np.issubdtype(z.dtype, np.floating) else z.astype(float)
+
+
+def expit(z):
+    """The logistic sigmoid 1 / (1 + exp(-z)), without overflow for any z (scipy.expit)."""
+    z = _floats(z)
+    small = np.exp(-np.abs(z))  # in (0, 1]: never overflows
+    return np.where(z >= 0, 1 / (1 + small), small / (1 + small))[()]
+
+
+def softmax(z, axis=-1):
+    """exp(z) normalised along `axis` (None: the whole array), shifted by the maximum (scipy.softmax)."""
+    z = _floats(z)
+    shifted = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
 
 def read_only(array):
@@ -168,19 +189,19 @@ SIGMOID_OVERFLOW = (
 
 @graded(points=1, exercise="sigmoid")
 def test_sigmoid_matches_closed_form(student):
-    check_elementwise(student, "sigmoid", special.expit)
+    check_elementwise(student, "sigmoid", expit)
 
 
 @graded(points=1, exercise="sigmoid")
 def test_sigmoid_is_stable_for_large_inputs(student):
     z = read_only(LARGE)
-    check_stable(student, "sigmoid", special.expit(z), z, overflow_cause=SIGMOID_OVERFLOW)
+    check_stable(student, "sigmoid", expit(z), z, overflow_cause=SIGMOID_OVERFLOW)
 
 
 @graded(points=1, exercise="sigmoid_grad")
 def test_sigmoid_grad_matches_closed_form_and_numerical_gradient(student):
     def derivative(z):
-        return special.expit(z) * (1 - special.expit(z))
+        return expit(z) * (1 - expit(z))
 
     check_elementwise(
         student,
@@ -189,10 +210,10 @@ def test_sigmoid_grad_matches_closed_form_and_numerical_gradient(student):
         mistakes=lambda z: {
             "the derivative written for sigmoid's output s, s*(1-s), applied to z itself (z*(1-z)): "
             "compute s = sigmoid(z) first": z * (1 - z),
-            "sigmoid(z) returned instead of its derivative": special.expit(z),
+            "sigmoid(z) returned instead of its derivative": expit(z),
         },
     )
-    check_numerical_gradient(student, "sigmoid_grad", special.expit)
+    check_numerical_gradient(student, "sigmoid_grad", expit)
     z = read_only(LARGE)
     check_stable(
         student,
@@ -382,9 +403,9 @@ def softmax_mistakes(z, axis):
     with np.errstate(all="ignore"):
         shifted_wrongly = np.exp(z - np.max(z, axis=-1, keepdims=True))
         return {
-            "softmax normalised over the last axis whatever `axis` says": special.softmax(z, axis=-1),
-            "softmax normalised over the wrong axis (axis 0 instead of the one asked for)": special.softmax(z, axis=0),
-            "softmax normalised over the whole array instead of along an axis": special.softmax(z, axis=None),
+            "softmax normalised over the last axis whatever `axis` says": softmax(z, axis=-1),
+            "softmax normalised over the wrong axis (axis 0 instead of the one asked for)": softmax(z, axis=0),
+            "softmax normalised over the whole array instead of along an axis": softmax(z, axis=None),
             "the max subtracted along the last axis instead of along `axis` (the shift must be constant "
             "along the axis you normalise)": shifted_wrongly / np.sum(shifted_wrongly, axis=axis, keepdims=True),
         }
@@ -399,7 +420,7 @@ def test_softmax_normalises_the_last_axis_by_default(student):
                 got = student.activations.softmax(z)
                 check_array(
                     got,
-                    special.softmax(z_array, axis=-1),
+                    softmax(z_array, axis=-1),
                     call=describe_call("softmax", (z,)),
                     mistakes=softmax_mistakes(z_array, -1),
                     **TOLERANCES["softmax"]["values"].isclose,
@@ -416,7 +437,7 @@ def test_softmax_normalises_along_any_axis(student):
                 got = student.activations.softmax(z, axis=axis)
                 check_array(
                     got,
-                    special.softmax(z, axis=axis),
+                    softmax(z, axis=axis),
                     call=describe_call("softmax", (z,), {"axis": axis}),
                     mistakes=softmax_mistakes(z, axis),
                     **TOLERANCES["softmax"]["values"].isclose,
@@ -443,7 +464,7 @@ def test_softmax_is_stable_for_large_inputs(student):
                 check_stable(
                     student,
                     "softmax",
-                    special.softmax(array, axis=axis),
+                    softmax(array, axis=axis),
                     array,
                     kwargs={"axis": axis},
                     mistakes={no_max: naive, global_max: global_shift},

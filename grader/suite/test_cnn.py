@@ -29,6 +29,9 @@ from grader.engine.scoring import graded
 from grader.tolerances import TOLERANCES
 from grader.worker.probes import cnn as probes
 
+# Imported where used, so that checking the other functions stays quick; a batch's lanes
+# import them once (grader.engine.lanes).
+PRELOAD = ("sklearn.datasets", "sklearn.model_selection")
 RNG_SEED = 2024  # any fixed seed: weights and inputs are random but the same on every run
 
 

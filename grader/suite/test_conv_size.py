@@ -122,26 +122,29 @@ def conv_size_mistakes(input_size, kernel_size, stride, padding, dilation):
     }
 
 
-def expect_value_error(function, args, kwargs, *, reason, hint=None):
-    """function(*args, **kwargs) must raise ValueError; say what came back otherwise."""
-    call = describe_call(function.__name__, args, kwargs)
+def expect_value_error(name, args, kwargs, answer, *, reason, hint=None):
+    """The call `name(*args, **kwargs)`, whose `answer` came back (grader.engine.student.Answer), must
+    have raised ValueError; say what came back otherwise."""
+    call = describe_call(name, args, kwargs)
     with expect_raises(ValueError, call=call, hint=hint):
-        got = function(*args, **kwargs)
+        got = answer.get()
         fail(f"expected ValueError ({reason}); got {got!r}", call=call, hint=hint)
+
+
+def answers(function, calls):
+    """(call, answer) for each (args, kwargs) of `calls`, `function` (a student function) called on all
+    of them in one round trip (Student.call_each): these checks make thousands of calls."""
+    return zip(calls, function.each(calls), strict=True)
 
 
 def check_conv_output_sizes(student, configurations) -> int:
     """conv_output_size must give F.conv2d's size on each configuration PyTorch accepts; returns how many."""
-    checked = 0
-    for configuration in configurations:
+    accepted = [configuration for configuration in configurations if torch_conv_size(*configuration) is not None]
+    calls = [((W, F_), dict(stride=S, padding=P, dilation=D)) for W, F_, S, P, D in accepted]
+    for configuration, (_, answer) in zip(accepted, answers(student.conv_size.conv_output_size, calls), strict=True):
         expected = torch_conv_size(*configuration)
-        if expected is None:
-            continue
         input_size, kernel_size, stride, padding, dilation = configuration
-        got = student.conv_size.conv_output_size(
-            input_size, kernel_size, stride=stride, padding=padding, dilation=dilation
-        )
-        checked += 1
+        got = answer.get()
         if type(got) is int and got == expected:
             continue  # the common case, without building the failure message's parts
         check_equal(
@@ -153,17 +156,20 @@ def check_conv_output_sizes(student, configurations) -> int:
                 "conv_output_size", (input_size, kernel_size), dict(stride=stride, padding=padding, dilation=dilation)
             ),
         )
-    return checked
+    return len(accepted)
 
 
 def check_conv_output_size_rejects(student, rejected):
     """conv_output_size must raise ValueError on each configuration F.conv2d refuses."""
-    for input_size, kernel_size, stride, padding, dilation in rejected:
+    calls = [((W, F_), dict(stride=S, padding=P, dilation=D)) for W, F_, S, P, D in rejected]
+    for ((input_size, kernel_size), kwargs), answer in answers(student.conv_size.conv_output_size, calls):
+        padding, dilation = kwargs["padding"], kwargs["dilation"]
         extent = dilation * (kernel_size - 1) + 1
         expect_value_error(
-            student.conv_size.conv_output_size,
+            "conv_output_size",
             (input_size, kernel_size),
-            dict(stride=stride, padding=padding, dilation=dilation),
+            kwargs,
+            answer,
             reason=f"nn.Conv2d refuses it: the dilated kernel spans {extent} inputs, more than "
             f"the padded input's {input_size + 2 * padding}",
             hint="raise ValueError when the output size would be below 1",
@@ -172,10 +178,12 @@ def check_conv_output_size_rejects(student, rejected):
 
 def check_rejects_bad_arguments(function, bad_calls, hint=None):
     """function(*args, **kwargs) must raise ValueError for each (args, kwargs, why the contract refuses it)."""
+    reasons = [reason for _, _, reason in bad_calls]
+    calls = [(args, kwargs) for args, kwargs, _ in bad_calls]
     with every_case() as cases:
-        for args, kwargs, reason in bad_calls:
+        for ((args, kwargs), answer), reason in zip(answers(function, calls), reasons, strict=True):
             with cases.case():
-                expect_value_error(function, args, kwargs, reason=reason, hint=hint)
+                expect_value_error(function.__name__, args, kwargs, answer, reason=reason, hint=hint)
 
 
 @graded(points=2, exercise="conv_output_size")
@@ -230,13 +238,13 @@ def test_conv_output_size_rejects_bools_floats_and_out_of_range_arguments(studen
 
 def check_pool_output_sizes(student, configurations):
     """pool_output_size must give nn.MaxPool2d's size on each configuration PyTorch accepts."""
-    for configuration in configurations:
+    accepted = [configuration for configuration in configurations if torch_pool_size(*configuration) is not None]
+    calls = [((W, F_), dict(stride=S, padding=P)) for W, F_, S, P in accepted]
+    for configuration, (_, answer) in zip(accepted, answers(student.conv_size.pool_output_size, calls), strict=True):
         expected = torch_pool_size(*configuration)
-        if expected is None:
-            continue
         input_size, kernel_size, stride, padding = configuration
         effective_stride = kernel_size if stride is None else stride
-        got = student.conv_size.pool_output_size(input_size, kernel_size, stride=stride, padding=padding)
+        got = answer.get()
         mistakes = {
             "stride=None means stride = kernel_size (non-overlapping windows), not stride 1": (
                 input_size + 2 * padding - kernel_size
@@ -258,17 +266,14 @@ def check_pool_output_sizes(student, configurations):
 
 def check_pool_output_size_rejects(student, rejected):
     """pool_output_size must raise ValueError on each configuration nn.MaxPool2d refuses."""
-    for input_size, kernel_size, stride, padding in rejected:
+    calls = [((W, F_), dict(stride=S, padding=P)) for W, F_, S, P in rejected]
+    for ((input_size, kernel_size), kwargs), answer in answers(student.conv_size.pool_output_size, calls):
+        padding = kwargs["padding"]
         if padding > kernel_size // 2:
             reason = f"nn.MaxPool2d refuses padding {padding} > kernel_size // 2 = {kernel_size // 2} (PyTorch's rule)"
         else:
             reason = "nn.MaxPool2d refuses it: the output size would be below 1"
-        expect_value_error(
-            student.conv_size.pool_output_size,
-            (input_size, kernel_size),
-            dict(stride=stride, padding=padding),
-            reason=reason,
-        )
+        expect_value_error("pool_output_size", (input_size, kernel_size), kwargs, answer, reason=reason)
 
 
 @graded(points=1, exercise="pool_output_size")
@@ -302,15 +307,21 @@ def check_conv2d_output_shapes(student, cases, num_run_for_real=0):
     `cases` are (input_shape, out_channels, kernel_size, stride, padding, dilation);
     the first `num_run_for_real` go through a real convolution, the rest through an empty batch.
     """
-    for number, (input_shape, out_channels, kernel_size, stride, padding, dilation) in enumerate(cases):
-        expected = torch_conv2d_shape(
-            input_shape, out_channels, kernel_size, stride, padding, dilation, empty_batch=number >= num_run_for_real
-        )
-        if expected is None:
-            continue
+    accepted = []  # (case, the shape PyTorch gives)
+    for number, case in enumerate(cases):
+        expected = torch_conv2d_shape(*case, empty_batch=number >= num_run_for_real)
+        if expected is not None:
+            accepted.append((case, expected))
+    calls = [
+        ((shape, channels, kernel), dict(stride=S, padding=P, dilation=D))
+        for (shape, channels, kernel, S, P, D), _ in accepted
+    ]
+    shapes = answers(student.conv_size.conv2d_output_shape, calls)
+    for (case, expected), (_, answer) in zip(accepted, shapes, strict=True):
+        input_shape, out_channels, kernel_size, stride, padding, dilation = case
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
         call = describe_call("conv2d_output_shape", (input_shape, out_channels, kernel_size), kwargs)
-        got = student.conv_size.conv2d_output_shape(input_shape, out_channels, kernel_size, **kwargs)
+        got = answer.get()
         wrong_channels = expected[:-3] + (input_shape[-3],) + expected[-2:]
         hint = (
             "return a tuple, as torch.Size is one"
@@ -421,26 +432,29 @@ def torch_same_padding(kernel_size, dilation):
 
 def check_same_padding(student, cases):
     """same_padding must give the size-keeping padding for each (kernel_size, dilation), ValueError where none is."""
+    calls = [((kernel_size,), dict(dilation=dilation)) for kernel_size, dilation in cases]
     with every_case() as failures:
-        for kernel_size, dilation in cases:
+        for ((kernel_size,), kwargs), answer in answers(student.conv_size.same_padding, calls):
+            dilation = kwargs["dilation"]
             with failures.case():
                 expected = torch_same_padding(kernel_size, dilation)
                 extent = dilation * (kernel_size - 1) + 1
                 if expected is None:
                     expect_value_error(
-                        student.conv_size.same_padding,
+                        "same_padding",
                         (kernel_size,),
-                        dict(dilation=dilation),
+                        kwargs,
+                        answer,
                         reason=f"the dilated kernel spans {extent} inputs, an even number, so no "
                         "symmetric padding keeps the size",
                         hint="the size stays when 2P = D*(F - 1): raise ValueError when that is odd",
                     )
                 else:
                     check_equal(
-                        student.conv_size.same_padding(kernel_size, dilation=dilation),
+                        answer.get(),
                         expected,
                         what="padding",
-                        call=describe_call("same_padding", (kernel_size,), dict(dilation=dilation)),
+                        call=describe_call("same_padding", (kernel_size,), kwargs),
                         mistakes={
                             "true division: (F - 1) / 2 is a float; use //": dilation * (kernel_size - 1) / 2,
                             "dilation ignored: the dilated kernel spans D*(F - 1) + 1 inputs": (kernel_size - 1) // 2,

@@ -19,6 +19,9 @@ from grader.engine.student import StudentFailure
 from grader.tolerances import TOLERANCES
 from grader.worker.probes import gradient_descent as descent_probes
 
+# Imported where used (about 1.5 s), so that checking the other functions stays quick; a
+# batch's lanes import them once (grader.engine.lanes).
+PRELOAD = ("sklearn.datasets", "sklearn.linear_model")
 RNG_SEED = 7  # any fixed seed: inputs are random but the same on every run
 # f(x) = sum(curvature * x**2) / 2 has gradient curvature * x, so each step multiplies
 # x by (1 - learning_rate * curvature) and x_k = (1 - learning_rate * curvature)**k * x0.

@@ -10,8 +10,10 @@ of what the student's code raised.
 Requests:
     {"op": "call", "module": "activations", "function": "softmax", "args": [...], "kwargs": {...}}
     {"op": "probe", "probe": "grader.worker.probes.cnn:convnet_logits_shapes", "kwargs": {...}}
+    {"op": "calls", "module": "conv_size", "function": "conv_output_size", "calls": [[args, kwargs], ...]}
 Replies:
     {"ok": <wire value>}
+    {"each": [<a call's reply>, ...]}  (to "calls": one reply per call, in order)
     {"raised": {"type", "builtin", "message", "where", "file", "line", "function", "source", "trace", "phase"}}
 """
 
@@ -31,6 +33,7 @@ from grader.course import MODULES
 from grader.limits import LIMITS
 
 PROBE_PACKAGE = "grader.worker.probes."
+CALLS_TRACED = 10  # raised calls of one "calls" request that keep their traceback
 _package_numbers = itertools.count()
 
 
@@ -67,31 +70,50 @@ class Submission:
 class Dispatcher:
     def __init__(self, folder: Path):
         self.submission = Submission(folder)
+        self._phase = "request"  # how far the request being answered got, for `describe_exception`
 
     def handle(self, request: dict) -> dict:
-        phase = "request"
-        try:
-            op = request["op"]
+        self._phase = "request"
+        return self._answer(lambda: self._run(request))
+
+    def _run(self, request: dict) -> dict:
+        op = request["op"]
+        if op in ("call", "calls"):
+            self._phase = "import"
+            module = getattr(self.submission, request["module"])
+            self._phase = "lookup"
+            function = getattr(module, request["function"])
             if op == "call":
-                phase = "import"
-                module = getattr(self.submission, request["module"])
-                phase = "lookup"
-                function = getattr(module, request["function"])
-                phase = "call"
-                args = wire.decode(request["args"])
-                kwargs = wire.decode(request["kwargs"])
-                value = function(*args, **kwargs)
-            elif op == "probe":
-                phase = "call"
-                probe = _resolve_probe(request["probe"])
-                value = probe(self.submission, **wire.decode(request["kwargs"]))
-            else:
-                raise ValueError(f"unknown request {op!r}")
-            phase = "return"
+                return self._called(function, request["args"], request["kwargs"])
+            if not isinstance(request["calls"], list):
+                raise ValueError("calls must be a list")
+            each = [self._answer(lambda call=call: self._called(function, *call)) for call in request["calls"]]
+            # Only the first few tracebacks reach a student; the rest would only fill the reply.
+            for answer in [answer for answer in each if "raised" in answer][CALLS_TRACED:]:
+                answer["raised"]["trace"] = ""
+            return {"each": each}
+        if op == "probe":
+            self._phase = "call"
+            probe = _resolve_probe(request["probe"])
+            value = probe(self.submission, **wire.decode(request["kwargs"]))
+            self._phase = "return"
             return {"ok": wire.encode(value)}
+        raise ValueError(f"unknown request {op!r}")
+
+    def _called(self, function, args, kwargs) -> dict:
+        self._phase = "call"
+        value = function(*wire.decode(args), **wire.decode(kwargs))
+        self._phase = "return"
+        return {"ok": wire.encode(value)}
+
+    def _answer(self, work) -> dict:
+        """work()'s reply, or the account of what it raised."""
+        try:
+            return work()
         except KeyboardInterrupt:
             raise
         except BaseException as error:  # noqa: BLE001 -- everything student code raises is reported
+            phase = self._phase
             failed_import = self._failed_import(error)
             if failed_import is not None:
                 error, phase = failed_import, "import"
