@@ -2,7 +2,7 @@
 
 Each attack and its honest base (the same code without the attack) are graded
 the way an instructor grades a class: sandboxed, hidden tests on with a fixed
-seed, through `grader.engine.batch` into one output folder, two at a time, beside the
+seed, through `grader.engine.batch` into one output folder, two batches at a time, beside the
 reference solution. Then:
 
 - an attack scores no more than its base, and the grader returned a complete
@@ -65,6 +65,7 @@ REFERENCE_MODULES = [module for module in MODULES if (SUITE / f"test_{module}.py
 REFERENCE_TIME_LIMIT = 900.0
 # Rough seconds to grade a module here, to start the long gradings first (the training
 # attacks of gradient_descent also wait out its 20 s limit).
+BATCH_SIZE = 4  # submissions graded one after another by one batch's lane
 SECONDS_TO_GRADE = {"activations": 5, "forward": 5, "gradient_descent": 35, "softmax_loss": 15}
 # Result-file places an attack aims at on the grading machine itself.
 HOST_FILES = [
@@ -132,17 +133,31 @@ class Campaign:
 
 
 def plan(attacks) -> tuple[list, list]:
-    """(jobs graded two at a time, jobs graded alone), each job (id, modules, time limit)."""
-    shared, alone, seen = [], [], set()
+    """(batches graded two at a time, batches graded alone), each (ids, modules, time limit).
+
+    The submissions graded on the same modules with the same time limit make
+    one batch, as an instructor's class does: its lanes load torch, the suite
+    and the worker template once for all of them.
+    """
+    batches, alone, seen = {}, [], set()
     for attack in attacks:
         base = attack.base
         if base.name not in seen:
             seen.add(base.name)
-            shared.append((base.name, base.modules_to_grade, BASE_TIME_LIMIT))
-        (alone if attack.solo else shared).append((attack.name, attack.modules_to_grade, attack.time_limit))
-    # Longest first, so that the two threads finish together.
-    shared.sort(key=lambda job: -sum(SECONDS_TO_GRADE.get(module, 10) for module in job[1]))
-    return shared, alone
+            batches.setdefault((base.modules_to_grade, BASE_TIME_LIMIT), []).append(base.name)
+        if attack.solo:
+            alone.append(([attack.name], attack.modules_to_grade, attack.time_limit))
+        else:
+            batches.setdefault((attack.modules_to_grade, attack.time_limit), []).append(attack.name)
+    # A few submissions per batch, so that two batches at a time keep both cores busy while one waits
+    # out a stalling attack's limit; longest first, so that the two threads finish together.
+    grouped = [
+        (names[start : start + BATCH_SIZE], modules, limit)
+        for (modules, limit), names in batches.items()
+        for start in range(0, len(names), BATCH_SIZE)
+    ]
+    grouped.sort(key=lambda batch: -len(batch[0]) * sum(SECONDS_TO_GRADE.get(module, 10) for module in batch[1]))
+    return grouped, alone
 
 
 @pytest.fixture(scope="module")
@@ -174,9 +189,9 @@ def campaign():
     host_before = host_files_state()
     rows = {}
 
-    def grade(identifier, modules, time_limit):
+    def grade(identifiers, modules, time_limit):
         for row in batch.grade_batch(
-            [paths[identifier]],
+            [paths[identifier] for identifier in identifiers],
             out,
             jobs=1,
             progress=False,
@@ -187,11 +202,11 @@ def campaign():
         ):
             rows[row["id"]] = row
 
-    shared, alone = plan(attacks)
+    batches, alone = plan(attacks)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as beside:
-        reference = beside.submit(grade, "reference", REFERENCE_MODULES, REFERENCE_TIME_LIMIT)
+        reference = beside.submit(grade, ["reference"], REFERENCE_MODULES, REFERENCE_TIME_LIMIT)
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda job: grade(*job), shared))
+            list(pool.map(lambda job: grade(*job), batches))
         reference.result()
     for job in alone:  # bombs that exhaust what every sandboxed worker shares
         grade(*job)

@@ -6,6 +6,7 @@ The graded runs of tests/test_variants.py and tests/test_redteam.py show the
 rule on real submissions.
 """
 
+import time
 import types
 
 from grader.engine.scoring import ScoringPlugin
@@ -14,7 +15,7 @@ from grader.results import model
 
 def plugin_with(*tests, rechecks=None, ran=None):
     """A scoring plugin holding `tests` (TestResults) as if pytest had collected and run them."""
-    plugin = ScoringPlugin(types.SimpleNamespace(stash={}))
+    plugin = ScoringPlugin(types.SimpleNamespace(stash={}, getoption=lambda name: None))
     for test in tests:
         plugin.results[test.name] = test
         plugin.order.append(test.name)
@@ -118,15 +119,19 @@ BOUNDARY_RELU = (
 
 
 def test_a_run_cut_by_its_total_time_keeps_the_points_earned_and_says_what_did_not_run(tmp_path):
-    from tests.helpers import grade, make_submission
+    from tests.helpers import SOLUTIONS, grade, make_submission
 
     folder = make_submission(tmp_path / "slow", "activations", [HANGS_AT_ARRAY_ZEROS])
-    # 45 s: far more than the public tests need (a few seconds), less than one call's limit (60 s).
-    result = grade(folder, modules=["activations"], hidden=True, seed=20261201, time_limit=45)
+    # The yardstick: the reference's own grading of the same tests, now, on this machine. The limit
+    # leaves the public tests several times what they need, and stays below one call's limit (60 s).
+    started = time.monotonic()
+    grade(SOLUTIONS, modules=["activations"], hidden=True, seed=20261201)
+    limit = round(min(50.0, 8.0 + 4 * (time.monotonic() - started)))
+    result = grade(folder, modules=["activations"], hidden=True, seed=20261201, time_limit=limit)
     public = [test for test in result.tests if not test.hidden]
     assert all(test.status == "passed" for test in public), [test.output for test in public if test.output]
     assert result.score == 14
-    assert "ran out of its total time (45 s)" in result.extra["incomplete"]
+    assert f"ran out of its total time ({limit} s)" in result.extra["incomplete"]
     relu = next(test for test in result.tests if test.hidden and test.exercise == "relu")
     assert relu.output.startswith("not run: grading this submission ran out of its total time")
     assert (relu.failure or {}).get("kind") == "not-run"
