@@ -126,13 +126,16 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
     # ------------------------------------------------------------------ activations.py
     "sigmoid": {
         "values": Tolerance(
-            "`scipy.special.expit`, on random arrays, a list, scalars and abs(z) up to 1e4", VALUES_WHY, **VALUES
+            "the stable logistic function (`scipy.special.expit`'s values), on random arrays, a list, scalars "
+            "and abs(z) up to 1e4",
+            VALUES_WHY,
+            **VALUES,
         ),
     },
     "sigmoid_grad": {
         "values": Tolerance("`expit(z) * (1 - expit(z))`, and at abs(z) up to 1e4", VALUES_WHY, **VALUES),
         "numerical gradient": Tolerance(
-            "central differences (h = 1e-5) of `scipy.special.expit`",
+            "central differences (h = 1e-5) of the stable logistic function",
             NUMERICAL_GRADIENT_WHY,
             relative_error=GRADIENT_BOUND,
         ),
@@ -172,7 +175,11 @@ TOLERANCES: dict[str, dict[str, Tolerance]] = {
         "values": Tolerance("1.0 where z >= 0, else 0.0", VALUES_WHY, **VALUES),
     },
     "softmax": {
-        "values": Tolerance("`scipy.special.softmax` along axis, and at scores up to 1e4", VALUES_WHY, **VALUES),
+        "values": Tolerance(
+            "the max-shifted softmax (`scipy.special.softmax`'s values) along axis, and at scores up to 1e4",
+            VALUES_WHY,
+            **VALUES,
+        ),
     },
     # ------------------------------------------------------------------ forward.py
     "neuron": {
