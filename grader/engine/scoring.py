@@ -117,8 +117,8 @@ class _PartialSaver:
 
     A grading killed at any moment (its total time, say) keeps every test that
     ended more than that before. Rewritten after every test instead, the file
-    cost 1.1 s of a 10 s grading: 178 rewrites, each of the whole result. The
-    thread writes while the tests wait for the worker.
+    cost about 0.6 s of CPU per grading: 178 rewrites of 3.4 ms, each of the
+    whole result. The thread writes while the tests wait for the worker.
     """
 
     def __init__(self, path: Path, build):

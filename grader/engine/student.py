@@ -214,11 +214,14 @@ class Student:
             "function": function,
             "calls": [[wire.encode(list(args)), wire.encode(kwargs)] for args, kwargs in calls],
         }
-        first = describe_call(function, *calls[0])
-        what = f"your `{first}`"
-        if len(calls) > 1:
-            what = f"your `{function}` ({len(calls)} calls in a row, the first `{first}`)"
-        reply = self._reply(request, lambda: what)
+
+        def describe():  # a failure of the whole batch: a time-out, a crash, an import
+            first = describe_call(function, *calls[0])
+            if len(calls) == 1:
+                return f"your `{first}`"
+            return f"your `{function}` ({len(calls)} calls in a row, the first `{first}`)"
+
+        reply = self._reply(request, describe)
         each = reply.get("each")
         if not isinstance(each, list) or len(each) != len(calls):
             raise ProtocolError("malformed reply")

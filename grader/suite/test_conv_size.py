@@ -131,17 +131,12 @@ def expect_value_error(name, args, kwargs, answer, *, reason, hint=None):
         fail(f"expected ValueError ({reason}); got {got!r}", call=call, hint=hint)
 
 
-def answers(function, calls):
-    """(call, answer) for each (args, kwargs) of `calls`, `function` (a student function) called on all
-    of them in one round trip (Student.call_each): these checks make thousands of calls."""
-    return zip(calls, function.each(calls), strict=True)
-
-
 def check_conv_output_sizes(student, configurations) -> int:
     """conv_output_size must give F.conv2d's size on each configuration PyTorch accepts; returns how many."""
     accepted = [configuration for configuration in configurations if torch_conv_size(*configuration) is not None]
+    # Every call in one round trip (Student.call_each): these checks make thousands of them.
     calls = [((W, F_), dict(stride=S, padding=P, dilation=D)) for W, F_, S, P, D in accepted]
-    for configuration, (_, answer) in zip(accepted, answers(student.conv_size.conv_output_size, calls), strict=True):
+    for configuration, answer in zip(accepted, student.conv_size.conv_output_size.each(calls), strict=True):
         expected = torch_conv_size(*configuration)
         input_size, kernel_size, stride, padding, dilation = configuration
         got = answer.get()
@@ -162,7 +157,8 @@ def check_conv_output_sizes(student, configurations) -> int:
 def check_conv_output_size_rejects(student, rejected):
     """conv_output_size must raise ValueError on each configuration F.conv2d refuses."""
     calls = [((W, F_), dict(stride=S, padding=P, dilation=D)) for W, F_, S, P, D in rejected]
-    for ((input_size, kernel_size), kwargs), answer in answers(student.conv_size.conv_output_size, calls):
+    answers = student.conv_size.conv_output_size.each(calls)
+    for ((input_size, kernel_size), kwargs), answer in zip(calls, answers, strict=True):
         padding, dilation = kwargs["padding"], kwargs["dilation"]
         extent = dilation * (kernel_size - 1) + 1
         expect_value_error(
@@ -178,10 +174,9 @@ def check_conv_output_size_rejects(student, rejected):
 
 def check_rejects_bad_arguments(function, bad_calls, hint=None):
     """function(*args, **kwargs) must raise ValueError for each (args, kwargs, why the contract refuses it)."""
-    reasons = [reason for _, _, reason in bad_calls]
-    calls = [(args, kwargs) for args, kwargs, _ in bad_calls]
+    answers = function.each([(args, kwargs) for args, kwargs, _ in bad_calls])
     with every_case() as cases:
-        for ((args, kwargs), answer), reason in zip(answers(function, calls), reasons, strict=True):
+        for (args, kwargs, reason), answer in zip(bad_calls, answers, strict=True):
             with cases.case():
                 expect_value_error(function.__name__, args, kwargs, answer, reason=reason, hint=hint)
 
@@ -240,7 +235,7 @@ def check_pool_output_sizes(student, configurations):
     """pool_output_size must give nn.MaxPool2d's size on each configuration PyTorch accepts."""
     accepted = [configuration for configuration in configurations if torch_pool_size(*configuration) is not None]
     calls = [((W, F_), dict(stride=S, padding=P)) for W, F_, S, P in accepted]
-    for configuration, (_, answer) in zip(accepted, answers(student.conv_size.pool_output_size, calls), strict=True):
+    for configuration, answer in zip(accepted, student.conv_size.pool_output_size.each(calls), strict=True):
         expected = torch_pool_size(*configuration)
         input_size, kernel_size, stride, padding = configuration
         effective_stride = kernel_size if stride is None else stride
@@ -267,7 +262,8 @@ def check_pool_output_sizes(student, configurations):
 def check_pool_output_size_rejects(student, rejected):
     """pool_output_size must raise ValueError on each configuration nn.MaxPool2d refuses."""
     calls = [((W, F_), dict(stride=S, padding=P)) for W, F_, S, P in rejected]
-    for ((input_size, kernel_size), kwargs), answer in answers(student.conv_size.pool_output_size, calls):
+    answers = student.conv_size.pool_output_size.each(calls)
+    for ((input_size, kernel_size), kwargs), answer in zip(calls, answers, strict=True):
         padding = kwargs["padding"]
         if padding > kernel_size // 2:
             reason = f"nn.MaxPool2d refuses padding {padding} > kernel_size // 2 = {kernel_size // 2} (PyTorch's rule)"
@@ -316,8 +312,8 @@ def check_conv2d_output_shapes(student, cases, num_run_for_real=0):
         ((shape, channels, kernel), dict(stride=S, padding=P, dilation=D))
         for (shape, channels, kernel, S, P, D), _ in accepted
     ]
-    shapes = answers(student.conv_size.conv2d_output_shape, calls)
-    for (case, expected), (_, answer) in zip(accepted, shapes, strict=True):
+    shapes = student.conv_size.conv2d_output_shape.each(calls)
+    for (case, expected), answer in zip(accepted, shapes, strict=True):
         input_shape, out_channels, kernel_size, stride, padding, dilation = case
         kwargs = dict(stride=stride, padding=padding, dilation=dilation)
         call = describe_call("conv2d_output_shape", (input_shape, out_channels, kernel_size), kwargs)
@@ -434,7 +430,7 @@ def check_same_padding(student, cases):
     """same_padding must give the size-keeping padding for each (kernel_size, dilation), ValueError where none is."""
     calls = [((kernel_size,), dict(dilation=dilation)) for kernel_size, dilation in cases]
     with every_case() as failures:
-        for ((kernel_size,), kwargs), answer in answers(student.conv_size.same_padding, calls):
+        for ((kernel_size,), kwargs), answer in zip(calls, student.conv_size.same_padding.each(calls), strict=True):
             dilation = kwargs["dilation"]
             with failures.case():
                 expected = torch_same_padding(kernel_size, dilation)

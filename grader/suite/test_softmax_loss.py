@@ -29,6 +29,7 @@ RNG_SEED = 2024  # any fixed seed: inputs are random but the same on every run
 LOSS_CASES = [(7, 5, 3, 0.7, 3), (1, 4, 2, 0.0, 2), (16, 10, 6, 0.05, 6), (9, 4, 5, 0.2, 3)]
 # The timing size: 500 examples make the loop's per-example overhead dominate.
 TIMING_SIZE = dict(num_examples=500, num_features=40, num_classes=10, reg=0.1)
+TIMING_SHAPE = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}  # timing_inputs' sizes
 TIMING_REPEATS = 20  # calls per run: the loop's run lasts ~90 ms, the student's is read in 10 ms clock ticks
 TIMING_RUNS = 3  # best of 3 runs for each side
 SPEEDUP = TOLERANCES["softmax_loss_vectorized"]["speed"].at_least  # NumPy is ~25x faster than the loop here
@@ -441,13 +442,12 @@ def loop_seconds_per_call() -> float:
     and its hidden re-check compare against the same yardstick. CPU time of this
     process, which the student's process cannot slow down.
     """
-    size = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}
     runs = []
     for _ in range(TIMING_RUNS):
         # The yardstick builds its inputs inside its timed window too, as the student's run does.
         before = time.process_time()
         for repeat in range(TIMING_REPEATS):
-            loop_baseline(*probes.softmax_loss.timing_inputs(RNG_SEED + repeat, **size), TIMING_SIZE["reg"])
+            loop_baseline(*probes.softmax_loss.timing_inputs(RNG_SEED + repeat, **TIMING_SHAPE), TIMING_SIZE["reg"])
         runs.append(time.process_time() - before)
     return min(runs) / TIMING_REPEATS
 
@@ -455,13 +455,12 @@ def loop_seconds_per_call() -> float:
 def check_vectorized_is_faster_than_a_loop(student, first_seeds):
     """softmax_loss_vectorized must be SPEEDUP times faster than the loop yardstick, and right, on the timing
     inputs of TIMING_RUNS runs, run k on seeds first_seeds[k], first_seeds[k] + 1, ..."""
-    size = {key: value for key, value in TIMING_SIZE.items() if key != "reg"}
 
     def inputs_and_losses(first_seed):
         """The inputs of one timed run (seeds first_seed, first_seed+1, ...) and their exact losses."""
         inputs, losses = [], []
         for repeat in range(TIMING_REPEATS):
-            W, X, y = probes.softmax_loss.timing_inputs(first_seed + repeat, **size)
+            W, X, y = probes.softmax_loss.timing_inputs(first_seed + repeat, **TIMING_SHAPE)
             log_probs = special.log_softmax(X @ W, axis=1)
             losses.append(-np.mean(log_probs[np.arange(len(y)), y]) + TIMING_SIZE["reg"] / 2 * np.sum(W * W))
             inputs.append((W, X, y))
@@ -477,7 +476,7 @@ def check_vectorized_is_faster_than_a_loop(student, first_seeds):
         )
         student_seconds.append(student.cpu_seconds() - before)
         answers.append((losses, inputs_and_losses(first_seed)[1]))
-    W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED, **size)
+    W, X, y = probes.softmax_loss.timing_inputs(RNG_SEED, **TIMING_SHAPE)
     call = describe_call("softmax_loss_vectorized", (W, X, y, TIMING_SIZE["reg"]))
     for losses, expected_losses in answers:
         check(
