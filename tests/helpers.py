@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import signal
 from pathlib import Path
 
 from grader.course import MODULES
@@ -35,6 +36,13 @@ class Variant:
 
     def __str__(self):
         return self.name
+
+
+def answers_ctrl_c():
+    """A Popen `preexec_fn`: the child answers SIGINT as from a terminal, even if the suite was started in
+    the background (a shell without job control starts its background jobs with SIGINT ignored, and a
+    Python child would then inherit that and never see a Ctrl-C)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def make_submission(folder: Path, module: str | None = None, edits=(), base: Path = SOLUTIONS) -> Path:
@@ -81,7 +89,8 @@ def failures(result: GradingResult) -> str:
 
 
 def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[GradingResult]:
-    """Grade (submission, modules[, options]) jobs in-process, `processes` worker processes each taking a share.
+    """Grade (submission, modules[, options]) jobs in-process, `processes` worker processes taking the next
+    job not yet taken as each finishes one (jobs differ in cost by 10x: a fixed share would leave one idle).
 
     `options` are tests.grade_many's per-job keys: "seed" turns the hidden
     tests on with that seed, "public": False leaves the public ones out.
@@ -104,20 +113,18 @@ def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[Grading
         }
         for index, job in enumerate(jobs)
     ]
-    shares = [entries[start::processes] for start in range(processes)]
-    running = []
-    for number, share in enumerate(shares):
-        jobs_file = folder / f"jobs-{number}.json"
-        jobs_file.write_text(json.dumps(share))
-        running.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "tests.grade_many", str(jobs_file)],
-                cwd=ROOT,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
+    jobs_file = folder / "jobs.json"
+    jobs_file.write_text(json.dumps(entries))
+    running = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.grade_many", str(jobs_file)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
         )
+        for _ in range(min(processes, len(entries)))
+    ]
     errors = [process.communicate()[1] for process in running]
     results = []
     for entry in entries:
@@ -125,6 +132,7 @@ def grade_many_in_process(jobs: list[tuple], processes: int = 2) -> list[Grading
         if not path.is_file():
             raise AssertionError(f"no result for {entry['submission']}:\n" + "\n".join(errors)[-3000:])
         results.append(GradingResult.from_json(json.loads(path.read_text())))
+    shutil.rmtree(folder)
     return results
 
 

@@ -20,7 +20,7 @@ from xml.etree import ElementTree
 import pytest
 
 import grader
-from tests.helpers import EXERCISES, ROOT, make_submission
+from tests.helpers import EXERCISES, ROOT, answers_ctrl_c, make_submission
 
 FAST = ["--modules", "activations", "--no-hidden", "--quiet"]
 # relu never returns: the test calling it waits out its 60 s call limit, so the grading stays in flight.
@@ -70,6 +70,7 @@ def start_batch(tmp_path: Path, submissions: list[Path], *options) -> tuple[subp
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=answers_ctrl_c,
     )
     return process, command
 

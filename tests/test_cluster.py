@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import EXERCISES, make_submission
+from tests.helpers import EXERCISES, answers_ctrl_c, make_submission
 
 distributed = pytest.importorskip("distributed")
 
@@ -91,7 +91,9 @@ def grade(paths, out, *options, env=None, wait=True):
     command = [sys.executable, "-m", "grader", "grade", *map(str, paths), "--out", str(out), "--quiet", *options]
     environment = {**os.environ, "DLGRADE_COURSE_SECRET": SECRET, **(env or {})}
     if not wait:
-        return subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=answers_ctrl_c
+        )
     completed = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=900)
     assert completed.returncode == 0, completed.stdout + completed.stderr
     return completed

@@ -1,5 +1,6 @@
 """The worker template and the batch's lanes: everything loads once, nothing passes between submissions."""
 
+import concurrent.futures
 import os
 import textwrap
 import time
@@ -105,12 +106,16 @@ def test_a_template_that_ended_is_started_again(reaching):
 HANGING = "def relu(z):\n    while True:\n        pass\n"
 
 
-def worker_processes() -> list[int]:
-    """Processes of a worker's own user (uid 200000 and up), zombies aside."""
+def worker_processes(marker: Path) -> list[int]:
+    """Processes of a worker's own user (uid 200000 and up) whose command line names `marker` (the folder the
+    worker's library was copied to lies in it), zombies aside. Other gradings running beside this test do not count.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         try:
             if entry.name.isdigit() and entry.stat().st_uid >= 200_000:
+                if str(marker).encode() not in (entry / "cmdline").read_bytes():
+                    continue
                 if (entry / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
                     found.append(int(entry.name))
         except OSError:
@@ -123,17 +128,25 @@ def test_a_lane_kills_a_grading_at_its_time_limit_and_grades_the_next_afresh(tmp
     (hanging / "activations.py").write_text(
         (hanging / "activations.py").read_text().replace("def relu(", "def relu_original(") + HANGING
     )
-    lanes = Lanes(runner.pytest_environment(2), ["activations"])
+    temporary = tmp_path / "tmp"  # the lane's temporary files, and so its workers' library, lie here
+    temporary.mkdir()
+    lanes = Lanes({**runner.pytest_environment(2), "TMPDIR": str(temporary)}, ["activations"])
     try:
         with lanes.lane() as lane:
             started = time.monotonic()
-            cut = runner.grade(hanging, modules=["activations"], time_limit=20, lane=lane)
+            with concurrent.futures.ThreadPoolExecutor(1) as pool:
+                grading = pool.submit(runner.grade, hanging, modules=["activations"], time_limit=20, lane=lane)
+                seen = False
+                while not (seen := bool(worker_processes(temporary))) and not grading.done():
+                    time.sleep(0.05)
+                cut = grading.result()
+            assert seen, "no worker of this grading was found: the check below would look for nothing"
             assert time.monotonic() - started < 60
             assert cut.extra.get("incomplete", "").startswith("not run: grading this submission ran out"), cut.extra
             deadline = time.monotonic() + 10
-            while worker_processes() and time.monotonic() < deadline:
+            while worker_processes(temporary) and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert worker_processes() == [], "the killed grading's worker outlived it"
+            assert worker_processes(temporary) == [], "the killed grading's worker outlived it"
             whole = runner.grade(SOLUTIONS, modules=["activations"], lane=lane)
         assert whole.score == whole.max_score and "incomplete" not in whole.extra
     finally:

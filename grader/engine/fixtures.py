@@ -117,12 +117,21 @@ def _time_limit(request):
     request.config.stash[scoring.BACKEND].end_of_test()
 
 
-@pytest.fixture
-def hidden_rng(request):
-    """A NumPy generator for a hidden test's inputs: the run's seed, mixed with the test's name."""
+def drawn_rng(request, name: str):
+    """A NumPy generator for hidden inputs: the run's seed, mixed with `name`.
+
+    Each hidden test draws from its own (`hidden_rng`); a hidden module's shared
+    fixture names itself, so one run's draws differ from fixture to fixture.
+    """
     import zlib
 
     import numpy as np
 
     seed = request.config.stash[scoring.RUN_FACTS]["seed"]
-    return np.random.default_rng([seed, zlib.crc32(request.node.name.encode())])
+    return np.random.default_rng([seed, zlib.crc32(name.encode())])
+
+
+@pytest.fixture
+def hidden_rng(request):
+    """A NumPy generator for a hidden test's inputs: the run's seed, mixed with the test's name."""
+    return drawn_rng(request, request.node.name)

@@ -7,11 +7,19 @@ rows name their examples, the moons against logistic regression): the final
 point, the history, x0 left alone, the update, the inputs left alone, the
 batches' cover, their order, their shuffle, the accuracy, the loss history. A
 mistake the public tests already show so costs no more with these on.
+
+The two training tests read one run on turned moons (`turned_moons_run`), as
+the public ones share the default run: one drawn start checked for both its
+accuracy and its loss history, at the cost of one training instead of two.
 """
 
 import numpy as np
+import pytest
 
+from grader.engine.feedback import Mismatch
+from grader.engine.fixtures import drawn_rng
 from grader.engine.scoring import graded
+from grader.engine.student import StudentFailure
 from grader.suite.test_gradient_descent import (
     TRAINING_SECONDS,
     check_beats_logistic_regression,
@@ -27,6 +35,7 @@ from grader.suite.test_gradient_descent import (
     check_x0_unchanged,
     moons,
     train,
+    training_run,
 )
 
 
@@ -173,16 +182,35 @@ def turned_moons(rng):
     return X, (1 - y if rng.random() < 0.5 else y)
 
 
+@pytest.fixture(scope="module")
+def turned_moons_run(student, request):
+    """One run of train_two_layer_net(X, y, 3, seed=...) on turned moons with a drawn seed, read by both
+    hidden training tests: the first of the accuracy test's seeds, and the loss history test's start.
+
+    Returns (X, y, seed, (params, loss_history, call)), or the failure to raise in each of those tests.
+    The draws come from the run's seed, as every hidden input does (grader.engine.fixtures.drawn_rng).
+    """
+    rng = drawn_rng(request, "turned_moons_run")
+    X, y = turned_moons(rng)
+    seed = integer(rng, 0, 2**31 - 1)
+    with student.limited_to(TRAINING_SECONDS):
+        try:
+            return X, y, seed, train(student, X, y, 3, seed=seed)
+        except (StudentFailure, Mismatch) as failure:
+            return failure
+
+
 @graded(
     points=0,
     exercise="train_two_layer_net",
     time_limit=TRAINING_SECONDS,
     rechecks=("test_train_two_layer_net_beats_logistic_regression_on_moons",),
 )
-def test_hidden_train_two_layer_net_beats_logistic_regression_on_moons(student, hidden_rng):
+def test_hidden_train_two_layer_net_beats_logistic_regression_on_moons(student, turned_moons_run, hidden_rng):
     """The published moons turned by a drawn angle, mirrored, reordered and relabelled at random; three drawn seeds."""
-    X, y = turned_moons(hidden_rng)
-    check_beats_logistic_regression(student, X, y, tuple(int(seed) for seed in hidden_rng.integers(0, 2**31, size=3)))
+    X, y, seed, (params, _, _) = training_run(turned_moons_run)
+    seeds = (seed, *(int(other) for other in hidden_rng.integers(0, 2**31, size=2)))
+    check_beats_logistic_regression(student, X, y, seeds, first_params=params)
 
 
 @graded(
@@ -191,10 +219,9 @@ def test_hidden_train_two_layer_net_beats_logistic_regression_on_moons(student, 
     time_limit=TRAINING_SECONDS,
     rechecks=("test_train_two_layer_net_records_one_decreasing_loss_per_pass",),
 )
-def test_hidden_train_two_layer_net_records_one_decreasing_loss_per_pass(student, hidden_rng):
+def test_hidden_train_two_layer_net_records_one_decreasing_loss_per_pass(student, turned_moons_run, hidden_rng):
     """The published moons turned, mirrored, reordered and relabelled at random; drawn seeds, passes, batch sizes."""
-    X, y = turned_moons(hidden_rng)
-    params, history, call = train(student, X, y, 3, seed=integer(hidden_rng, 0, 2**31 - 1))
+    X, y, _, (params, history, call) = training_run(turned_moons_run)
     check_loss_history(X, y, params, history, call)
     check_one_loss_per_pass_with_minibatches(
         student, X, y, integer(hidden_rng, 2, 8), integer(hidden_rng, 10, 100), seed=integer(hidden_rng, 0, 2**31 - 1)

@@ -461,7 +461,8 @@ def default_training_run(student, pictures):
     return run
 
 
-def default_training(run):
+def training_run(run):
+    """A shared training run's result, or the failure it ended in raised in this test."""
     if isinstance(run, BaseException):
         raise run
     return run
@@ -496,7 +497,7 @@ def check_beats_logistic_regression(student, X, y, seeds, first_params=None):
 
 @graded(points=2, exercise="train_two_layer_net", time_limit=TRAINING_SECONDS)
 def test_train_two_layer_net_beats_logistic_regression_on_moons(student, default_training_run):
-    X, y, (params, _, _) = default_training(default_training_run)
+    X, y, (params, _, _) = training_run(default_training_run)
     check_beats_logistic_regression(student, X, y, (0, 1, 2), first_params=params)  # seed=0 is the default
 
 
@@ -556,7 +557,7 @@ def check_one_loss_per_pass_with_minibatches(student, X, y, num_passes, batch_si
 
 @graded(points=1, exercise="train_two_layer_net", time_limit=TRAINING_SECONDS)
 def test_train_two_layer_net_records_one_decreasing_loss_per_pass(student, default_training_run):
-    X, y, (params, history, call) = default_training(default_training_run)
+    X, y, (params, history, call) = training_run(default_training_run)
     check_loss_history(X, y, params, history, call)
     # A second start too: a gradient that is slightly wrong (the weight decay's term missing, say)
     # lowers the loss in most passes from some starts only, and the hidden re-check draws others.

@@ -452,9 +452,16 @@ def loop_seconds_per_call() -> float:
     return min(runs) / TIMING_REPEATS
 
 
-def check_vectorized_is_faster_than_a_loop(student, first_seeds):
+def check_vectorized_is_faster_than_a_loop(student, first_seeds, judge_speed=True):
     """softmax_loss_vectorized must be SPEEDUP times faster than the loop yardstick, and right, on the timing
-    inputs of TIMING_RUNS runs, run k on seeds first_seeds[k], first_seeds[k] + 1, ..."""
+    inputs of TIMING_RUNS runs, run k on seeds first_seeds[k], first_seeds[k] + 1, ...
+
+    `judge_speed=False` checks the timed runs' losses only: the hidden re-check's
+    case. The public runs' inputs are already fresh and unknowable (seeds drawn
+    per grading), so a second verdict on the speed would re-measure the same
+    thing, and a submission near the threshold would lose the point to timing
+    noise alone.
+    """
 
     def inputs_and_losses(first_seed):
         """The inputs of one timed run (seeds first_seed, first_seed+1, ...) and their exact losses."""
@@ -486,6 +493,8 @@ def check_vectorized_is_faster_than_a_loop(student, first_seeds):
             check_number(
                 loss, expected, call=call + " -> loss", **TOLERANCES["softmax_loss_vectorized"]["loss"].isclose
             )
+    if not judge_speed:
+        return
     loop_time, student_time = loop_seconds_per_call(), min(student_seconds) / TIMING_REPEATS
     check(
         student_time <= loop_time / SPEEDUP,
