@@ -9,8 +9,11 @@ rule on real submissions.
 import time
 import types
 
+import pytest
+
 from grader.engine.scoring import ScoringPlugin
 from grader.results import model
+from tests.helpers import failures, grade, make_submission
 
 
 def plugin_with(*tests, rechecks=None, ran=None):
@@ -68,6 +71,59 @@ def test_a_hidden_test_that_never_ran_withdraws_nothing():
 def test_a_passing_hidden_test_withdraws_nothing():
     plugin = plugin_with(public("values"), hidden("fresh", status="passed"), rechecks={"fresh": ("values",)})
     assert scores(plugin.result())["values"] == 1.0
+
+
+def test_a_hidden_test_is_not_run_only_where_every_public_test_it_rechecks_ran_and_failed():
+    def runs(plugin, name):
+        try:
+            plugin.pytest_runtest_setup(types.SimpleNamespace(nodeid=name))
+        except pytest.skip.Exception:
+            return False
+        return True
+
+    failed = public("values", status="failed")
+    failed.failure = {"kind": "wrong"}
+    never_ran = public("large", status="failed")
+    never_ran.failure = {"kind": "not-run"}
+    plugin = plugin_with(
+        failed,
+        public("at_zero"),
+        never_ran,
+        hidden("moot"),
+        hidden("one_passed"),
+        hidden("one_never_ran"),
+        hidden("alone"),
+        rechecks={
+            "moot": ("values",),
+            "one_passed": ("values", "at_zero"),
+            "one_never_ran": ("large",),
+            "alone": ("x",),
+        },
+    )
+    assert [runs(plugin, name) for name in ("moot", "one_passed", "one_never_ran", "alone")] == [
+        False,
+        True,
+        True,
+        True,
+    ]
+    assert plugin.moot == {"moot": "1.1"}
+
+
+def test_a_broken_function_is_not_retrained_by_hidden_rechecks_that_could_withdraw_nothing(tmp_path):
+    """train_two_layer_net that never updates fails its public training tests; their hidden re-checks do not
+    run (each would train three more times), and every other hidden re-check still does."""
+    folder = make_submission(
+        tmp_path / "s", "gradient_descent", [("            params = sgd_step(params, grads, learning_rate)\n", "")]
+    )
+    result = grade(folder, ["gradient_descent"], hidden=True, seed=7)
+    hidden = {test.name: test for test in result.tests if test.hidden}
+    moot = [name for name, test in hidden.items() if test.output.startswith("not run: the public tests it re-checks")]
+    assert sorted(moot) == [
+        "test_hidden_train_two_layer_net_beats_logistic_regression_on_moons",
+        "test_hidden_train_two_layer_net_records_one_decreasing_loss_per_pass",
+    ], failures(result)
+    assert all(test.status == "passed" for name, test in hidden.items() if name not in moot), failures(result)
+    assert result.score == result.max_score - 3  # the two training tests' points, nothing more
 
 
 def test_a_mismatch_at_an_expected_zero_reports_the_contracts_relative_error():

@@ -10,7 +10,8 @@ of input of the public tests it names in `rechecks`, and when it fails, those
 of them that passed lose their points (an answer that passes only the
 published inputs, a lookup table say, earns nothing), while a visible mistake
 costs what it costs without hidden tests. A hidden test that never ran (the
-run was cut short) withdraws nothing. Every public test is named by one
+run was cut short) withdraws nothing, and one whose re-checked public tests
+all failed is not run: it could withdraw nothing. Every public test is named by one
 (tests/test_suite_structure.py), so no point rests on the published inputs
 alone, nor on what a probe in the student's process says about itself:
 probes return raw values, and the suites compare them with their own
@@ -156,6 +157,7 @@ class ScoringPlugin:
         self.rechecks: dict[str, tuple[str, ...]] = {}  # hidden test -> the public tests it re-checks
         self.kinds: dict[str, str] = {}  # hidden test -> what its fresh inputs are (its docstring's first line)
         self.ran: set[str] = set()  # tests that got as far as their call
+        self.moot: dict[str, str] = {}  # hidden tests not run, their re-checked public tests having failed
         self.started = time.monotonic()
         # When each phase began (wall clock, for bench/grading.py's breakdown; worth nothing).
         self.timings = {"configured": time.time()}
@@ -216,6 +218,39 @@ class ScoringPlugin:
     def pytest_collection_finish(self, session):
         self.timings["collected"] = time.time()
 
+    def _rechecked(self, nodeid: str, public: dict) -> list[str]:
+        """The names of the public tests the hidden test `nodeid` re-checks (its exercise's, if it names none)."""
+        hidden = self.results[nodeid]
+        return list(self.rechecks.get(nodeid) or ()) or [
+            name
+            for (module, name), test in public.items()
+            if (module, test.exercise) == (hidden.module, hidden.exercise)
+        ]
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """A hidden test is not run when every public test it re-checks ran here and failed.
+
+        A re-check can only withdraw points those tests earned, so it could
+        change nothing: a broken training, say, would be trained three more
+        times for no point. Where one of them passed, or did not run (a run
+        with the hidden tests alone), the re-check runs.
+        """
+        if item.nodeid not in self.rechecks:
+            return
+        with self._lock:
+            public = {(test.module, test.name): test for test in self.results.values() if not test.hidden}
+            tests = [
+                public.get((self.results[item.nodeid].module, name)) for name in self._rechecked(item.nodeid, public)
+            ]
+            if not tests or any(
+                test is None or test.status != "failed" or (test.failure or {}).get("kind") == "not-run"
+                for test in tests
+            ):
+                return
+            self.moot[item.nodeid] = ", ".join(test.number for test in tests)
+        pytest.skip("moot")
+
     def pytest_runtest_logfinish(self, nodeid, location):
         self.timings["tests_done"] = time.time()
 
@@ -238,7 +273,13 @@ class ScoringPlugin:
             result.status, result.score, result.output, result.failure = "passed", result.max_score, "", None
         elif report.failed or report.skipped:
             facts = {"kind": "wrong"}
-            if report.skipped:
+            if report.skipped and item.nodeid in self.moot:
+                message = (
+                    f"not run: the public tests it re-checks ({self.moot[item.nodeid]}) failed already, and a "
+                    "re-check only withdraws points they earned"
+                )
+                facts = {"kind": "not-run"}
+            elif report.skipped:
                 message = "skipped, which counts as not passed"
             elif call.excinfo is not None:
                 message = feedback_text(call.excinfo.value, result.hidden, result.exercise)
@@ -262,11 +303,7 @@ class ScoringPlugin:
             # (cut short, see grader.engine.runner) takes nothing back.
             if not hidden.hidden or hidden.status != "failed" or nodeid not in ran:
                 continue
-            names = self.rechecks.get(nodeid) or [
-                name
-                for (module, name), test in public.items()
-                if (module, test.exercise) == (hidden.module, hidden.exercise)
-            ]
+            names = self._rechecked(nodeid, public)
             kind = self.kinds.get(nodeid) or f"fresh inputs for `{hidden.exercise}`"
             for name in names:
                 test = public.get((hidden.module, name))
