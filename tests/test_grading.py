@@ -1,9 +1,13 @@
 """The reference scores 100, the stubs 0, and every results file has the promised shape."""
 
+import concurrent.futures
+import threading
+
 import jsonschema
 import pytest
 
 from grader.course import MODULE_POINTS, MODULES, TOTAL_POINTS
+from grader.engine import seeds
 from grader.results import formats
 from tests.helpers import EXERCISES, SOLUTIONS, failures, grade, grade_many_in_process, make_submission
 
@@ -90,3 +94,21 @@ def test_in_process_mode_gives_the_same_scores():
     result = grade(SOLUTIONS, in_process=True)
     assert result.score == TOTAL_POINTS, failures(result)
     assert result.extra["isolation"].startswith("none")
+
+
+def test_gradings_starting_together_on_a_fresh_course_read_one_secret(tmp_path, monkeypatch):
+    """The first grading of a course makes its secret; lanes start together, and none may read it half made."""
+    monkeypatch.delenv(seeds.ENVIRONMENT, raising=False)
+    for attempt in range(20):
+        path = tmp_path / f"secret-{attempt}"
+        start = threading.Barrier(12)
+
+        def read(path=path, start=start):
+            start.wait()
+            return seeds.course_secret(path=path)
+
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            found = set(pool.map(lambda _: read(), range(12)))
+        assert len(found) == 1 and None not in found, found
+        assert found == {bytes.fromhex(path.read_text())}
+        assert [entry.name for entry in tmp_path.iterdir() if entry.name.startswith(".")] == []

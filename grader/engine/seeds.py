@@ -43,14 +43,19 @@ def course_secret(create: bool = True, path: Path = SECRET_FILE) -> bytes | None
     if not create or not path.parent.is_dir():
         return None
     secret = secrets.token_bytes(32)
+    # Written whole beside it, then linked into place: a grading starting at the same moment
+    # never reads a file still empty, and only the first of them makes the secret.
+    written = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(os.open(written, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as stream:
+            stream.write(secret.hex() + "\n")
+        os.link(written, path)
     except FileExistsError:
         return course_secret(create=False, path=path)  # another grading made it meanwhile
     except OSError:
         return None
-    with os.fdopen(descriptor, "w") as stream:
-        stream.write(secret.hex() + "\n")
+    finally:
+        written.unlink(missing_ok=True)
     return secret
 
 
