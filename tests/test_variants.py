@@ -32,7 +32,7 @@ def graded_modules(variant) -> list[str]:
     the variant's module; the unrelated module checks it on the running grader.
     """
     modules = dependents(variant.module)
-    modules.add("activations" if "activations" not in modules else "conv_size")
+    modules.add("activations" if "activations" not in modules else "device")
     return sorted(modules, key=MODULES.index)
 
 
