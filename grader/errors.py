@@ -66,6 +66,7 @@ FAILURE_KINDS = (
     "crashed",  # the process running the student's code died
     "withdrawn",  # passed, but a hidden re-check of the same kind of input failed
     "not-run",  # the run ended before the test
+    "moot",  # a hidden re-check left out: every public test it re-checks had failed (grader.engine.scoring)
 )
 
 

@@ -275,10 +275,10 @@ class ScoringPlugin:
             facts = {"kind": "wrong"}
             if report.skipped and item.nodeid in self.moot:
                 message = (
-                    f"not run: the public tests it re-checks ({self.moot[item.nodeid]}) failed already, and a "
+                    f"left out: the public tests it re-checks ({self.moot[item.nodeid]}) failed already, and a "
                     "re-check only withdraws points they earned"
                 )
-                facts = {"kind": "not-run"}
+                facts = {"kind": "moot"}
             elif report.skipped:
                 message = "skipped, which counts as not passed"
             elif call.excinfo is not None:

@@ -57,7 +57,7 @@ def blocks(result: GradingResult, *, student: bool = False) -> list[Block]:
     out: list[Block] = []
     for module, tests in by_module.items():
         public = [test for test in tests if not test.hidden or (_kind(test) == "not-run" and not student)]
-        hidden = [test for test in tests if test.hidden and _kind(test) != "not-run"]
+        hidden = [test for test in tests if test.hidden and _kind(test) not in ("not-run", "moot")]
         imports = [test for test in public if _kind(test) == "import"]
         if imports:
             out.append(_import_block(module, imports, broken_files))
