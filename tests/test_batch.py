@@ -20,7 +20,8 @@ from xml.etree import ElementTree
 import pytest
 
 import grader
-from tests.helpers import EXERCISES, ROOT, answers_ctrl_c, make_submission
+from tests.helpers import ROOT, answers_ctrl_c, make_submission
+from tests.redteam.attacks import ATTACKS
 
 FAST = ["--modules", "activations", "--no-hidden", "--quiet"]
 # relu never returns: the test calling it waits out its 60 s call limit, so the grading stays in flight.
@@ -245,13 +246,21 @@ def test_a_batch_with_an_invalid_submission_exits_1_and_junit_has_a_testsuite_pe
 
 
 def test_feedback_md_is_the_students_and_names_no_hidden_test_the_instructors_does(tmp_path):
-    submission, out = make_submission(tmp_path / "bob", base=EXERCISES), tmp_path / "out"
+    # A table of the published sigmoid inputs: the public tests pass, their hidden re-checks fail.
+    (table,) = [attack for attack in ATTACKS if attack.name == "lookup-table-of-the-public-sigmoid-inputs"]
+    submission, out = make_submission(tmp_path / "bob"), tmp_path / "out"
+    (submission / "activations.py").write_text((submission / "activations.py").read_text() + table.append)
     completed = dlgrade("grade", submission, "--out", out, "--modules", "activations", "--quiet", "--in-process")
     assert completed.returncode == 0, completed.stderr
-    hidden = [test["name"] for test in json.loads((out / "bob" / "results.json").read_text())["tests"]
-              if test["extra_data"]["hidden"]]  # fmt: skip
+    tests = json.loads((out / "bob" / "results.json").read_text())["tests"]
+    hidden = [test["name"] for test in tests if test["extra_data"]["hidden"]]
+    failed = [  # that ran and failed; sigmoid_grad's, its public tests failed, are left out
+        test["name"]
+        for test in tests
+        if test["extra_data"]["hidden"] and test["extra_data"].get("failure", {}).get("kind") == "wrong"
+    ]
     student, instructor = ((out / "bob" / name).read_text() for name in ("feedback.md", "feedback-instructor.md"))
-    assert hidden and all(name in instructor for name in hidden)
+    assert failed and all(name in instructor for name in failed), instructor
     assert not any(name in student for name in hidden), student
 
 

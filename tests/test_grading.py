@@ -67,6 +67,19 @@ def test_reference_passes_the_hidden_tests_whatever_the_seed():
         assert all(test.status == "passed" for test in result.tests), f"seed {seed}:\n{failures(result)}"
 
 
+def test_the_speed_is_judged_once_and_its_hidden_recheck_reads_the_timed_losses(tmp_path):
+    """A loss that loops over the examples, its hidden re-checks alone: its losses are right, so the re-check
+    of the speed test passes. Judged again there, a loss near the threshold could lose the point to noise."""
+    from tests.variants.softmax_loss import VARIANTS
+
+    (slow,) = [variant for variant in VARIANTS if variant.name == "softmax_loss-vectorized-loops-over-examples"]
+    folder = make_submission(tmp_path / "slow", slow.module, slow.edits)
+    (result,) = grade_many_in_process([(folder, ["softmax_loss"], {"seed": 5, "public": False})], processes=1)
+    status = {test.name: test.status for test in result.tests}
+    assert status["test_hidden_vectorized_is_faster_than_a_loop_over_examples"] == "passed", failures(result)
+    assert status["test_hidden_vectorized_has_no_python_loops"] == "failed", failures(result)  # it did grade
+
+
 def test_stubs_score_0_and_every_failure_says_not_attempted(stubs):
     assert (stubs.score, stubs.max_score) == (0, TOTAL_POINTS)
     public = [test for test in stubs.tests if not test.hidden]

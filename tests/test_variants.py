@@ -97,16 +97,3 @@ def test_correct_variant_scores_full_marks(variant, graded_variants):
     result = graded_variants[variant.name]
     assert result.score == result.max_score, failures(result)
     assert any(test.hidden for test in result.tests), "the hidden re-checks did not run"
-
-
-SLOW_LOSS = [variant for variant in VARIANTS if variant.name == "softmax_loss-vectorized-loops-over-examples"]
-
-
-@pytest.mark.parametrize("variant", SLOW_LOSS, ids=str)
-def test_the_speed_is_judged_once_and_the_hidden_recheck_reads_the_timed_losses(variant, graded_variants):
-    """A loss that loops over the examples fails the public speed test; its losses are right, so the hidden
-    re-check passes. Judged again there, a loss near the threshold could lose the point to noise alone."""
-    result = graded_variants[variant.name]
-    status = {test.name: test.status for test in result.tests}
-    assert status["test_vectorized_is_faster_than_a_loop_over_examples"] == "failed", failures(result)
-    assert status["test_hidden_vectorized_is_faster_than_a_loop_over_examples"] == "passed", failures(result)

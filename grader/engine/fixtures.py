@@ -120,8 +120,8 @@ def _time_limit(request):
 def drawn_rng(request, name: str):
     """A NumPy generator for hidden inputs: the run's seed, mixed with `name`.
 
-    Each hidden test draws from its own (`hidden_rng`); a hidden module's shared
-    fixture names itself, so one run's draws differ from fixture to fixture.
+    Each hidden test draws from a generator of its own name (the fixture below);
+    a hidden module's shared fixture names itself, so draws differ between them.
     """
     import zlib
 
