@@ -157,12 +157,16 @@ class Lanes:
 
 def _preload(modules: list[str]):
     """Import, without running anything, what a grading of `modules` imports."""
-    import pytest  # noqa: F401
-
-    from grader.engine import fixtures, runner, scoring  # noqa: F401
     from grader.engine.sandbox import worker_template
 
     preload_torch = uses_torch(modules)
+    # Started first: the template (a process of its own) imports NumPy and PyTorch while this lane
+    # does, instead of after it; started last, a batch's first grading per lane waited ~5 s for it.
+    worker_template(torch=preload_torch)  # every grading's workers are its forks
+    import pytest  # noqa: F401
+
+    from grader.engine import fixtures, runner, scoring  # noqa: F401
+
     if preload_torch:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401 -- what torch.optim's first step imports
@@ -171,7 +175,6 @@ def _preload(modules: list[str]):
         suite = importlib.import_module(name)  # pytest finds them imported (the same files)
         for library in getattr(suite, "PRELOAD", ()):  # what the suite module imports where it uses it
             importlib.import_module(library)
-    worker_template(torch=preload_torch)  # started now: every grading's workers are its forks
 
 
 def _grade(request: dict) -> int | None:
