@@ -16,10 +16,8 @@ accuracy and its loss history, at the cost of one training instead of two.
 import numpy as np
 import pytest
 
-from grader.engine.feedback import Mismatch
 from grader.engine.fixtures import drawn_rng
 from grader.engine.scoring import graded
-from grader.engine.student import StudentFailure
 from grader.suite.test_gradient_descent import (
     TRAINING_SECONDS,
     check_beats_logistic_regression,
@@ -34,7 +32,7 @@ from grader.suite.test_gradient_descent import (
     check_shuffled_per_seed,
     check_x0_unchanged,
     moons,
-    train,
+    shared_training,
     training_run,
 )
 
@@ -193,11 +191,8 @@ def turned_moons_run(student, request):
     rng = drawn_rng(request, "turned_moons_run")
     X, y = turned_moons(rng)
     seed = integer(rng, 0, 2**31 - 1)
-    with student.limited_to(TRAINING_SECONDS):
-        try:
-            return X, y, seed, train(student, X, y, 3, seed=seed)
-        except (StudentFailure, Mismatch) as failure:
-            return failure
+    trained = shared_training(student, X, y, 3, seed=seed)
+    return trained if isinstance(trained, BaseException) else (X, y, seed, trained)
 
 
 @graded(

@@ -445,12 +445,10 @@ def default_training_run(student, pictures):
     `pictures` gets the trained params and the loss history (grader.results.pictures).
     """
     X, y = moons()
-    with student.limited_to(TRAINING_SECONDS):
-        try:
-            run = X, y, train(student, X, y, 3)
-        except (StudentFailure, Mismatch) as failure:
-            return failure
-    params, history, _ = run[2]
+    trained = shared_training(student, X, y, 3)
+    if isinstance(trained, BaseException):
+        return trained
+    params, history, _ = trained
     step = max(1, -(-len(history) // PICTURE_LOSSES))
     if all(np.isfinite(params[name]).all() for name in ("W1", "b1", "W2", "b2")):  # results.json holds no NaN
         pictures["moons"] = {
@@ -458,7 +456,17 @@ def default_training_run(student, pictures):
             "losses": [float(value) if np.isfinite(value) else None for value in history[::step]],
             "loss_step": step,
         }
-    return run
+    return X, y, trained
+
+
+def shared_training(student, X, y, nn_hdim, **options):
+    """`train` for a fixture that several tests read, under TRAINING_SECONDS: (params, loss_history, call),
+    or the student's failure, which each of those tests raises (`training_run`)."""
+    with student.limited_to(TRAINING_SECONDS):
+        try:
+            return train(student, X, y, nn_hdim, **options)
+        except (StudentFailure, Mismatch) as failure:
+            return failure
 
 
 def training_run(run):
