@@ -357,7 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         metavar="N",
-        help="submissions graded in parallel (default 1; with --scheduler, the cluster's threads)",
+        help="submissions graded in parallel, each on one core (default 1; up to the cores you can spare; "
+        "with --scheduler, the cluster's threads)",
     )
     grade.add_argument(
         "--scheduler",

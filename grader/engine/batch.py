@@ -294,18 +294,16 @@ def grade_batch(
     problems: dict[str, str] = {}
     started = time.monotonic()
 
-    threads = max(1, (os.cpu_count() or 1) // max(1, jobs))  # each parallel grading gets its share of cores
-
     graded: dict[str, GradingResult] = {}
     # One lane per parallel grading: torch, the suite and the worker template load once per lane.
-    lanes = Lanes(runner.pytest_environment(threads), options.get("modules")) if cluster is None else None
+    lanes = Lanes(runner.pytest_environment(LIMITS.threads), options.get("modules")) if cluster is None else None
 
     def work(job: Job):
         if cluster is not None:
             result = cluster.grade(opened.get(job.path, job.path), options)
         else:
             with lanes.lane() as lane:
-                result = runner.grade(opened.get(job.path, job.path), threads=threads, lane=lane, **options)
+                result = runner.grade(opened.get(job.path, job.path), lane=lane, **options)
         result.extra.update(records[job.identifier], id=job.identifier)
         write_submission_files(out / job.identifier, result, job.identifier, junit)
         graded[job.identifier] = result

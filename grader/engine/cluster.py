@@ -60,10 +60,11 @@ def _lanes(modules):
     """This Dask worker's lanes (`grader.engine.lanes`) for gradings of `modules`: its tasks share them."""
     from grader.engine import runner
     from grader.engine.lanes import Lanes
+    from grader.limits import LIMITS
 
     key = tuple(modules or ())
     if key not in _LANES:
-        _LANES.setdefault(key, Lanes(runner.pytest_environment(), modules))  # one, where two tasks race
+        _LANES.setdefault(key, Lanes(runner.pytest_environment(LIMITS.threads), modules))  # one, where two tasks race
     return _LANES[key]
 
 

@@ -154,7 +154,7 @@ def pytest_environment(threads: int | None = None) -> dict:
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     if threads is not None:
-        # Submissions graded side by side share the cores: each process computes on its share.
+        # The grading process and its workers compute on this many threads (LIMITS.threads says why).
         environment.update(
             {
                 name: str(threads)
@@ -187,7 +187,7 @@ def grade(
     allow_weak_isolation=False,
     time_limit: float = LIMITS.submission_seconds,
     work_dir: Path | None = None,
-    threads: int | None = None,
+    threads: int | None = LIMITS.threads,
     fresh_process: bool = True,
     exercises: tuple[str, ...] = (),
     first: bool = False,
@@ -196,8 +196,8 @@ def grade(
 ) -> GradingResult:
     """Grade the submission at `path` (or one already opened) and return its result.
 
-    `threads` caps the compute threads of both processes (for batches run in
-    parallel). `fresh_process=False` runs pytest in this process, without a
+    `threads` caps the compute threads of both processes (LIMITS.threads by default;
+    None: the libraries' own defaults). `fresh_process=False` runs pytest in this process, without a
     total time limit (see the module's docstring); there `progress(done, total, module)`
     is called as each test starts and once more at the end. `lane` (a batch's
     `grader.engine.lanes.Lane`) runs the fresh process as a fork of itself. Raises `IsolationRefused`
