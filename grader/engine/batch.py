@@ -298,6 +298,15 @@ def grade_batch(
     # One lane per parallel grading: torch, the suite and the worker template load once per lane.
     lanes = Lanes(runner.pytest_environment(LIMITS.threads), options.get("modules")) if cluster is None else None
 
+    # A submission's files (its pictures take ~0.4 s to draw) are written by one thread of their own
+    # while the lanes grade the next submissions.
+    writer = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    writes: dict[str, concurrent.futures.Future] = {}
+
+    def write(job: Job, result: GradingResult):
+        write_submission_files(out / job.identifier, result, job.identifier, junit)
+        graded[job.identifier] = result
+
     def work(job: Job):
         if cluster is not None:
             result = cluster.grade(opened.get(job.path, job.path), options)
@@ -305,8 +314,7 @@ def grade_batch(
             with lanes.lane() as lane:
                 result = runner.grade(opened.get(job.path, job.path), lane=lane, **options)
         result.extra.update(records[job.identifier], id=job.identifier)
-        write_submission_files(out / job.identifier, result, job.identifier, junit)
-        graded[job.identifier] = result
+        writes[job.identifier] = writer.submit(write, job, result)
 
     def collect(job: Job, future: concurrent.futures.Future):
         try:
@@ -343,6 +351,10 @@ def grade_batch(
     finally:
         if lanes is not None:
             lanes.close()
+        writer.shutdown()  # every submission graded is written, interrupted or not
+    for job in pending:
+        if job.identifier in writes and job.identifier not in problems:
+            collect(job, writes[job.identifier])
     bar.close()
     rows, results = [], {}
     for job in all_jobs:
