@@ -531,6 +531,16 @@ def check_loss_history(X, y, params, history, call):
         f"the loss decreased in only {decreasing:.0%} of the passes; full-batch gradient descent lowers it in most",
         call=call,
     )
+    # Near the minimum the right gradient lowers the loss in every pass, from every start; one that misses
+    # a term of the loss recorded (the weight decay's) stops lowering it once the data's part is flat.
+    late = np.diff(values[-len(values) // 4 - 1 :])
+    check(
+        float(np.mean(late < 0)) >= TOLERANCES["train_two_layer_net"]["late decreasing passes"].at_least,
+        f"the loss decreased in only {np.mean(late < 0):.0%} of the last {len(late)} passes: near its minimum, "
+        "gradient descent on the right gradient lowers it in every pass",
+        call=call,
+        cause="a gradient that misses a term of the loss (the weight decay's: reg_lambda * W in backward)",
+    )
     # The last entry is the loss (reg_lambda=0.001 included) of the returned params, or of
     # the params one pass earlier if it is recorded before the update: those differ by
     # about one pass's change, |history[-1] - history[-2]|.
