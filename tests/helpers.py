@@ -76,8 +76,9 @@ def grade(submission: Path, modules=None, hidden: bool = False, **options) -> Gr
         import atexit
 
         from grader.engine.lanes import Lanes
+        from grader.limits import LIMITS
 
-        _LANES.append(Lanes(runner.pytest_environment()))
+        _LANES.append(Lanes(runner.pytest_environment(LIMITS.threads)))  # as a batch's lanes
         atexit.register(_LANES[0].close)
     with _LANES[0].lane() as lane:
         return runner.grade(Path(submission), modules=modules, hidden=hidden, lane=lane, **options)

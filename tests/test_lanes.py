@@ -12,6 +12,7 @@ from grader.engine import runner
 from grader.engine.lanes import Lanes
 from grader.engine.sandbox import Sandboxed, worker_template
 from grader.engine.student import Student
+from grader.limits import LIMITS
 from tests.helpers import SOLUTIONS, make_submission
 
 # Each function tries one way to reach the worker template (its parent, outside a PID namespace)
@@ -130,7 +131,8 @@ def test_a_lane_kills_a_grading_at_its_time_limit_and_grades_the_next_afresh(tmp
     )
     temporary = tmp_path / "tmp"  # the lane's temporary files, and so its workers' library, lie here
     temporary.mkdir()
-    lanes = Lanes({**runner.pytest_environment(2), "TMPDIR": str(temporary)}, ["activations"])
+    # The gradings' thread count (runner.grade's default), or they would start a template of their own elsewhere.
+    lanes = Lanes({**runner.pytest_environment(LIMITS.threads), "TMPDIR": str(temporary)}, ["activations"])
     try:
         with lanes.lane() as lane:
             started = time.monotonic()
