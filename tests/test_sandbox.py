@@ -17,6 +17,7 @@ from grader.engine.backends import InProcess
 from grader.engine.cgroup import MemoryGroup
 from grader.engine.sandbox import Sandboxed
 from grader.engine.student import Student, TimeLimitExceeded, WorkerCrashed
+from grader.worker.confinement import DEVICES, SYSTEM_PATHS
 from tests.helpers import ROOT, memory_groups_work
 
 PROBE_MODULE = textwrap.dedent("""
@@ -71,7 +72,11 @@ def test_the_worker_sees_only_python_and_the_submission_and_has_no_network(submi
         isolation = student._backend.isolation
         if not isolation.startswith("namespaces"):
             pytest.fail(f"expected namespaces on this Linux machine as root; got {isolation}")
-        assert "submission" in listing and "work" not in listing
+        # Its root holds the mount points the sandbox makes and the tops of the paths it binds (this
+        # Python's prefixes, wherever they are installed, and the system's libraries): nothing else.
+        bound = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, *SYSTEM_PATHS, *DEVICES}
+        tops = {Path(path).parts[1] for path in bound if os.path.lexists(path)}
+        assert sorted(listing) == sorted({"submission", "grader-lib", "proc", "tmp", *tops})
         assert uid >= 200_000 and sees_reference is False  # a user of its own, no account
         assert student.activations.relu(0) != "connected"
     finally:
