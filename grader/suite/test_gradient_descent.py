@@ -576,9 +576,7 @@ def check_one_loss_per_pass_with_minibatches(student, X, y, num_passes, batch_si
 @graded(points=1, exercise="train_two_layer_net", time_limit=TRAINING_SECONDS)
 def test_train_two_layer_net_records_one_decreasing_loss_per_pass(student, default_training_run):
     X, y, (params, history, call) = training_run(default_training_run)
-    check_loss_history(X, y, params, history, call)
-    # A second start too: a gradient that is slightly wrong (the weight decay's term missing, say)
-    # lowers the loss in most passes from some starts only, and the hidden re-check draws others.
-    params, history, call = train(student, X, y, 3, seed=1)
+    # One start is enough: a gradient that is slightly wrong (the weight decay's term missing, say) lowers
+    # the loss in most passes from some starts, but in few of the last quarter's from any (check_loss_history).
     check_loss_history(X, y, params, history, call)
     check_one_loss_per_pass_with_minibatches(student, X, y, num_passes=5, batch_size=50)
