@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -307,6 +308,24 @@ def test_check_grades_the_saved_notebooks_once_and_quietly(course, tmp_path, mon
     with pytest.raises(AssertionError, match="does not import: ModuleNotFoundError .*No module named 'activations'"):
         jupyter.check("forward", "dense")
     assert capsys.readouterr().err == ""
+
+
+def test_a_kernel_removes_the_exports_that_ended_kernels_left(course, tmp_path, monkeypatch):
+    # nbgrader ends its kernels at once (SIGKILL): each left the student's exported code in /tmp.
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    stale = tmp_path / f"{jupyter.EXPORTS_PREFIX}{ended.pid}-k3x9"
+    stale.mkdir()
+    (stale / "activations.py").write_text("")
+    running = tmp_path / f"{jupyter.EXPORTS_PREFIX}1-k3x9"  # a kernel alive (PID 1 always is)
+    running.mkdir()
+    intake = tmp_path / f"{jupyter.EXPORTS_PREFIX}k3x9"  # dlgrade grade's own, named without a PID
+    intake.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    shutil.copyfile(course / "source" / ASSIGNMENT / "activations.ipynb", tmp_path / "activations.ipynb")
+    _, destination, _ = jupyter._Exports().package(tmp_path)
+    assert destination.parent.name.startswith(f"{jupyter.EXPORTS_PREFIX}{os.getpid()}-")
+    assert not stale.exists() and running.is_dir() and intake.is_dir()
 
 
 # ----------------------------------------------------------------------------- nbgrader end to end

@@ -34,6 +34,7 @@ import hashlib
 import io
 import os
 import secrets
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -73,7 +74,8 @@ class _Exports:
         ).hexdigest()[:16]
         if digest not in self.packages:
             if self._directory is None:
-                self._directory = tempfile.TemporaryDirectory(prefix="dlgrade-notebooks-")
+                remove_stale_exports()
+                self._directory = tempfile.TemporaryDirectory(prefix=f"{EXPORTS_PREFIX}{os.getpid()}-")
             destination = Path(self._directory.name) / digest
             write_package(modules, destination)
             self.packages[digest] = (destination, modules)
@@ -81,6 +83,28 @@ class _Exports:
 
 
 _state = _Exports()
+
+EXPORTS_PREFIX = "dlgrade-notebooks-"  # then the kernel's PID: tempfile's folder holds one per kernel
+
+
+def remove_stale_exports(folder: Path | None = None):
+    """Remove this user's exports (the student's code) left by kernels that have ended.
+
+    A kernel removes its own at exit, but nbgrader and Jupyter often end kernels
+    at once (SIGKILL), and every notebook graded left a folder behind: a class's
+    autograde, hundreds. A folder's PID names its kernel; another user's, or a
+    live process's, is left as it is.
+    """
+    for path in Path(folder or tempfile.gettempdir()).glob(f"{EXPORTS_PREFIX}*-*"):
+        pid = path.name.removeprefix(EXPORTS_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # gone meanwhile, or a process of another user: alive
+            continue
 
 
 def notebook_folder() -> Path:
