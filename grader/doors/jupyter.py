@@ -48,6 +48,7 @@ from grader.worker.dispatcher import Submission
 
 SEED_VARIABLE = "DLGRADE_HIDDEN_SEED"  # set by the course's nbgrader_config.py
 FOLDER_VARIABLE = "DLGRADE_NOTEBOOK_FOLDER"  # set by share_submission_folder during autograde
+EXPORTS_PREFIX = "dlgrade-notebooks-"  # then the kernel's PID: tempfile's folder holds one per kernel
 
 
 def plural(count: float, noun: str) -> str:
@@ -83,8 +84,6 @@ class _Exports:
 
 
 _state = _Exports()
-
-EXPORTS_PREFIX = "dlgrade-notebooks-"  # then the kernel's PID: tempfile's folder holds one per kernel
 
 
 def remove_stale_exports(folder: Path | None = None):
